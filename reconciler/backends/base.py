@@ -1,0 +1,54 @@
+"""What every state backend provides (local file, PostgreSQL).
+
+Contract:
+- ``read()`` returns the current state (journal replayed) or None when none exists yet. No lock needed.
+- ``lock(operation, timeout)`` is a context manager holding the one writer lock of this state /
+  workspace. It fails at once (timeout 0) or after ``timeout`` seconds with `StateLockedError` naming
+  the holder, the operation, since when and the lock id. A lock whose holder died never blocks forever.
+- ``write(state, expected_serial)`` replaces the whole state atomically (compacting the journal);
+  it refuses with `StateError` when the stored serial is not ``expected_serial`` (None = must not exist).
+- ``append(events, serial)`` makes a group of events durable with one flush/commit (the journal);
+  after it returns, ``read()`` sees them, even after a crash of this process.
+- ``force_unlock(lock_id)`` breaks a lock by its id.
+Writes and appends are only called while holding the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from reconciler.state.events import PutRun, RemoveRun
+from reconciler.state.models import State
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str
+    operation: str
+    who: str  # user@host
+    pid: int
+    created: str  # ISO 8601 UTC
+    path: str  # the state file or the postgres workspace
+
+    def describe(self) -> str:
+        return (
+            f"Lock Info:\n  ID:        {self.id}\n  Path:      {self.path}\n  Operation: {self.operation}\n"
+            f"  Who:       {self.who} (pid {self.pid})\n  Created:   {self.created}"
+        )
+
+
+class StateBackend(Protocol):
+    def describe(self) -> str: ...
+
+    def read(self) -> State | None: ...
+
+    def lock(self, operation: str, timeout: float = 0.0) -> AbstractContextManager[LockInfo]: ...
+
+    def write(self, state: State, expected_serial: int | None) -> None: ...
+
+    def append(self, events: Sequence[PutRun | RemoveRun], serial: int) -> None: ...
+
+    def force_unlock(self, lock_id: str) -> None: ...

@@ -1,0 +1,76 @@
+"""Desired runs: what the manifests ask for, with variables, forEach and secrets resolved.
+
+References to other runs' outputs cannot be resolved here (they depend on the state and on what
+apply produces), so an input value is a *template*: a plain value tree whose leaves may be
+`OutputRef` (a whole-value reference that keeps the referenced value's type) or `Interpolation`
+(a string with references inside). `planning` resolves them against recorded outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import SourceLocation
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """``${runs.RUN.outputs.PARAM}``."""
+
+    run: str
+    output: str
+
+    def __str__(self) -> str:
+        return f"${{runs.{self.run}.outputs.{self.output}}}"
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """A string made of literal parts and output references, e.g. ``"vm-${runs.a.outputs.id}"``."""
+
+    parts: tuple[str | OutputRef, ...]
+
+    def __str__(self) -> str:
+        return "".join(p if isinstance(p, str) else str(p) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class DesiredInput:
+    """One input parameter: its vRO type and its value template.
+
+    For a sensitive input ``value`` holds the secret in clear (in memory only) and ``source`` says
+    where it came from (``env:NAME`` or ``file:PATH``) so that a saved plan can name it without it.
+    """
+
+    type: str
+    value: Any
+    sensitive: bool = False
+    source: str | None = None
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class DesiredRun:
+    """One declared run (one entry of a forEach counts as one run)."""
+
+    name: str
+    workflow: str
+    inputs: Mapping[str, DesiredInput]
+    revision: int = 1
+    depends_on: frozenset[str] = frozenset()  # explicit dependsOn plus every referenced run
+    timeout_seconds: float | None = None
+    on_failure: str = "stop"  # "stop" | "retry"
+    max_attempts: int = 1
+    labels: Mapping[str, str] = field(default_factory=dict)
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class DesiredStack:
+    """Every desired run, keyed by name, in dependency order (dependencies first, then by name)."""
+
+    runs: Mapping[str, DesiredRun]
+    order: tuple[str, ...]
+    manifests_digest: str  # sha256 over the manifest files' bytes, for saved-plan staleness

@@ -1,0 +1,75 @@
+"""The state: what apply recorded about each run (SPEC section 4).
+
+This is the file format (pydantic, camelCase on disk). Secrets are never here in clear: a sensitive
+input is kept as ``{"type": ..., "sensitive": true, "hash": "hmac-sha256:..."}`` keyed with ``salt``,
+and a sensitive output only as its name in ``sensitiveOutputs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+STATE_VERSION = 1
+IN_PROGRESS = frozenset({"initializing", "running", "waiting", "waiting-signal", "suspended"})
+TERMINAL = frozenset({"completed", "failed", "canceled"})
+# "unknown" is ours: a start was sent and its answer lost; the next plan/apply looks it up.
+ExecutionStateName = str
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Execution(_Model):
+    """One execution on the server, as last seen."""
+
+    id: str
+    state: ExecutionStateName
+    start_date: str | None = None
+    end_date: str | None = None
+    started_by: str | None = None
+    error: str | None = None  # the execution's contentException when it failed
+
+
+class RecordedInput(_Model):
+    """An input as recorded: the plain value, or for a secret only its keyed hash."""
+
+    type: str
+    value: Any = None
+    sensitive: bool = False
+    hash: str | None = None
+
+
+class PendingStart(_Model):
+    """The durable intent to start, written before the request leaves (SPEC 5.4)."""
+
+    key: str
+    requested_at: str  # ISO 8601 UTC, compared with the server's startDate when adopting
+    user: str | None = None
+    inputs: dict[str, RecordedInput] = Field(default_factory=dict)
+
+
+class RunRecord(_Model):
+    workflow: str
+    key: str
+    inputs: dict[str, RecordedInput] = Field(default_factory=dict)
+    revision: int = 1
+    execution: Execution | None = None
+    history: list[Execution] = Field(default_factory=list)
+    attempts: int = 0
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    output_types: dict[str, str] = Field(default_factory=dict)
+    sensitive_outputs: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    pending: PendingStart | None = None
+
+
+class State(_Model):
+    version: Literal[1] = STATE_VERSION
+    serial: int = 0
+    lineage: str
+    salt: str  # key of the secrets' HMAC; random per lineage
+    runs: dict[str, RunRecord] = Field(default_factory=dict)
