@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-STATE_VERSION = 1
+STATE_VERSION: Literal[1] = 1
 IN_PROGRESS = frozenset({"initializing", "running", "waiting", "waiting-signal", "suspended"})
 TERMINAL = frozenset({"completed", "failed", "canceled"})
 # "unknown" is ours: a start was sent and its answer lost; the next plan/apply looks it up.

@@ -1,0 +1,87 @@
+"""What a plan is made of: actions, per-parameter changes, one change per run, the plan itself."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    START = "start"
+    RERUN = "rerun"
+    RETRY = "retry"
+    AWAIT = "await"
+    DELETE = "delete"
+    NOOP = "noop"
+    FAILED = "failed"
+
+    @property
+    def is_change(self) -> bool:
+        """Whether this action counts as a change (``--detailed-exitcode`` 2)."""
+        return self not in (Action.NOOP, Action.FAILED)
+
+    @property
+    def starts(self) -> bool:
+        return self in (Action.START, Action.RERUN, Action.RETRY)
+
+
+@dataclass(frozen=True)
+class PlannedInput:
+    """An input as apply will send it. ``value`` may be UNKNOWN; secrets are held in memory only."""
+
+    type: str
+    value: Any
+    sensitive: bool = False
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One line of a rerun's diff. ``before``/``after`` are display values (secrets redacted)."""
+
+    name: str
+    kind: str  # "added" | "removed" | "changed"
+    before: Any = None
+    after: Any = None
+    details: tuple[str, ...] = ()  # nested paths that changed, for lists and mappings
+
+
+@dataclass(frozen=True)
+class Change:
+    run: str
+    action: Action
+    reason: str
+    workflow: str
+    inputs: Mapping[str, PlannedInput] = field(default_factory=dict)
+    key: str | None = None  # None: known after apply (or a delete)
+    depends_on: tuple[str, ...] = ()
+    diff: tuple[ParamChange, ...] = ()
+    execution_id: str | None = None  # the recorded execution, for await / delete / failed
+    execution_state: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    lineage: str
+    serial: int
+    salt: str
+    state_exists: bool
+    manifests_digest: str
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action.is_change for c in self.changes)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action.value for c in self.changes)
+        return {a.value: counts.get(a.value, 0) for a in Action}
+
+    def by_run(self) -> Mapping[str, Change]:
+        return {c.run: c for c in self.changes}

@@ -1,0 +1,188 @@
+"""The planner: desired runs + recorded state -> one action per run, with a reason.
+
+Each run goes down a flat ladder of early returns (`_decide`), in dependency order so that a run
+knows what its upstreams will do: a reference to an upstream that will (re)start, or is still
+running, is ``(known after apply)``. Decisions use run keys (fingerprints); `diffs` only explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.desired.runs import DesiredRun, DesiredStack
+from reconciler.errors import ManifestError, Problem, SourceLocation
+from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput
+from reconciler.planning.diffs import input_diff
+from reconciler.planning.fingerprints import record_input, run_key
+from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
+from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+
+
+def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOptions = PlanOptions()) -> Plan:
+    """The plan that would bring ``state`` to ``desired``. Pure; raises ManifestError on bad refs."""
+    _check_names(desired, state, options)
+    selected = _selected(desired, state, options.targets)
+    changes: dict[str, Change] = {}
+    problems: list[Problem] = []
+    for name in desired.order:
+        run = desired.runs[name]
+        try:
+            changes[name] = _plan_run(run, state, changes, options)
+        except MissingOutputError as err:
+            problems.append(Problem(_location(run), str(err)))
+    if problems:
+        raise ManifestError(problems)
+    deletes = [_delete(name, state.runs[name]) for name in sorted(set(state.runs) - set(desired.runs))]
+    ordered = [changes[n] for n in desired.order if n in selected] + [d for d in deletes if d.run in selected]
+    return Plan(
+        changes=tuple(ordered),
+        lineage=state.lineage,
+        serial=state.serial,
+        salt=state.salt,
+        state_exists=exists,
+        manifests_digest=desired.manifests_digest,
+        targets=options.targets,
+        replace=options.replace,
+    )
+
+
+def _plan_run(run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions) -> Change:
+    record = state.runs.get(run.name)
+
+    def lookup(upstream: str) -> Mapping[str, Any] | None:
+        change = planned.get(upstream)
+        if change is None or change.action not in (Action.NOOP,):
+            return None
+        return state.runs[upstream].outputs
+
+    inputs = {
+        name: PlannedInput(i.type, resolve(i.value, lookup), i.sensitive, i.source) for name, i in run.inputs.items()
+    }
+    key = planned_key(run, inputs, state.salt)
+    action, reason = _decide(run, record, key, run.name in options.replace)
+    diff: tuple[ParamChange, ...] = ()
+    if action is Action.RERUN and record is not None:
+        diff = input_diff(record, run, inputs, state.salt)
+    return Change(
+        run=run.name,
+        action=action,
+        reason=reason,
+        workflow=run.workflow,
+        inputs=inputs,
+        key=key,
+        depends_on=tuple(sorted(run.depends_on)),
+        diff=diff,
+        execution_id=record.execution.id if record and record.execution else None,
+        execution_state=record.execution.state if record and record.execution else None,
+    )
+
+
+def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) -> str | None:
+    """The run key of these resolved inputs, or None while any is unknown."""
+    if any(i.value is UNKNOWN for i in inputs.values()):
+        return None
+    return run_key(run.workflow, recorded_inputs(inputs, salt), run.revision)
+
+
+def recorded_inputs(inputs: Mapping[str, PlannedInput], salt: str) -> dict[str, RecordedInput]:
+    return {name: record_input(i.type, i.value, i.sensitive, salt) for name, i in inputs.items()}
+
+
+def _decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: bool) -> tuple[Action, str]:
+    if record is None:
+        return Action.START, "not yet run"
+    if record.pending is not None:
+        return Action.AWAIT, "a start was interrupted before its answer was recorded: apply looks it up and adopts it"
+    execution = record.execution
+    if execution is None:
+        return Action.START, "recorded without an execution"
+    if execution.state in IN_PROGRESS:
+        return Action.AWAIT, f"execution {execution.id} is still {execution.state}"
+    if replace:
+        return Action.RERUN, "replacement requested with --replace"
+    if key is None:
+        return Action.RERUN, "inputs depend on outputs known after apply; re-runs only if they change"
+    if key != record.key:
+        return Action.RERUN, _why_key_changed(run, record)
+    if execution.state == "completed":
+        return Action.NOOP, "completed with the same inputs"
+    if execution.state == "unknown":
+        return Action.AWAIT, "the start's answer was lost: apply looks it up and adopts it"
+    if run.on_failure == "retry" and record.attempts < run.max_attempts:
+        return Action.RETRY, f"last execution {execution.state}; attempt {record.attempts + 1} of {run.max_attempts}"
+    return Action.FAILED, _why_failed(run, record)
+
+
+def _why_key_changed(run: DesiredRun, record: RunRecord) -> str:
+    if run.workflow != record.workflow:
+        return "workflow changed"
+    if run.revision != record.revision:
+        return f"revision changed ({record.revision} -> {run.revision})"
+    return "inputs changed"
+
+
+def _why_failed(run: DesiredRun, record: RunRecord) -> str:
+    execution = record.execution
+    assert execution is not None
+    detail = f": {execution.error}" if execution.error else ""
+    if run.on_failure == "retry":
+        return f"{execution.state} after {record.attempts} attempts (maxAttempts {run.max_attempts}){detail}"
+    return f"last execution {execution.state} (onFailure: stop){detail}"
+
+
+def _delete(name: str, record: RunRecord) -> Change:
+    execution = record.execution
+    running = execution is not None and execution.state in IN_PROGRESS
+    reason = "no longer declared" + (f"; execution {execution.id} will be canceled" if running and execution else "")
+    return Change(
+        run=name,
+        action=Action.DELETE,
+        reason=reason,
+        workflow=record.workflow,
+        execution_id=execution.id if execution else None,
+        execution_state=execution.state if execution else None,
+    )
+
+
+def _selected(desired: DesiredStack, state: State, targets: Iterable[str]) -> set[str]:
+    """Every run when no target is given; else the targets and everything they depend on."""
+    wanted = list(targets)
+    if not wanted:
+        return set(desired.runs) | set(state.runs)
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in desired.runs:
+            wanted.extend(desired.runs[name].depends_on)
+    return seen
+
+
+def _check_names(desired: DesiredStack, state: State, options: PlanOptions) -> None:
+    known = set(desired.runs) | set(state.runs)
+    unknown = [n for n in (*options.targets, *options.replace) if n not in known]
+    if unknown:
+        problems = [Problem(SourceLocation("command line"), f"no run named {n!r}") for n in unknown]
+        raise ManifestError(problems)
+    not_declared = [n for n in options.replace if n not in desired.runs]
+    if not_declared:
+        raise ManifestError(
+            [
+                Problem(SourceLocation("--replace"), f"run {n!r} is not declared; it cannot be re-run")
+                for n in not_declared
+            ]
+        )
+
+
+def _location(run: DesiredRun) -> SourceLocation:
+    return run.location or SourceLocation("manifests")

@@ -1,0 +1,55 @@
+"""The plan as data for machines: the ``plan --json`` document (SPEC 3.1).
+
+Pure: builds plain dicts; `ui` turns them into text. Secrets are ``(sensitive)``, unknown values
+``(known after apply)``, in the Terraform conventions pipelines already parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.planning.changes import Change, ParamChange, Plan
+from reconciler.planning.diffs import display
+
+PLAN_FORMAT_VERSION = "1.0"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "lineage": plan.lineage,
+        "serial": plan.serial,
+        "has_changes": plan.has_changes,
+        "changes": [change_document(c) for c in plan.changes],
+        "summary": plan.summary(),
+        "warnings": list(plan.warnings),
+    }
+
+
+def change_document(change: Change) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "run": change.run,
+        "action": change.action.value,
+        "reason": change.reason,
+        "workflow": change.workflow,
+        "inputs": {name: display(i) for name, i in change.inputs.items()},
+        "diff": [_param_doc(p) for p in change.diff],
+    }
+    if change.key is not None:
+        doc["key"] = change.key
+    if change.depends_on:
+        doc["depends_on"] = list(change.depends_on)
+    if change.execution_id is not None:
+        doc["execution"] = {"id": change.execution_id, "state": change.execution_state}
+    return doc
+
+
+def _param_doc(p: ParamChange) -> dict[str, Any]:
+    doc: dict[str, Any] = {"parameter": p.name, "change": p.kind}
+    if p.kind != "added":
+        doc["before"] = p.before
+    if p.kind != "removed":
+        doc["after"] = p.after
+    if p.details:
+        doc["paths"] = list(p.details)
+    return doc

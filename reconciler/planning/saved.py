@@ -1,0 +1,118 @@
+"""Saved plans (``plan --out FILE``) and why one may no longer be applied.
+
+A saved plan records what it was made from: the state's lineage and serial, the manifests' digest,
+the variables and options. It holds no secret: secret inputs are re-read at apply time and checked
+through the run keys. ``apply FILE`` re-plans from the same inputs and refuses unless the result
+starts and deletes exactly what the saved plan said (``fingerprint``); an await that has meanwhile
+finished is not a difference. Applying it twice is refused because the first apply moved the serial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import PlanStaleError
+from reconciler.planning.changes import Plan
+from reconciler.planning.rendering import plan_document
+
+FORMAT = "reconciler-plan"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    lineage: str
+    serial: int
+    salt: str
+    state_exists: bool
+    manifests_digest: str
+    fingerprint: str
+    variables: Mapping[str, str]
+    var_files: Sequence[tuple[str, str]]
+    targets: tuple[str, ...]
+    replace: tuple[str, ...]
+    document: Mapping[str, Any]  # the plan as `plan --json` shows it, for `show PLANFILE`
+
+
+def fingerprint(plan: Plan) -> str:
+    """What the plan will do to the server and the state: starts (with keys) and deletes."""
+    acts = [
+        [c.run, c.action.value, c.key or "(known after apply)", c.workflow]
+        for c in plan.changes
+        if c.action.starts or c.action.value == "delete"
+    ]
+    return "sha256:" + hashlib.sha256(json.dumps(acts, sort_keys=True).encode()).hexdigest()
+
+
+def save(plan: Plan, variables: Mapping[str, str], var_files: Sequence[tuple[str, str]], created_at: str) -> str:
+    body = {
+        "format": FORMAT,
+        "formatVersion": FORMAT_VERSION,
+        "createdAt": created_at,
+        "lineage": plan.lineage,
+        "serial": plan.serial,
+        "salt": plan.salt,
+        "stateExists": plan.state_exists,
+        "manifestsDigest": plan.manifests_digest,
+        "fingerprint": fingerprint(plan),
+        "variables": dict(variables),
+        "varFiles": [list(v) for v in var_files],
+        "targets": list(plan.targets),
+        "replace": list(plan.replace),
+        "plan": plan_document(plan),
+    }
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def load(text: str, path: str) -> SavedPlan:
+    try:
+        body = json.loads(text)
+        if body.get("format") != FORMAT:
+            raise PlanStaleError(f"{path} is not a reconciler plan file")
+        if body.get("formatVersion") != FORMAT_VERSION:
+            raise PlanStaleError(f"{path}: plan format {body.get('formatVersion')} is not supported")
+        return SavedPlan(
+            lineage=body["lineage"],
+            serial=int(body["serial"]),
+            salt=body["salt"],
+            state_exists=bool(body["stateExists"]),
+            manifests_digest=body["manifestsDigest"],
+            fingerprint=body["fingerprint"],
+            variables=dict(body["variables"]),
+            var_files=[(str(p), str(t)) for p, t in body["varFiles"]],
+            targets=tuple(body["targets"]),
+            replace=tuple(body["replace"]),
+            document=body["plan"],
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PlanStaleError(f"{path} is not a readable reconciler plan file ({err})") from err
+
+
+def check_basis(saved: SavedPlan, lineage: str | None, serial: int | None, manifests_digest: str) -> None:
+    """Refuse a plan made from another state, an older serial, or other manifests."""
+    if saved.state_exists and lineage is None:
+        raise PlanStaleError("Saved plan does not match the state: the state it was made from no longer exists")
+    if saved.state_exists and lineage != saved.lineage:
+        raise PlanStaleError(
+            f"Saved plan does not match the state: it was made for lineage {saved.lineage}, the state has {lineage}"
+        )
+    if lineage is not None and (not saved.state_exists or serial != saved.serial):
+        before = saved.serial if saved.state_exists else "none"
+        raise PlanStaleError(
+            f"Saved plan is stale: the state changed after the plan was created (serial {before} -> {serial}), "
+            "by another operation or by applying this plan already. Run `reconciler plan` again."
+        )
+    if manifests_digest != saved.manifests_digest:
+        raise PlanStaleError("Saved plan is stale: the manifests changed after the plan was created")
+
+
+def check_same(saved: SavedPlan, replanned: Plan) -> None:
+    if fingerprint(replanned) != saved.fingerprint:
+        raise PlanStaleError(
+            "Saved plan is stale: planning again now gives different actions (an input, a secret or the server "
+            "changed). Run `reconciler plan` again."
+        )
