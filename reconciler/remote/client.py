@@ -1,0 +1,374 @@
+"""`WorkflowClient`: the async VCD workflow-execution API (SPEC 5), one shared connection pool.
+
+Why this shape (httpx's own split: policy above, transport below): the client is policy only —
+authentication, versioned ``Accept``, retries, error mapping, decoding — over one `httpx.AsyncClient`
+whose transport tests swap for the in-process emulator (``httpx.ASGITransport``) or a
+``MockTransport``. Every request is built fresh per attempt so a re-login changes its bearer token.
+
+Three request disciplines:
+
+- reads and deletes (GET, DELETE) are retried on 429/5xx/transport errors (`retrying.RetryPolicy`);
+- a start (``POST .../executions``) is retried only when the server provably did not process it
+  (connection refused, 429, 503); otherwise its failure is `OutcomeUnknownError` and
+  `start_exactly_once` looks the execution up before ever starting again;
+- any call answered 401 logs in again once and is repeated once; a second 401 is `AuthError`.
+
+Logging (logger ``reconciler.remote``, DEBUG): method, path and status only — never headers or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.errors import (
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TemporaryRemoteError,
+)
+from reconciler.remote.auth import Login, TokenKeeper, log_in
+from reconciler.remote.codecs import CodecError, TypedValue, ws_parameter
+from reconciler.remote.executions import (
+    Execution,
+    ExecutionSummary,
+    ParameterDefinition,
+    read_execution,
+    read_presentation,
+    read_state,
+    read_summaries,
+)
+from reconciler.remote.failures import error_from_response, error_from_transport, unreadable_answer
+from reconciler.remote.matching import DEFAULT_CLOCK_SKEW, Wanted, assign, is_candidate
+from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
+from reconciler.remote.settings import ApiSettings, ValueFormat
+
+log = logging.getLogger("reconciler.remote")
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+Inputs = Mapping[str, TypedValue]
+ANY_USER = "*"
+
+
+@dataclass(frozen=True)
+class LookupPolicy:
+    """How hard to look for an execution whose start answer was lost before starting it again."""
+
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW  # server clock may lag ours by this much
+    settle_delay: float = 2.0  # wait this long before re-checking a list that does not show it yet
+    settle_checks: int = 2  # re-checks after the first look, before absence counts as proven
+    list_attempts: int = 3  # looks at a failing list (each already retried) before giving up
+    max_restarts: int = 1  # starts after the first one, each only after absence was proven
+    fetch_concurrency: int = 10  # candidate executions read at once
+
+
+class WorkflowClient:
+    """Async client of ``/cloudapi/workflows/{id}/executions``; use as ``async with``."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        retry: RetryPolicy | None = None,
+        lookup: LookupPolicy | None = None,
+        max_connections: int = 20,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._retry = retry or RetryPolicy()
+        self._lookup = lookup or LookupPolicy()
+        self._rng = rng or random.Random()
+        self._http = _http_client(settings, transport, max_connections)
+        self._keeper = TokenKeeper(self._log_in)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def identity(self) -> str | None:
+        """``user@org`` of the login (as the server spells it); None before the first login."""
+        return self._keeper.identity
+
+    # ------------------------------------------------------------------------------------ operations
+
+    async def login(self) -> str | None:
+        """Log in now (otherwise the first call does); returns the identity."""
+        login = await retrying(self._keeper.force, self._retry, self._sleep, self._rng)
+        return login.identity
+
+    async def start_execution(self, workflow_id: str, inputs: Inputs) -> Execution:
+        """``POST .../executions``; never repeated once it may have reached the server."""
+        operation = f"start execution of workflow {workflow_id}"
+        body = {"parameters": _ws_parameters(inputs, self.settings.value_format)}
+        response = await self._call("POST", _executions(workflow_id), operation, json=body, unsafe=True)
+        if not response.content and "Location" in response.headers:
+            return await self.get_execution(workflow_id, response.headers["Location"].rstrip("/").split("/")[-1])
+        return _read(operation, response, lambda doc: read_execution(workflow_id, doc))
+
+    async def get_execution(self, workflow_id: str, execution_id: str) -> Execution:
+        operation = f"read execution {execution_id} of workflow {workflow_id}"
+        response = await self._call("GET", _execution(workflow_id, execution_id), operation)
+        return _read(operation, response, lambda doc: read_execution(workflow_id, doc))
+
+    async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]:
+        operation = f"list executions of workflow {workflow_id}"
+        response = await self._call("GET", _executions(workflow_id), operation)
+        return _read(operation, response, read_summaries)
+
+    async def get_state(self, workflow_id: str, execution_id: str) -> str:
+        operation = f"read the state of execution {execution_id} of workflow {workflow_id}"
+        response = await self._call("GET", _execution(workflow_id, execution_id) + "/state", operation)
+        return _read(operation, response, read_state)
+
+    async def cancel(self, workflow_id: str, execution_id: str) -> None:
+        operation = f"cancel execution {execution_id} of workflow {workflow_id}"
+        await self._call("DELETE", _execution(workflow_id, execution_id) + "/state", operation)
+
+    async def delete(self, workflow_id: str, execution_id: str) -> None:
+        operation = f"delete execution {execution_id} of workflow {workflow_id}"
+        await self._call("DELETE", _execution(workflow_id, execution_id), operation)
+
+    async def presentation(self, workflow_id: str) -> list[ParameterDefinition]:
+        """The workflow's declared input then output parameters."""
+        operation = f"read the presentation of workflow {workflow_id}"
+        path = f"/cloudapi/workflows/{_segment(workflow_id)}/presentation"
+        response = await self._call("GET", path, operation)
+        return _read(operation, response, read_presentation)
+
+    # ----------------------------------------------------------------------------------- exactly once
+
+    async def find_started(
+        self,
+        workflow_id: str,
+        inputs: Inputs,
+        since: datetime,
+        user: str | None = None,
+        *,
+        exclude: Iterable[str] = (),
+    ) -> Execution | None:
+        """The earliest execution of ``workflow_id`` started at/after ``since`` by ``user`` with ``inputs``.
+
+        ``user`` None means this client's own identity; `ANY_USER` matches anyone. ``exclude``: ids
+        of executions already accounted for (e.g. every id in the state), never adopted.
+        """
+        found = await self.find_started_many(workflow_id, [(0, inputs, since)], user=user, exclude=exclude)
+        return found[0]
+
+    async def find_started_many(
+        self,
+        workflow_id: str,
+        wanted: Sequence[tuple[K, Inputs, datetime]],
+        *,
+        user: str | None = None,
+        exclude: Iterable[str] = (),
+    ) -> dict[K, Execution | None]:
+        """Recovery in one pass: list the workflow's executions once, read each candidate once
+        (concurrently), and give each key its own execution (or None). See `matching.assign`."""
+        who = await self._who(user)
+        excluded = frozenset(exclude)
+        wants = {key: Wanted(inputs, since, who, excluded) for key, inputs, since in wanted}
+        skew = self._lookup.clock_skew
+        rows = await self.list_executions(workflow_id)
+        candidates = [row for row in rows if any(is_candidate(row, w, skew) for w in wants.values())]
+        executions = await self._read_all(workflow_id, candidates)
+        return assign(wants, executions, skew)
+
+    async def start_exactly_once(
+        self, workflow_id: str, inputs: Inputs, since: datetime, *, exclude: Iterable[str] = ()
+    ) -> Execution:
+        """Start, and when the answer is lost adopt the execution it created instead of starting twice.
+
+        ``since``: a time taken *before* the first attempt (the applier's durable intent time). After a
+        lost answer the execution is looked up (`find_started`); it is started again only when repeated
+        looks, ``settle_delay`` apart, prove it absent, and at most ``max_restarts`` times. If the list
+        cannot be read, or the last attempt is lost too, `OutcomeUnknownError` is raised: the caller must
+        record the start as unknown and look again later (never start again blindly).
+        """
+        excluded = frozenset(exclude)
+        lost: OutcomeUnknownError | None = None
+        for _ in range(self._lookup.max_restarts + 1):
+            try:
+                return await self.start_execution(workflow_id, inputs)
+            except OutcomeUnknownError as exc:
+                lost = exc
+                log.warning("start of workflow %s: answer lost; looking for the execution", workflow_id)
+            found = await self._find_lost_start(workflow_id, inputs, since, excluded)
+            if found is not None:
+                return found
+        raise OutcomeUnknownError(
+            f"start execution of workflow {workflow_id}: the answer was lost and no execution shows up "
+            f"yet; not starting it again ({lost})",
+            status=lost.status if lost else None,
+            operation=f"start execution of workflow {workflow_id}",
+        ) from lost
+
+    async def _find_lost_start(
+        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
+    ) -> Execution | None:
+        """Look, then re-look after ``settle_delay`` (a POST may still be in flight); None = proven absent."""
+        for check in range(self._lookup.settle_checks + 1):
+            if check:
+                await self._sleep(self._lookup.settle_delay)
+            found = await self._look_up(workflow_id, inputs, since, exclude)
+            if found is not None:
+                return found
+        return None
+
+    async def _look_up(
+        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
+    ) -> Execution | None:
+        """`find_started`, tolerating a temporarily failing list; gives up as `OutcomeUnknownError`."""
+        attempts = self._lookup.list_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.find_started(workflow_id, inputs, since, exclude=exclude)
+            except TemporaryRemoteError as exc:
+                if attempt == attempts:
+                    raise OutcomeUnknownError(
+                        f"start execution of workflow {workflow_id}: the answer was lost and the lookup "
+                        f"failed too ({exc}); not starting it again",
+                        operation=f"start execution of workflow {workflow_id}",
+                        status=exc.status,
+                    ) from exc
+                await self._sleep(self._retry.delay(attempt, exc.retry_after, self._rng))
+        return None
+
+    async def _who(self, user: str | None) -> str | None:
+        if user == ANY_USER:
+            return None
+        if user:
+            return user
+        await self._keeper.token()  # log in, so the identity is known
+        return self.identity
+
+    async def _read_all(self, workflow_id: str, rows: Sequence[ExecutionSummary]) -> list[Execution]:
+        """Each candidate read once, ``fetch_concurrency`` at a time; vanished ones are skipped."""
+        gate = asyncio.Semaphore(self._lookup.fetch_concurrency)
+
+        async def read(row: ExecutionSummary) -> Execution | None:
+            async with gate:
+                try:
+                    return await self.get_execution(workflow_id, row.id)
+                except NotFoundError:
+                    return None
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(read(row)) for row in rows]
+        return [e for e in (task.result() for task in tasks) if e is not None]
+
+    # ------------------------------------------------------------------------------------- transport
+
+    async def _call(
+        self, method: str, path: str, operation: str, *, json: Any = None, unsafe: bool = False
+    ) -> httpx.Response:
+        """One API call with login, one re-login on 401, and retries as its discipline allows."""
+
+        async def attempt() -> httpx.Response:
+            return await self._authorized(method, path, operation, json, unsafe)
+
+        return await retrying(attempt, self._retry, self._sleep, self._rng)
+
+    async def _authorized(self, method: str, path: str, operation: str, json: Any, unsafe: bool) -> httpx.Response:
+        token = await self._keeper.token()
+        try:
+            return await self._exchange(self._build(method, path, token, json), operation, unsafe)
+        except AuthError:
+            log.info("%s %s: unauthorized, logging in again", method, path)
+        fresh = await self._keeper.renew(token)
+        try:
+            return await self._exchange(self._build(method, path, fresh, json), operation, unsafe)
+        except AuthError as exc:
+            raise AuthError(
+                f"{exc} (still refused after logging in again)",
+                status=exc.status,
+                minor_code=exc.minor_code,
+                server_message=exc.server_message,
+                operation=operation,
+            ) from exc
+
+    def _build(self, method: str, path: str, token: str, json: Any) -> httpx.Request:
+        headers = {"Authorization": f"Bearer {token}"}
+        return self._http.build_request(method, path, json=json, headers=headers)
+
+    async def _exchange(self, request: httpx.Request, operation: str, unsafe: bool = False) -> httpx.Response:
+        """Send once; map a missing answer or a status >= 300 to the project's errors."""
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            log.debug("%s %s -> %s", request.method, request.url.path, type(exc).__name__)
+            raise error_from_transport(operation, exc, unsafe=unsafe) from exc
+        log.debug("%s %s -> %d", request.method, request.url.path, response.status_code)
+        if response.status_code >= 300:
+            raise error_from_response(operation, response, unsafe=unsafe)
+        return response
+
+    async def _log_in(self) -> Login:
+        return await log_in(self.settings, self._http.build_request, self._exchange)
+
+
+def _http_client(
+    settings: ApiSettings, transport: httpx.AsyncBaseTransport | None, max_connections: int
+) -> httpx.AsyncClient:
+    timeout = settings.request_timeout
+    return httpx.AsyncClient(
+        base_url=settings.url,
+        transport=transport,
+        verify=settings.verify_tls,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        headers={
+            "Accept": f"application/json;version={settings.api_version}",
+            "User-Agent": settings.user_agent,
+        },
+        follow_redirects=False,
+    )
+
+
+def _ws_parameters(inputs: Inputs, fmt: ValueFormat) -> list[dict[str, Any]]:
+    parameters = []
+    for name, (type_name, value) in inputs.items():
+        try:
+            parameters.append(ws_parameter(name, type_name, value, fmt))
+        except CodecError as exc:
+            raise CodecError(f"parameter {name!r}: {exc}") from exc
+    return parameters
+
+
+def _read(operation: str, response: httpx.Response, reader: Callable[[Any], T]) -> T:
+    """Decode a success answer; an unreadable one is a `PermanentRemoteError` naming the operation."""
+    try:
+        return reader(response.json())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise unreadable_answer(operation, response, exc) from exc
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe=":")
+
+
+def _executions(workflow_id: str) -> str:
+    return f"/cloudapi/workflows/{_segment(workflow_id)}/executions"
+
+
+def _execution(workflow_id: str, execution_id: str) -> str:
+    return f"{_executions(workflow_id)}/{_segment(execution_id)}"

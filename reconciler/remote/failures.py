@@ -1,0 +1,160 @@
+"""HTTP answers and transport failures -> the project's `RemoteError` tree (reconciler.errors).
+
+Why one place: the applier's decisions hang on the *class* of an error (retry a read, look up a lost
+start, stop on a user error), and the user reads its *message*. Both are fixed here: every message names
+the operation, the status and the server's CloudAPI ``message``, e.g.
+``start execution of workflow 6b2e…: 400 Bad Request: Invalid input parameter 'cpuCount'``.
+
+``unsafe=True`` marks a request that must never be repeated blindly (starting an execution): any
+failure after the request may have reached the server becomes `OutcomeUnknownError`. Only failures that
+prove the server never saw it (connection refused, connect timeout, no pool slot) or that the server
+declares as "not processed" (429, 503) stay plain `TemporaryRemoteError` and may be retried.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from reconciler.errors import (
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermanentRemoteError,
+    RemoteError,
+    TemporaryRemoteError,
+    VersionNotSupportedError,
+)
+
+NOT_PROCESSED_STATUSES = (429, 503)
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_SUPPORTED = re.compile(r"[Ss]upported API versions are:?\s*\[([^\]]*)\]")
+_MAX_TEXT = 300
+
+
+def error_from_response(operation: str, response: httpx.Response, *, unsafe: bool = False) -> RemoteError:
+    """The error for a response with status >= 400 (or any unexpected status)."""
+    status = response.status_code
+    minor, server_message = _error_body(response)
+    message = f"{operation}: {status} {_reason(status)}"
+    if server_message:
+        message += f": {server_message}"
+    details: dict[str, Any] = {
+        "status": status,
+        "minor_code": minor,
+        "server_message": server_message,
+        "operation": operation,
+    }
+    if status == 401:
+        return AuthError(message, **details)
+    if status in (403, 404):
+        return NotFoundError(message, **details)
+    if status == 406:
+        return VersionNotSupportedError(_version_message(operation, response, server_message), **details)
+    if status == 429 or status >= 500:
+        kind = OutcomeUnknownError if unsafe and status not in NOT_PROCESSED_STATUSES else TemporaryRemoteError
+        return kind(message, retry_after=retry_after(response), **details)
+    return PermanentRemoteError(message, **details)
+
+
+def error_from_transport(operation: str, exc: httpx.TransportError, *, unsafe: bool = False) -> RemoteError:
+    """The error for a request that got no HTTP answer."""
+    what = _transport_words(exc)
+    if unsafe and not isinstance(exc, NEVER_SENT):
+        return OutcomeUnknownError(f"{operation}: {what}; the request may have been processed", operation=operation)
+    return TemporaryRemoteError(f"{operation}: {what}", operation=operation)
+
+
+def unreadable_answer(operation: str, response: httpx.Response, why: object) -> PermanentRemoteError:
+    """A success status whose body this client cannot read."""
+    return PermanentRemoteError(
+        f"{operation}: {response.status_code} {_reason(response.status_code)}: unreadable answer: {why}",
+        status=response.status_code,
+        operation=operation,
+    )
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent/bad."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def supported_versions(text: str | None) -> list[str]:
+    """The versions listed in a 406 message: ``Supported API versions are: [38.0, 37.2 [D] ...]``."""
+    match = _SUPPORTED.search(text or "")
+    if not match:
+        return []
+    items = (item.replace("[D]", "").strip() for item in match.group(1).split(","))
+    return [item for item in items if item]
+
+
+def _version_message(operation: str, response: httpx.Response, server_message: str | None) -> str:
+    requested = _requested_version(response)
+    versions = supported_versions(server_message)
+    message = f"this server does not support API version {requested}"
+    if versions:
+        message += f" (it supports {', '.join(versions)})"
+    return f"{operation}: 406 Not Acceptable: {message}; set spec.endpoint.apiVersion or RECONCILER_API_VERSION"
+
+
+def _requested_version(response: httpx.Response) -> str:
+    accept = response.request.headers.get("Accept", "") if _has_request(response) else ""
+    match = re.search(r"version=([^;,\s]+)", accept)
+    return match.group(1) if match else "(unknown)"
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises when the response was built without a request
+    except RuntimeError:
+        return False
+    return True
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    """(minorErrorCode, message) of a CloudAPI error body, or the start of a non-JSON body."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return None, text[:_MAX_TEXT] or None
+    if isinstance(body, dict):
+        minor = body.get("minorErrorCode")
+        message = body.get("message") or body.get("error_description") or body.get("error")
+        return (str(minor) if minor else None), (str(message) if message else None)
+    return None, str(body)[:_MAX_TEXT]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _transport_words(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in time ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({exc})" if str(exc) else "cannot connect"
+    detail = str(exc)
+    return (
+        f"connection failed ({type(exc).__name__}: {detail})" if detail else f"connection failed ({type(exc).__name__})"
+    )
