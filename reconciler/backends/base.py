@@ -5,11 +5,16 @@ Contract:
 - ``lock(operation, timeout)`` is a context manager holding the one writer lock of this state /
   workspace. It fails at once (timeout 0) or after ``timeout`` seconds with `StateLockedError` naming
   the holder, the operation, since when and the lock id. A lock whose holder died never blocks forever.
-- ``write(state, expected_serial)`` replaces the whole state atomically (compacting the journal);
-  it refuses with `StateError` when the stored serial is not ``expected_serial`` (None = must not exist).
+- ``write(state, expected_serial, force=False)`` replaces the whole state atomically (compacting the
+  journal); it refuses with `StateError` when the stored serial is not ``expected_serial`` (None = must
+  not exist) or the stored lineage is not ``state.lineage``; ``force`` (``state push -force``) skips
+  both checks. An unreadable stored state is never overwritten.
 - ``append(events, serial)`` makes a group of events durable with one flush/commit (the journal);
-  after it returns, ``read()`` sees them, even after a crash of this process.
-- ``force_unlock(lock_id)`` breaks a lock by its id.
+  after it returns, ``read()`` sees them, even after a crash of this process. ``serial`` is the state's
+  serial once the group is applied and must be above the current one. It needs an existing state:
+  when ``read()`` is None, ``write(State(lineage=..., salt=...), None)`` first. An empty group is a no-op.
+- ``force_unlock(lock_id)`` breaks a lock by its id (`StateError` for another id, or a live local holder).
+- ``read_lock_info()`` the recorded holder's details, if any (local: possibly of a holder killed since).
 Writes and appends are only called while holding the lock.
 """
 
@@ -47,8 +52,10 @@ class StateBackend(Protocol):
 
     def lock(self, operation: str, timeout: float = 0.0) -> AbstractContextManager[LockInfo]: ...
 
-    def write(self, state: State, expected_serial: int | None) -> None: ...
+    def write(self, state: State, expected_serial: int | None, *, force: bool = False) -> None: ...
 
     def append(self, events: Sequence[PutRun | RemoveRun], serial: int) -> None: ...
 
     def force_unlock(self, lock_id: str) -> None: ...
+
+    def read_lock_info(self) -> LockInfo | None: ...

@@ -1,0 +1,400 @@
+"""The PostgreSQL backend: one state per workspace, per-run rows, an advisory lock.
+
+Tables, in ``schema`` (default ``reconciler``), created on first use if missing (under a
+transaction-level advisory lock, so concurrent first runs do not collide)::
+
+    states(workspace text PRIMARY KEY, serial bigint, lineage text, body jsonb, updated_at timestamptz)
+    runs(workspace text, name text, record jsonb, PRIMARY KEY (workspace, name))
+    locks(workspace text PRIMARY KEY, id text, operation text, who text, pid integer, created text,
+          path text, backend_pid integer)
+
+``body`` is the State JSON (camelCase, ``model_dump(mode="json", by_alias=True)``) without ``runs``,
+``serial`` and ``lineage``, which live in the columns and rows: ``{"version": 1, "salt": "..."}``.
+``record`` is one ``RunRecord`` in the same JSON form. ``read()`` = the ``states`` row + its ``runs``
+rows in one REPEATABLE READ snapshot. ``append()`` = in one transaction: bump ``serial`` (refused
+unless the new serial is above the stored one) and upsert/delete only the runs the events touch, so
+its cost is O(events). ``write()`` = in one transaction: compare-and-set on ``serial``, replace the
+``states`` row and all the workspace's ``runs`` rows.
+
+Lock: ``pg_try_advisory_lock(key)`` (a session lock; ``key`` = 64 bits of BLAKE2b of schema and
+workspace) held on a connection dedicated to the lock for its lifetime. PostgreSQL releases it when
+that connection or the holding process dies, so no lock is ever stale. The holder's details go in
+``locks`` (a row left by a dead holder is just overwritten). While an object holds the lock its
+writes go through the lock's connection: a holder whose session was terminated by ``force-unlock``
+can no longer write.
+
+``force_unlock(id)``: when ``id`` is the current lock's, the holder's session is terminated with
+``pg_terminate_backend`` (needs superuser, the same role, or ``pg_signal_backend``); that is what
+"force" means here. A stale row (holder gone) is removed. Another id is refused.
+
+Connections are synchronous (psycopg 3, imported lazily); ``append()`` may run in a worker thread.
+Passwords in the DSN never appear in messages (``password=***``, ``user:***@``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from reconciler.backends.base import LockInfo
+from reconciler.backends.locking import locked_error, new_lock_info, poll_until
+from reconciler.backends.serials import Stored, check_write
+from reconciler.errors import StateError
+from reconciler.state.events import PutRun, RemoveRun
+from reconciler.state.models import State
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.sql import Composed
+
+CONNECT_TIMEOUT_SECONDS = 10
+TERMINATE_WAIT_SECONDS = 5.0
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*(@)")
+
+_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS {s}",
+    "CREATE TABLE IF NOT EXISTS {s}.states (workspace text PRIMARY KEY, serial bigint NOT NULL,"
+    " lineage text NOT NULL, body jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS {s}.runs (workspace text NOT NULL, name text NOT NULL,"
+    " record jsonb NOT NULL, PRIMARY KEY (workspace, name))",
+    "CREATE TABLE IF NOT EXISTS {s}.locks (workspace text PRIMARY KEY, id text NOT NULL,"
+    " operation text NOT NULL, who text NOT NULL, pid integer NOT NULL, created text NOT NULL,"
+    " path text NOT NULL, backend_pid integer NOT NULL)",
+)
+
+_HOLDER_SQL = (
+    "SELECT l.id, l.operation, l.who, l.pid, l.created, l.path, l.backend_pid,"
+    " (SELECT k.pid FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1"
+    "  AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    "  AND k.classid::bigint = %(classid)s AND k.objid::bigint = %(objid)s) AS holder"
+    " FROM (SELECT 1) AS one LEFT JOIN {s}.locks l ON l.workspace = %(ws)s"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with any DSN password replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***\2", _PASSWORD_KV.sub(r"\1***", text))
+
+
+def lock_key(*parts: str) -> int:
+    """A signed 64-bit advisory lock key for ``parts``."""
+    digest = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def key_halves(key: int) -> tuple[int, int]:
+    """How ``pg_locks`` shows a bigint advisory key: (classid, objid)."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+def body_of(state: State) -> dict[str, Any]:
+    doc = state.model_dump(mode="json", by_alias=True, exclude={"runs", "serial", "lineage"})
+    return doc
+
+
+def fold(events: Sequence[PutRun | RemoveRun]) -> dict[str, PutRun | RemoveRun]:
+    """The last event of each run: what the group leaves behind."""
+    last: dict[str, PutRun | RemoveRun] = {}
+    for event in events:
+        last.pop(event.run, None)
+        last[event.run] = event
+    return last
+
+
+class PostgresBackend:
+    """State in PostgreSQL (see the module docstring for the tables)."""
+
+    def __init__(self, dsn: str, workspace: str = "default", schema: str = "reconciler") -> None:
+        self.dsn = dsn
+        self.workspace = workspace
+        self.schema = schema
+        self._key = lock_key("reconciler-state", schema, workspace)
+        self._ready = False
+        self._mutex = threading.RLock()
+        self._lock_conn: Connection[Any] | None = None
+
+    def describe(self) -> str:
+        return f"postgres workspace {self.workspace!r} (schema {self.schema}) at {redact(self.dsn)}"
+
+    @property
+    def where(self) -> str:
+        return f"{redact(self.dsn)} {self.schema}/{self.workspace}"
+
+    # --- connections ---
+
+    def _sql(self, text: str) -> Composed:
+        from psycopg import sql
+
+        return sql.SQL(text).format(s=sql.Identifier(self.schema))
+
+    def _connect(self) -> Connection[Any]:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        except psycopg.Error as exc:
+            raise StateError(f"cannot connect to PostgreSQL at {redact(self.dsn)}: {redact(str(exc))}") from exc
+        try:
+            with self._errors("creating the tables"):
+                self._ensure_tables(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise StateError(f"PostgreSQL error while {action} ({self.where}): {redact(str(exc))}") from exc
+
+    @contextlib.contextmanager
+    def _session(self, action: str) -> Iterator[Connection[Any]]:
+        """The lock's connection while we hold the lock, else a fresh one closed afterwards."""
+        with self._mutex:
+            if self._lock_conn is not None:
+                with self._errors(action):
+                    yield self._lock_conn
+                return
+            conn = self._connect()
+            try:
+                with self._errors(action):
+                    yield conn
+            finally:
+                conn.close()
+
+    def _ensure_tables(self, conn: Connection[Any]) -> None:
+        if self._ready:
+            return
+        found = conn.execute(
+            "SELECT to_regclass(%(t)s || '.states') IS NOT NULL AND to_regclass(%(t)s || '.runs') IS NOT NULL"
+            " AND to_regclass(%(t)s || '.locks') IS NOT NULL",
+            {"t": self._quoted_schema(conn)},
+        ).fetchone()
+        if not (found and found[0]):
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("reconciler-ddl", self.schema)])
+                for statement in _DDL:
+                    conn.execute(self._sql(statement))
+        self._ready = True
+
+    def _quoted_schema(self, conn: Connection[Any]) -> str:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema).as_string(conn)
+
+    # --- reading ---
+
+    def read(self) -> State | None:
+        with self._session("reading the state") as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return self._read_in(conn)
+
+    def _read_in(self, conn: Connection[Any]) -> State | None:
+        row = conn.execute(
+            self._sql("SELECT serial, lineage, body FROM {s}.states WHERE workspace = %s"), [self.workspace]
+        ).fetchone()
+        if row is None:
+            return None
+        serial, lineage, body = row
+        runs = conn.execute(
+            self._sql("SELECT name, record FROM {s}.runs WHERE workspace = %s ORDER BY name"), [self.workspace]
+        ).fetchall()
+        doc = {**body, "serial": serial, "lineage": lineage, "runs": dict(runs)}
+        try:
+            return State.model_validate(doc)
+        except ValidationError as exc:
+            raise StateError(f"{self.where}: the stored state is not valid:\n{exc}") from exc
+
+    # --- writing ---
+
+    def write(self, state: State, expected_serial: int | None, *, force: bool = False) -> None:
+        """Replace the workspace's state; same checks (and ``force``) as the local backend."""
+        from psycopg.types.json import Jsonb
+
+        with self._session("writing the state") as conn, conn.transaction():
+            row = conn.execute(
+                self._sql("SELECT serial, lineage FROM {s}.states WHERE workspace = %s FOR UPDATE"),
+                [self.workspace],
+            ).fetchone()
+            stored = None if row is None else Stored(row[0], row[1])
+            check_write(self.describe(), stored, state.lineage, expected_serial, force)
+            self._put_state_row(conn, state, stored)
+            conn.execute(self._sql("DELETE FROM {s}.runs WHERE workspace = %s"), [self.workspace])
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    self._sql("INSERT INTO {s}.runs (workspace, name, record) VALUES (%s, %s, %s)"),
+                    [
+                        (self.workspace, name, Jsonb(record.model_dump(mode="json", by_alias=True)))
+                        for name, record in sorted(state.runs.items())
+                    ],
+                )
+
+    def _put_state_row(self, conn: Connection[Any], state: State, stored: Stored | None) -> None:
+        from psycopg.types.json import Jsonb
+
+        values = [state.serial, state.lineage, Jsonb(body_of(state)), self.workspace]
+        if stored is None:
+            done = conn.execute(
+                self._sql(
+                    "INSERT INTO {s}.states (serial, lineage, body, workspace) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (workspace) DO NOTHING"
+                ),
+                values,
+            )
+        else:
+            done = conn.execute(
+                self._sql(
+                    "UPDATE {s}.states SET serial = %s, lineage = %s, body = %s, updated_at = now()"
+                    " WHERE workspace = %s AND serial = %s"
+                ),
+                [*values, stored.serial],
+            )
+        if done.rowcount != 1:
+            raise StateError(f"{self.describe()}: the state changed meanwhile; run the command again")
+
+    def append(self, events: Sequence[PutRun | RemoveRun], serial: int) -> None:
+        """Apply ``events`` as one transaction producing ``serial`` (above the current serial)."""
+        if not events:
+            return
+        with self._session("recording state events") as conn, conn.transaction():
+            self._bump_serial(conn, serial)
+            last = fold(events)
+            self._upsert_runs(conn, [e for e in last.values() if isinstance(e, PutRun)])
+            removed = [(self.workspace, e.run) for e in last.values() if isinstance(e, RemoveRun)]
+            with conn.cursor() as cursor:
+                cursor.executemany(self._sql("DELETE FROM {s}.runs WHERE workspace = %s AND name = %s"), removed)
+
+    def _bump_serial(self, conn: Connection[Any], serial: int) -> None:
+        done = conn.execute(
+            self._sql("UPDATE {s}.states SET serial = %s, updated_at = now() WHERE workspace = %s AND serial < %s"),
+            [serial, self.workspace, serial],
+        )
+        if done.rowcount == 1:
+            return
+        row = conn.execute(self._sql("SELECT serial FROM {s}.states WHERE workspace = %s"), [self.workspace]).fetchone()
+        if row is None:
+            raise StateError(f"{self.describe()}: no state yet; write the initial state before appending events")
+        raise StateError(f"{self.describe()}: new serial {serial} is not above the current serial {row[0]}")
+
+    def _upsert_runs(self, conn: Connection[Any], puts: list[PutRun]) -> None:
+        from psycopg.types.json import Jsonb
+
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                self._sql(
+                    "INSERT INTO {s}.runs (workspace, name, record) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (workspace, name) DO UPDATE SET record = excluded.record"
+                ),
+                [(self.workspace, e.run, Jsonb(e.record.model_dump(mode="json", by_alias=True))) for e in puts],
+            )
+
+    # --- locking ---
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+        """Hold the workspace's advisory lock; `StateLockedError` naming the holder when taken."""
+        conn = self._connect()
+        try:
+            info = self._acquire(conn, operation, timeout)
+            with self._mutex:
+                self._lock_conn = conn
+            try:
+                yield info
+            finally:
+                with self._mutex:
+                    self._lock_conn = None
+                self._release(conn, info)
+        finally:
+            conn.close()
+
+    def _acquire(self, conn: Connection[Any], operation: str, timeout: float) -> LockInfo:
+        with self._errors("taking the lock"):
+            if not poll_until(lambda: self._try_lock(conn), timeout):
+                holder, backend = self._holder(conn)
+                raise locked_error(holder, f"Workspace: {self.where} (PostgreSQL backend pid {backend})")
+            info = new_lock_info(operation, self.where)
+            conn.execute(
+                self._sql(
+                    "INSERT INTO {s}.locks (workspace, id, operation, who, pid, created, path, backend_pid)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, pg_backend_pid())"
+                    " ON CONFLICT (workspace) DO UPDATE SET id = excluded.id, operation = excluded.operation,"
+                    " who = excluded.who, pid = excluded.pid, created = excluded.created,"
+                    " path = excluded.path, backend_pid = excluded.backend_pid"
+                ),
+                [self.workspace, info.id, info.operation, info.who, info.pid, info.created, info.path],
+            )
+            return info
+
+    def _try_lock(self, conn: Connection[Any]) -> bool | None:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [self._key]).fetchone()
+        return True if row and row[0] else None
+
+    def _release(self, conn: Connection[Any], info: LockInfo) -> None:
+        """Drop our row and the lock; a dead connection has released the lock already."""
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error):
+            conn.execute(self._sql("DELETE FROM {s}.locks WHERE workspace = %s AND id = %s"), [self.workspace, info.id])
+            conn.execute("SELECT pg_advisory_unlock(%s)", [self._key])
+
+    def _holder(self, conn: Connection[Any]) -> tuple[LockInfo | None, int | None]:
+        """The recorded holder (if it is the session holding the lock) and that session's pid."""
+        classid, objid = key_halves(self._key)
+        row = conn.execute(
+            self._sql(_HOLDER_SQL), {"classid": classid, "objid": objid, "ws": self.workspace}
+        ).fetchone()
+        if row is None:
+            return None, None
+        lock_id, operation, who, pid, created, path, backend_pid, holder = row
+        if lock_id is None or backend_pid != holder:
+            return None, holder
+        return LockInfo(id=lock_id, operation=operation, who=who, pid=pid, created=created, path=path), holder
+
+    def read_lock_info(self) -> LockInfo | None:
+        """The current holder's details, or None when nobody holds the lock."""
+        with self._session("reading the lock") as conn:
+            return self._holder(conn)[0]
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Break lock ``lock_id``: terminate the holding session if it is alive (see the docstring)."""
+        with self._session("breaking the lock") as conn:
+            row = conn.execute(self._sql("SELECT id FROM {s}.locks WHERE workspace = %s"), [self.workspace]).fetchone()
+            if row is None:
+                raise StateError(f"{self.describe()} is not locked")
+            if row[0] != lock_id:
+                raise StateError(f"lock id {lock_id} does not match the current lock {row[0]}")
+            recorded, holder = self._holder(conn)
+            if holder is not None and recorded is None:
+                raise StateError(f"lock {lock_id} is gone: another session (pid {holder}) has just taken the lock")
+            if holder is not None:
+                self._terminate(conn, holder)
+            conn.execute(self._sql("DELETE FROM {s}.locks WHERE workspace = %s AND id = %s"), [self.workspace, lock_id])
+
+    def _terminate(self, conn: Connection[Any], backend_pid: int) -> None:
+        import psycopg
+
+        try:
+            row = conn.execute("SELECT pg_terminate_backend(%s)", [backend_pid]).fetchone()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StateError(
+                f"cannot force-unlock: terminating the holder's session (pid {backend_pid}) needs superuser, "
+                f"the same role, or pg_signal_backend: {redact(str(exc))}"
+            ) from exc
+        if not (row and row[0]):
+            raise StateError(f"cannot force-unlock: PostgreSQL did not terminate session {backend_pid}")
+        deadline = time.monotonic() + TERMINATE_WAIT_SECONDS
+        while self._holder(conn)[1] == backend_pid and time.monotonic() < deadline:
+            time.sleep(0.05)
