@@ -182,7 +182,7 @@ def test_force_unlock_without_a_lock_is_refused(store: Store) -> None:
 # --- property: append + read == replay -----------------------------------------------------------
 
 _TEXT = st.text(
-    alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=8
+    alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=8
 )  # jsonb cannot hold NUL
 _VALUES = st.none() | st.booleans() | st.integers() | _TEXT
 _RECORDS = st.builds(

@@ -1,0 +1,126 @@
+"""What only the PostgreSQL backend does: its rows, force-unlock by termination, redaction."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from reconciler.backends.postgres import PostgresBackend, redact
+from reconciler.errors import StateError
+
+from .conftest import Store
+from .samples import put, remove, state
+
+
+def query(backend: PostgresBackend, text: str, *params: Any) -> list[tuple[Any, ...]]:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(backend.dsn, autocommit=True) as conn:
+        statement = sql.SQL(text).format(s=sql.Identifier(backend.schema))
+        return conn.execute(statement, params).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("dsn", "shown"),
+    [
+        ("postgresql://deployer:s3cr%40t@db:5432/state", "postgresql://deployer:***@db:5432/state"),
+        ("host=db user=deployer password=s3cret dbname=state", "host=db user=deployer password=*** dbname=state"),
+        ("host=db password='a b\\' c' dbname=x", "host=db password=*** dbname=x"),
+        (
+            "postgresql://db/state?user=u&password=s3cret&sslmode=require",
+            "postgresql://db/state?user=u&password=***&sslmode=require",
+        ),
+        ("postgresql://deployer@db/state", "postgresql://deployer@db/state"),
+    ],
+)
+def test_passwords_never_show(dsn: str, shown: str) -> None:
+    assert redact(dsn) == shown
+
+
+def test_connection_failure_is_a_state_error_without_the_password() -> None:
+    backend = PostgresBackend("postgresql://someone:hunter2@127.0.0.1:1/nowhere")
+    with pytest.raises(StateError, match="cannot connect to PostgreSQL") as raised:
+        backend.read()
+    assert "hunter2" not in str(raised.value)
+    assert "hunter2" not in backend.describe()
+
+
+def test_rows_hold_the_state_without_its_runs(pg_store: Store) -> None:
+    backend = pg_store.open()
+    assert isinstance(backend, PostgresBackend)
+    backend.write(state(serial=4, lineage="L", runs=2), None)
+    [(serial, lineage, body)] = query(backend, "SELECT serial, lineage, body FROM {s}.states")
+    assert (serial, lineage, body) == (4, "L", {"version": 1, "salt": "c2FsdA=="})
+    rows = query(backend, "SELECT workspace, name, record->>'key' FROM {s}.runs ORDER BY name")
+    assert rows == [("main", "run-0", "k0"), ("main", "run-1", "k1")]
+
+
+def test_append_touches_only_the_runs_it_names(pg_store: Store) -> None:
+    backend = pg_store.open()
+    assert isinstance(backend, PostgresBackend)
+    backend.write(state(serial=1, runs=5), None)
+    before = dict(query(backend, "SELECT name, xmin::text FROM {s}.runs"))
+    backend.append([put("run-1", key="new"), put("fresh"), remove("run-2"), put("gone"), remove("gone")], 2)
+    after = dict(query(backend, "SELECT name, xmin::text FROM {s}.runs"))
+    assert sorted(after) == ["fresh", "run-0", "run-1", "run-3", "run-4"]
+    assert {name for name in after if before.get(name) == after[name]} == {"run-0", "run-3", "run-4"}
+
+
+def test_workspaces_are_separate(pg_store: Store) -> None:
+    prod, dev = pg_store.open_at("prod"), pg_store.open_at("dev")
+    prod.write(state(serial=1, lineage="P"), None)
+    assert dev.read() is None
+    with prod.lock("apply"), dev.lock("apply"):
+        pass
+
+
+def test_tables_are_created_once_under_concurrency(pg_store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def first_use(name: str) -> None:
+        try:
+            pg_store.open_at(name).read()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use, args=(f"w{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_force_unlock_terminates_the_holders_session(pg_store: Store) -> None:
+    holder, breaker = pg_store.open(), pg_store.open()
+    holder.write(state(serial=1), None)
+    with holder.lock("apply") as info:
+        breaker.force_unlock(info.id)
+        with pytest.raises(StateError, match="PostgreSQL error while recording state events"):
+            holder.append([put("late")], 2)  # the terminated holder can no longer write
+        with breaker.lock("apply") as taken:
+            assert taken.id != info.id
+    assert "late" not in (breaker.read() or state()).runs
+
+
+def test_a_row_left_by_a_dead_holder_is_overwritten_or_force_unlocked(pg_store: Store) -> None:
+    backend = pg_store.open()
+    assert isinstance(backend, PostgresBackend)
+    backend.read()  # creates the tables
+    query(
+        backend,
+        "INSERT INTO {s}.locks VALUES ('main', 'dead-id', 'apply', 'x@y', 1, 'then', 'p', 999999) RETURNING 1",
+    )
+    assert backend.read_lock_info() is None  # no session holds the lock: the row is not a holder
+    backend.force_unlock("dead-id")
+    assert query(backend, "SELECT count(*) FROM {s}.locks") == [(0,)]
+    query(
+        backend,
+        "INSERT INTO {s}.locks VALUES ('main', 'dead-id', 'apply', 'x@y', 1, 'then', 'p', 999999) RETURNING 1",
+    )
+    with backend.lock("apply") as info:
+        assert backend.read_lock_info() == info
+        assert query(backend, "SELECT id FROM {s}.locks") == [(info.id,)]
