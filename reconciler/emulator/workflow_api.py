@@ -1,0 +1,164 @@
+"""The seven workflow calls of SPEC 5.2, as VCD answers them.
+
+Choices where VCD's documents are silent (documented in docs/emulator-catalog.md too):
+
+- Unknown workflow or execution, or one of another tenant: 403 ACCESS_TO_RESOURCE_IS_FORBIDDEN
+  (VCD's habit), or 404 RESOURCE_NOT_FOUND when the app is created with ``missing_status=404``.
+- Cancel (``DELETE .../state``) of a finished execution: 400, as vRO answers. Cancel is 204.
+- Delete of an execution still in progress: 400 (cancel it first). Delete is 204.
+- ``GET .../state``: a JSON string (``"running"``), or ``{"value": "running"}`` with
+  ``state_format="object"`` (the vRO shape).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator.answers import bad_request, empty_response, json_response, requested_version
+from reconciler.emulator.bodies import execution_body, presentation_body, summary_body
+from reconciler.emulator.catalog import is_secret_type
+from reconciler.emulator.context import Emulator, StartRecord, emulator_of, visible
+from reconciler.emulator.executions import Execution, plan_execution
+from reconciler.emulator.inputs import read_inputs
+from reconciler.emulator.wire import MASK, ValueFormat
+
+_BASE = "/cloudapi/workflows/{workflowId}"
+
+
+async def start_execution(request: Request) -> Response:
+    emulator = emulator_of(request)
+    principal = emulator.guard(request)
+    workflow = emulator.workflow(request.path_params["workflowId"])
+    fmt, inputs = read_inputs(workflow, await _json_body(request))
+    now = emulator.clock()
+    execution_id = emulator.new_execution_id()
+    context = {
+        "inputs": inputs,
+        "workflow": {"id": workflow.id, "name": workflow.name},
+        "execution": {
+            "id": execution_id,
+            "user": principal.user.name,
+            "org": principal.org,
+            "startedBy": principal.qualified_name,
+        },
+    }
+    phases, outcome = plan_execution(workflow, inputs, context)
+    execution = Execution(
+        id=execution_id,
+        workflow=workflow,
+        user=principal.user,
+        org=principal.org,
+        started_at=now,
+        inputs=inputs,
+        value_format=fmt or emulator.output_format or "openapi",
+        api_endpoint=str(request.base_url).rstrip("/") + "/api",
+        phases=phases,
+        outcome=outcome,
+    )
+    emulator.executions.add(execution)
+    emulator.starts.append(_start_record(execution))
+    location = str(request.url).rstrip("/") + "/" + execution_id
+    body = execution_body(execution, execution.snapshot(now), _format(emulator, execution))
+    return json_response(body, 201, {"Location": location, "Content-Location": location}, _media(request))
+
+
+def _start_record(execution: Execution) -> StartRecord:
+    types = {spec.name: spec.type for spec in execution.workflow.inputs}
+    inputs = {name: MASK if is_secret_type(types[name]) else value for name, value in execution.inputs.items()}
+    return StartRecord(execution.workflow.id, execution.id, execution.started_at, execution.started_by, inputs)
+
+
+async def list_executions(request: Request) -> Response:
+    emulator = emulator_of(request)
+    principal = emulator.guard(request)
+    workflow = emulator.workflow(request.path_params["workflowId"])
+    now = emulator.clock()
+    org = None if principal.is_provider else principal.org
+    summaries = [summary_body(e, e.snapshot(now)) for e in emulator.executions.of_workflow(workflow.id, org)]
+    body = {"total": len(summaries), "start": 0, "executions": summaries}
+    return json_response(body, media_type=_media(request))
+
+
+async def get_execution(request: Request) -> Response:
+    emulator, execution = _located(request)
+    body = execution_body(execution, execution.snapshot(emulator.clock()), _format(emulator, execution))
+    return json_response(body, media_type=_media(request))
+
+
+async def get_state(request: Request) -> Response:
+    emulator, execution = _located(request)
+    state = execution.snapshot(emulator.clock()).state
+    body: Any = {"value": state} if emulator.state_format == "object" else state
+    return json_response(body, media_type=_media(request))
+
+
+async def cancel_execution(request: Request) -> Response:
+    emulator, execution = _located(request)
+    now = emulator.clock()
+    snapshot = execution.snapshot(now)
+    if snapshot.terminal:
+        raise bad_request(f"Workflow execution {execution.id} is already {snapshot.state} and cannot be canceled")
+    execution.canceled_at = now
+    return empty_response(204)
+
+
+async def delete_execution(request: Request) -> Response:
+    emulator, execution = _located(request)
+    snapshot = execution.snapshot(emulator.clock())
+    if not snapshot.terminal:
+        raise bad_request(f"Workflow execution {execution.id} is {snapshot.state}; cancel it before deleting it")
+    emulator.executions.remove(execution)
+    return empty_response(204)
+
+
+async def get_presentation(request: Request) -> Response:
+    emulator = emulator_of(request)
+    emulator.guard(request)
+    workflow = emulator.workflow(request.path_params["workflowId"])
+    body = presentation_body(workflow, emulator.output_format or "openapi")
+    return json_response(body, media_type=_media(request))
+
+
+def _located(request: Request) -> tuple[Emulator, Execution]:
+    emulator = emulator_of(request)
+    principal = emulator.guard(request)
+    workflow = emulator.workflow(request.path_params["workflowId"])
+    execution = emulator.execution(principal, workflow, request.path_params["executionId"])
+    assert visible(principal, execution)
+    return emulator, execution
+
+
+def _format(emulator: Emulator, execution: Execution) -> ValueFormat:
+    return emulator.output_format or execution.value_format
+
+
+def _media(request: Request) -> str:
+    emulator = emulator_of(request)
+    version = requested_version(request.headers.get("accept")) or emulator.catalog.api_versions[-1]
+    return f"application/json;version={version}"
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise bad_request(f"The request body is not valid JSON: {exc}") from exc
+
+
+ROUTES = [
+    Route(f"{_BASE}/executions", start_execution, methods=["POST"]),
+    Route(f"{_BASE}/executions", list_executions, methods=["GET"]),
+    Route(f"{_BASE}/executions/{{executionId}}", get_execution, methods=["GET"]),
+    Route(f"{_BASE}/executions/{{executionId}}", delete_execution, methods=["DELETE"]),
+    Route(f"{_BASE}/executions/{{executionId}}/state", get_state, methods=["GET"]),
+    Route(f"{_BASE}/executions/{{executionId}}/state", cancel_execution, methods=["DELETE"]),
+    Route(f"{_BASE}/presentation", get_presentation, methods=["GET"]),
+]

@@ -1,0 +1,44 @@
+"""Fixtures for the emulator tests: an app on a manual clock, and a client logged in as admin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from emulator_helpers import client_for, login
+
+from reconciler.emulator import ManualClock, create_app, load_catalog
+from reconciler.emulator.catalog import Catalog
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def make_app(catalog: Catalog, clock: ManualClock) -> Callable[..., Any]:
+    def make(**options: Any) -> Any:
+        options.setdefault("clock", clock)
+        return create_app(options.pop("catalog", catalog), **options)
+
+    return make
+
+
+@pytest.fixture
+async def admin(make_app: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(make_app()) as client:
+        await login(client)
+        yield client
