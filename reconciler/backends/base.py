@@ -14,7 +14,8 @@ Contract:
   serial once the group is applied and must be above the current one. It needs an existing state:
   when ``read()`` is None, ``write(State(lineage=..., salt=...), None)`` first. An empty group is a no-op.
 - ``force_unlock(lock_id)`` breaks a lock by its id (`StateError` for another id, or a live local holder).
-- ``read_lock_info()`` the recorded holder's details, if any (local: possibly of a holder killed since).
+- Not in the protocol (so fakes need not have it), both real backends also offer ``read_lock_info()``:
+  the recorded holder's details, if any (local: possibly of a holder killed since).
 Writes and appends are only called while holding the lock.
 """
 
@@ -57,5 +58,3 @@ class StateBackend(Protocol):
     def append(self, events: Sequence[PutRun | RemoveRun], serial: int) -> None: ...
 
     def force_unlock(self, lock_id: str) -> None: ...
-
-    def read_lock_info(self) -> LockInfo | None: ...
