@@ -33,7 +33,7 @@ from reconciler.errors import (
 
 NOT_PROCESSED_STATUSES = (429, 503)
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_SUPPORTED = re.compile(r"[Ss]upported API versions are:?\s*\[([^\]]*)\]")
+_SUPPORTED = re.compile(r"[Ss]upported API versions are:?\s*(?=\[)")
 _MAX_TEXT = 300
 
 
@@ -101,8 +101,18 @@ def supported_versions(text: str | None) -> list[str]:
     match = _SUPPORTED.search(text or "")
     if not match:
         return []
-    items = (item.replace("[D]", "").strip() for item in match.group(1).split(","))
+    items = (item.replace("[D]", "").strip() for item in _bracketed(text or "", match.end()).split(","))
     return [item for item in items if item]
+
+
+def _bracketed(text: str, start: int) -> str:
+    """The text inside the ``[...]`` opening at ``start`` (nested ``[D]`` markers included)."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start + 1 : index]
+    return text[start + 1 :]
 
 
 def _version_message(operation: str, response: httpx.Response, server_message: str | None) -> str:

@@ -10,7 +10,9 @@ Input comparison is by plain value, tolerant of what a server legitimately chang
 - ``SecureString`` values may come back masked: any value matches;
 - numbers: ``2`` equals ``2.0``; dates: equal instants in any ISO spelling; SDK objects: same ``id``
   (the server may add ``href``/``displayValue``);
-- parameters the server adds with no value (``null``) are ignored; ``_vcd_*`` token inputs never count.
+- parameters the server adds with no value (``null``) are ignored; ``_vcd_*`` token inputs never count;
+- parameters the server adds *with* a value (a workflow default for an input we did not send) are
+  tolerated only when no exact match exists.
 
 Each execution is adopted by at most one wanted start (`assign`), earliest first, so two runs with the
 same inputs (a ``revision`` bump) never both adopt the same execution.
@@ -58,27 +60,41 @@ def same_user(started_by: str | None, user: str) -> bool:
     return theirs == ours or theirs == ours.split("@", 1)[0]
 
 
-def matches(execution: Execution, wanted: Wanted, skew: timedelta) -> bool:
-    return is_candidate(execution.summary(), wanted, skew) and same_inputs(wanted.inputs, execution.inputs)
+def matches(execution: Execution, wanted: Wanted, skew: timedelta, *, exact: bool = True) -> bool:
+    if not is_candidate(execution.summary(), wanted, skew):
+        return False
+    return same_inputs(wanted.inputs, execution.inputs, extras_allowed=not exact)
 
 
 def assign(wanted: Mapping[K, Wanted], executions: Sequence[Execution], skew: timedelta) -> dict[K, Execution | None]:
-    """Each wanted key -> its execution (earliest match not taken by an earlier key), or None."""
+    """Each wanted key -> its execution (earliest match not taken by an earlier key), or None.
+
+    An exact match (no extra inputs with values) is preferred; failing that, an execution whose extra
+    inputs have values (workflow defaults the server filled in for inputs we did not send) is taken.
+    """
     ordered = sorted(executions, key=_start_key)
     taken: set[str] = set()
     result: dict[K, Execution | None] = {}
     for key in sorted(wanted, key=lambda k: wanted[k].since):
-        found = next((e for e in ordered if e.id not in taken and matches(e, wanted[key], skew)), None)
+        free = [e for e in ordered if e.id not in taken]
+        found = next((e for e in free if matches(e, wanted[key], skew)), None)
+        if found is None:
+            found = next((e for e in free if matches(e, wanted[key], skew, exact=False)), None)
         if found is not None:
             taken.add(found.id)
         result[key] = found
     return result
 
 
-def same_inputs(wanted: Mapping[str, TypedValue], found: Mapping[str, TypedValue]) -> bool:
-    """Whether the inputs read back are the inputs sent (see the module doc for the tolerances)."""
+def same_inputs(
+    wanted: Mapping[str, TypedValue], found: Mapping[str, TypedValue], *, extras_allowed: bool = False
+) -> bool:
+    """Whether the inputs read back are the inputs sent (see the module doc for the tolerances).
+
+    Inputs the server reports but we did not send must be empty, unless ``extras_allowed`` (defaults).
+    """
     extra = set(found) - set(wanted)
-    if any(found[name][1] is not None for name in extra):
+    if not extras_allowed and any(found[name][1] is not None for name in extra):
         return False
     for name, (type_name, value) in wanted.items():
         if name not in found:
