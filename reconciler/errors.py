@@ -60,7 +60,8 @@ class ManifestError(UserError):
     """Every problem found in the stack file and manifests, each with its location."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.location.file, p.location.line, p.location.column))
+        unique = dict.fromkeys(problems)  # a forEach can report one place once per instance
+        self.problems = sorted(unique, key=lambda p: (p.location.file, p.location.line, p.location.column))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

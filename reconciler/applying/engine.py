@@ -1,0 +1,407 @@
+"""The apply engine: carry a plan out over its dependency graph, concurrently.
+
+- One task per run; a run starts the moment every run it depends on is recorded as completed.
+  `(known after apply)` inputs are resolved then; if the key turns out unchanged, nothing re-runs.
+- ``parallelism`` bounds requests in flight (a semaphore around each API call), never executions
+  running: 500 independent starts with parallelism 10 are all running after ~50 round trips.
+- Before a start leaves, its intent is durable (`Recorder.durable`); its execution id is recorded
+  as soon as the answer arrives. Interrupted starts found in the state are recovered first, in one
+  list per workflow (`find_started_many`), and adopted instead of started again.
+- A failure stops only the runs that depend on it. Stopping (Ctrl-C / SIGTERM) starts nothing new,
+  records what is started, and reports the rest as interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from reconciler.applying.recorder import Recorder
+from reconciler.applying.reports import ApplyEvent, ApplyReport, Listener, Outcome, RunResult
+from reconciler.applying.watching import Watcher
+from reconciler.desired.runs import DesiredStack
+from reconciler.errors import OutcomeUnknownError, RemoteError
+from reconciler.parameters import ParamType, redact
+from reconciler.planning.changes import Action, Change, Plan, PlannedInput
+from reconciler.planning.fingerprints import run_key
+from reconciler.planning.planner import recorded_inputs
+from reconciler.planning.resolving import UNKNOWN, resolve
+from reconciler.remote.executions import Execution as RemoteExecution
+from reconciler.remote.executions import ExecutionSummary
+from reconciler.state.models import IN_PROGRESS, Execution, PendingStart, RunRecord
+
+HISTORY_KEPT = 20
+TypedInputs = Mapping[str, tuple[str, Any]]
+
+
+class Api(Protocol):
+    """The calls of `reconciler.remote.client.WorkflowClient` that apply uses."""
+
+    @property
+    def identity(self) -> str | None: ...
+
+    async def login(self) -> str | None: ...
+
+    async def start_exactly_once(
+        self, workflow_id: str, inputs: TypedInputs, since: datetime, *, exclude: Sequence[str] = ()
+    ) -> RemoteExecution: ...
+
+    async def get_execution(self, workflow_id: str, execution_id: str) -> RemoteExecution: ...
+
+    async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]: ...
+
+    async def get_state(self, workflow_id: str, execution_id: str) -> str: ...
+
+    async def cancel(self, workflow_id: str, execution_id: str) -> None: ...
+
+    async def find_started_many(
+        self,
+        workflow_id: str,
+        wanted: Sequence[tuple[str, TypedInputs, datetime]],
+        *,
+        user: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> dict[str, RemoteExecution | None]: ...
+
+
+@dataclass
+class Engine:
+    plan: Plan
+    desired: DesiredStack
+    recorder: Recorder
+    api: Api
+    parallelism: int = 10
+    listener: Listener | None = None
+    stop: asyncio.Event | None = None
+
+    async def run(self) -> ApplyReport:
+        began = time.monotonic()
+        self._limit = asyncio.Semaphore(max(1, self.parallelism))
+        self._stop = self.stop or asyncio.Event()
+        self._done: dict[str, asyncio.Future[Outcome]] = {
+            c.run: asyncio.get_running_loop().create_future() for c in self.plan.changes
+        }
+        self._report = ApplyReport()
+        self._restart: set[str] = set()
+        self._watcher = Watcher(_States(self.api, self._limit))
+        self._watcher.start()
+        try:
+            await self._recover()
+            await asyncio.gather(*(self._one(c) for c in self.plan.changes))
+        finally:
+            await self._watcher.stop()
+        self._report.elapsed = time.monotonic() - began
+        self._report.interrupted = self._stop.is_set()
+        return self._report
+
+    # ------------------------------------------------------------------ per run
+
+    async def _one(self, change: Change) -> None:
+        try:
+            result = await self._carry_out(change)
+        except RemoteError as err:
+            result = RunResult(change.run, Outcome.FAILED, f"{change.run}: {err}")
+            self._emit("failed", change, message=result.message)
+        self._report.results[change.run] = result
+        self._done[change.run].set_result(result.outcome)
+
+    async def _carry_out(self, change: Change) -> RunResult:
+        blocked = await self._blocked_by(change)
+        if blocked:
+            return self._finish(change, Outcome.SKIPPED, f"skipped: dependency {blocked} did not complete", "skipped")
+        if change.action is Action.NOOP:
+            return RunResult(change.run, Outcome.UNCHANGED)
+        if change.action is Action.FAILED:
+            return self._finish(change, Outcome.FAILED, change.reason, "failed")
+        if self._stop.is_set():
+            return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
+        if change.action is Action.DELETE:
+            return await self._delete(change)
+        record = self.recorder.runs.get(change.run)
+        awaiting = change.action is Action.AWAIT and change.run not in self._restart
+        if awaiting and record is not None and record.execution and not record.pending:
+            return await self._await(change, record.execution.id, record)
+        return await self._start(change)
+
+    async def _blocked_by(self, change: Change) -> str | None:
+        for dep in change.depends_on:
+            future = self._done.get(dep)
+            if future is not None and not (await future).ok:
+                return dep
+        return None
+
+    async def _start(self, change: Change) -> RunResult:
+        run = self.desired.runs[change.run]
+        inputs = self._resolve(change)
+        key = run_key(run.workflow, recorded_inputs(inputs, self.plan.salt), run.revision)
+        prior = self.recorder.runs.get(change.run)
+        if self._unchanged(change, prior, key):
+            return self._finish(change, Outcome.UNCHANGED, "inputs unchanged once known: not re-run", "unchanged")
+        if self._stop.is_set():
+            return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
+        requested_at = datetime.now(UTC)
+        pending = PendingStart(
+            key=key,
+            requested_at=requested_at.isoformat(),
+            user=self.api.identity,
+            inputs=recorded_inputs(inputs, self.plan.salt),
+        )
+        base = prior or RunRecord(workflow=run.workflow, key=key)
+        self.recorder.put(change.run, base.model_copy(update={"pending": pending}))
+        await self.recorder.durable()
+        typed = {name: (i.type, i.value) for name, i in inputs.items()}
+        try:
+            async with self._limit:
+                started = await asyncio.shield(
+                    self.api.start_exactly_once(run.workflow, typed, requested_at, exclude=self._known_ids())
+                )
+        except OutcomeUnknownError as err:
+            return self._finish(
+                change, Outcome.FAILED, f"{change.run}: {err}; the next apply looks it up again", "failed"
+            )
+        attempts = (prior.attempts + 1) if (prior and change.action is Action.RETRY and prior.key == key) else 1
+        record = _started_record(
+            prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)
+        )
+        self.recorder.put(change.run, record)
+        self._emit("started", change, execution=started.id)
+        return await self._await(change, started.id, record, started)
+
+    async def _await(
+        self, change: Change, execution_id: str, record: RunRecord, seen: RemoteExecution | None = None
+    ) -> RunResult:
+        run = self.desired.runs.get(change.run)
+        timeout = run.timeout_seconds if run else None
+        if seen is None or seen.state not in ("completed", "failed", "canceled"):
+            self._emit("waiting", change, execution=execution_id)
+            outcome = await self._wait(change.workflow, execution_id, timeout)
+            if outcome is not None:
+                return self._stopped_waiting(change, execution_id, record, outcome)
+        async with self._limit:
+            final = await self.api.get_execution(change.workflow, execution_id)
+        return self._record_final(change, record, final)
+
+    async def _wait(self, workflow: str, execution_id: str, timeout: float | None) -> Outcome | None:
+        watch = asyncio.ensure_future(self._watcher.until_done(workflow, execution_id))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({watch, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if watch in done:
+            watch.result()  # raises a permanent RemoteError of the watch
+            return None
+        watch.cancel()
+        return Outcome.INTERRUPTED if stopping in done else Outcome.TIMED_OUT
+
+    def _stopped_waiting(self, change: Change, execution_id: str, record: RunRecord, outcome: Outcome) -> RunResult:
+        state = self._watcher.current(execution_id) or (record.execution.state if record.execution else "running")
+        if record.execution is not None and record.execution.state != state:
+            self.recorder.put(change.run, _with_state(record, state))
+        if outcome is Outcome.TIMED_OUT:
+            run = self.desired.runs[change.run]
+            message = (
+                f"timed out after {run.timeout_seconds:g}s; execution {execution_id} is still {state} "
+                "(the next apply waits for it again)"
+            )
+            return self._finish(change, outcome, message, "timed_out", execution_id)
+        return self._finish(
+            change,
+            outcome,
+            f"execution {execution_id} still {state}: the next apply waits for it",
+            "interrupted",
+            execution_id,
+        )
+
+    def _record_final(self, change: Change, record: RunRecord, final: RemoteExecution) -> RunResult:
+        self.recorder.put(change.run, execution_record(record, final))
+        if final.state == "completed":
+            shown = {n: redact(t, v) for n, (t, v) in final.outputs.items()}
+            self._emit("completed", change, execution=final.id, outputs=shown)
+            return RunResult(change.run, Outcome.COMPLETED, "", final.id)
+        why = final.content_exception or "no reason given by the server"
+        message = f"execution {final.id} {final.state}: {why}"
+        return self._finish(change, Outcome.FAILED, message, "failed", final.id)
+
+    async def _delete(self, change: Change) -> RunResult:
+        record = self.recorder.runs.get(change.run)
+        if record and record.execution and record.execution.state in IN_PROGRESS:
+            async with self._limit:
+                await self.api.cancel(record.workflow, record.execution.id)
+            self._emit("canceled", change, execution=record.execution.id)
+        self.recorder.remove(change.run)
+        return self._finish(change, Outcome.DELETED, "removed from the state", "deleted")
+
+    # ------------------------------------------------------------------ recovery of interrupted starts
+
+    async def _recover(self) -> None:
+        """Adopt executions whose start answer was never recorded: one list per workflow."""
+        pending: dict[str, list[tuple[str, TypedInputs, datetime]]] = {}
+        users: dict[str, str | None] = {}
+        for change in self.plan.changes:
+            record = self.recorder.runs.get(change.run)
+            if change.action is Action.DELETE or record is None or record.pending is None:
+                continue
+            p = record.pending
+            typed = {n: (i.type, i.value) for n, i in p.inputs.items()}
+            pending.setdefault(record.workflow, []).append((change.run, typed, datetime.fromisoformat(p.requested_at)))
+            users[change.run] = p.user
+        if not pending:
+            return
+        await self.api.login()
+        found_all = await asyncio.gather(*(self._recover_workflow(w, wanted) for w, wanted in pending.items()))
+        for workflow, found in zip(pending, found_all, strict=True):
+            for run, execution in found.items():
+                self._adopt(run, workflow, execution)
+
+    async def _recover_workflow(
+        self, workflow: str, wanted: list[tuple[str, TypedInputs, datetime]]
+    ) -> dict[str, RemoteExecution | None]:
+        async with self._limit:
+            return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids())
+
+    def _adopt(self, run: str, workflow: str, execution: RemoteExecution | None) -> None:
+        record = self.recorder.runs[run]
+        pending = record.pending
+        assert pending is not None
+        if execution is None:  # provably never started: forget the intent, start afresh
+            self._restart.add(run)
+            self.recorder.put(run, record.model_copy(update={"pending": None}))
+            if record.execution is None:
+                self.recorder.remove(run)
+            return
+        prior = record.model_copy(update={"pending": None})
+        adopted = _started_record(
+            prior,
+            workflow,
+            pending.key,
+            pending,
+            execution,
+            record.revision,
+            max(record.attempts, 1),
+            record.depends_on,
+        )
+        self.recorder.put(run, adopted)
+        self._emit_raw(ApplyEvent("adopted", run, workflow, execution.id, "adopted an interrupted start"))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _resolve(self, change: Change) -> dict[str, PlannedInput]:
+        def lookup(upstream: str) -> Mapping[str, Any] | None:
+            record = self.recorder.runs.get(upstream)
+            done = record is not None and record.execution is not None and record.execution.state == "completed"
+            return record.outputs if done and record else None
+
+        run = self.desired.runs[change.run]
+        resolved = {
+            n: PlannedInput(i.type, resolve(i.value, lookup), i.sensitive, i.source) for n, i in run.inputs.items()
+        }
+        unknown = [n for n, i in resolved.items() if i.value is UNKNOWN]
+        if unknown:
+            raise RemoteError(f"inputs {', '.join(unknown)} still unknown after their runs completed")
+        return resolved
+
+    def _unchanged(self, change: Change, prior: RunRecord | None, key: str) -> bool:
+        conditional = change.action is Action.RERUN or change.run in self._restart
+        if not conditional or change.run in self.plan.replace or prior is None:
+            return False
+        execution = prior.execution
+        return prior.key == key and execution is not None and execution.state == "completed"
+
+    def _known_ids(self) -> list[str]:
+        return [r.execution.id for r in self.recorder.runs.values() if r.execution is not None]
+
+    def _finish(
+        self, change: Change, outcome: Outcome, message: str, kind: str, execution: str | None = None
+    ) -> RunResult:
+        self._emit(kind, change, execution=execution, message=message)
+        return RunResult(change.run, outcome, message, execution)
+
+    def _emit(
+        self,
+        kind: str,
+        change: Change,
+        *,
+        execution: str | None = None,
+        message: str | None = None,
+        outputs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._emit_raw(ApplyEvent(kind, change.run, change.workflow, execution, message, outputs))
+
+    def _emit_raw(self, event: ApplyEvent) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+
+class _States:
+    """What the watcher reads, through the engine's request limit."""
+
+    def __init__(self, api: Api, limit: asyncio.Semaphore) -> None:
+        self._api = api
+        self._limit = limit
+
+    async def list_states(self, workflow_id: str) -> dict[str, str]:
+        async with self._limit:
+            rows = await self._api.list_executions(workflow_id)
+        return {row.id: row.state for row in rows}
+
+    async def get_state(self, workflow_id: str, execution_id: str) -> str:
+        async with self._limit:
+            return await self._api.get_state(workflow_id, execution_id)
+
+
+def _execution(remote: RemoteExecution) -> Execution:
+    return Execution(
+        id=remote.id,
+        state=remote.state,
+        start_date=remote.start_date.isoformat() if remote.start_date else None,
+        end_date=remote.end_date.isoformat() if remote.end_date else None,
+        started_by=remote.started_by,
+        error=remote.content_exception if remote.state in ("failed", "canceled") else None,
+    )
+
+
+def execution_record(record: RunRecord, remote: RemoteExecution) -> RunRecord:
+    """``record`` updated with what the server says of its execution; outputs once it completed."""
+    update: dict[str, Any] = {"execution": _execution(remote)}
+    if remote.state == "completed":
+        update["outputs"] = {n: v for n, (t, v) in remote.outputs.items() if not ParamType(t).is_sensitive}
+        update["sensitive_outputs"] = sorted(n for n, (t, _) in remote.outputs.items() if ParamType(t).is_sensitive)
+        update["output_types"] = {n: t for n, (t, _) in remote.outputs.items()}
+    elif remote.state in ("failed", "canceled"):
+        update["outputs"], update["sensitive_outputs"], update["output_types"] = {}, [], {}
+    return record.model_copy(update=update)
+
+
+def _started_record(
+    prior: RunRecord | None,
+    workflow: str,
+    key: str,
+    pending: PendingStart,
+    started: RemoteExecution,
+    revision: int,
+    attempts: int,
+    depends_on: list[str],
+) -> RunRecord:
+    history = list(prior.history) if prior else []
+    if prior is not None and prior.execution is not None and prior.execution.id != started.id:
+        history = [*history, prior.execution][-HISTORY_KEPT:]
+    return RunRecord(
+        workflow=workflow,
+        key=key,
+        inputs=pending.inputs,
+        revision=revision,
+        execution=_execution(started),
+        history=history,
+        attempts=attempts,
+        depends_on=depends_on,
+    )
+
+
+def _with_state(record: RunRecord, state: str) -> RunRecord:
+    assert record.execution is not None
+    return record.model_copy(update={"execution": record.execution.model_copy(update={"state": state})})

@@ -1,0 +1,155 @@
+"""Watching executions until they end, cheaply.
+
+One loop watches every in-flight execution. When several executions of one workflow are due, a
+single ``GET .../executions`` (the list) tells which ended; a lone execution is checked with
+``GET .../state``. Each execution backs off on its own: checked often while young, rarely once it
+has run for a while (interval = 10 % of its age, between 0.2 s and 15 s). A transient error does not
+end a watch; it only delays the next look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from reconciler.errors import RemoteError, TemporaryRemoteError
+from reconciler.state.models import TERMINAL
+
+log = logging.getLogger("reconciler.applying")
+T = TypeVar("T")
+LIST_THRESHOLD = 3
+MIN_INTERVAL = 0.2
+MAX_INTERVAL = 15.0
+
+
+class StateSource(Protocol):
+    async def list_states(self, workflow_id: str) -> dict[str, str]: ...
+
+    async def get_state(self, workflow_id: str, execution_id: str) -> str: ...
+
+
+@dataclass
+class _Watch:
+    workflow: str
+    execution: str
+    began: float
+    due: float
+    future: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    state: str = "running"
+
+
+class Watcher:
+    """``await watcher.until_done(workflow, execution)`` returns the terminal state."""
+
+    def __init__(self, source: StateSource, clock: Callable[[], float] = time.monotonic) -> None:
+        self._source = source
+        self._clock = clock
+        self._watches: dict[str, _Watch] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def until_done(self, workflow: str, execution: str, first_look: float = MIN_INTERVAL) -> str:
+        now = self._clock()
+        watch = _Watch(workflow, execution, began=now, due=now + first_look)
+        self._watches[execution] = watch
+        self._wakeup.set()
+        try:
+            return await asyncio.shield(watch.future)
+        finally:
+            self._watches.pop(execution, None)
+
+    def current(self, execution: str) -> str | None:
+        watch = self._watches.get(execution)
+        return watch.state if watch else None
+
+    async def _loop(self) -> None:
+        while True:
+            now = self._clock()
+            due = [w for w in self._watches.values() if w.due <= now and not w.future.done()]
+            if due:
+                await self._look(due)
+                continue
+            pending = [w.due for w in self._watches.values() if not w.future.done()]
+            delay = min(pending) - now if pending else None
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+
+    async def _look(self, due: list[_Watch]) -> None:
+        by_workflow: dict[str, list[_Watch]] = {}
+        for w in due:
+            by_workflow.setdefault(w.workflow, []).append(w)
+        jobs = []
+        for workflow, watches in by_workflow.items():
+            in_flight = sum(1 for w in self._watches.values() if w.workflow == workflow)
+            if in_flight >= LIST_THRESHOLD:
+                jobs.append(self._look_list(workflow))
+            else:
+                jobs += [self._look_one(w) for w in watches]
+        await asyncio.gather(*jobs)
+
+    async def _look_list(self, workflow: str) -> None:
+        watches = [w for w in self._watches.values() if w.workflow == workflow and not w.future.done()]
+        try:
+            states = await self._source.list_states(workflow)
+        except TemporaryRemoteError as err:
+            log.debug("listing executions of %s failed, will look again: %s", workflow, err)
+            states = {}
+        except RemoteError as err:
+            for w in watches:
+                _fail(w, err)
+            return
+        for w in watches:
+            if w.execution in states:
+                self._update(w, states[w.execution])
+            else:  # not listed (yet, or paged out): look at it alone
+                await self._look_one(w)
+
+    async def _look_one(self, watch: _Watch) -> None:
+        try:
+            state = await self._source.get_state(watch.workflow, watch.execution)
+        except TemporaryRemoteError as err:
+            log.debug("state of %s unknown for now: %s", watch.execution, err)
+            self._reschedule(watch)
+            return
+        except RemoteError as err:
+            _fail(watch, err)
+            return
+        self._update(watch, state)
+
+    def _update(self, watch: _Watch, state: str) -> None:
+        watch.state = state
+        if state in TERMINAL:
+            if not watch.future.done():
+                watch.future.set_result(state)
+            return
+        self._reschedule(watch)
+
+    def _reschedule(self, watch: _Watch) -> None:
+        now = self._clock()
+        interval = min(max(MIN_INTERVAL, 0.1 * (now - watch.began)), MAX_INTERVAL)
+        watch.due = now + interval
+
+
+def _fail(watch: _Watch, err: RemoteError) -> None:
+    if not watch.future.done():
+        watch.future.set_exception(err)
+
+
+async def limited(semaphore: asyncio.Semaphore, call: Awaitable[T]) -> T:
+    async with semaphore:
+        return await call

@@ -1,0 +1,173 @@
+"""apply, refresh, import: the commands that start, watch and record executions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.common import Context, Duration, common_options, handle_errors, inputs_from, pass_context
+from reconciler.cli.planning_commands import plan_options
+from reconciler.cli.state_commands import lock_timeout_option
+from reconciler.errors import UserError
+from reconciler.operations import executing
+from reconciler.planning.changes import Plan
+from reconciler.planning.planner import PlanOptions
+from reconciler.planning.saved import load as load_saved_plan
+from reconciler.ui import plan_view
+from reconciler.ui.console import Ui
+from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
+
+
+@click.command()
+@common_options
+@click.argument("planfile", required=False)
+@plan_options
+@click.option("--auto-approve", is_flag=True, help="Do not ask for approval.")
+@click.option("--parallelism", type=click.IntRange(1, 1000), help="Concurrent API requests (default: the stack's).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (needs --auto-approve or PLANFILE).")
+@lock_timeout_option
+@pass_context
+@handle_errors
+def apply(
+    ctx: Context,
+    planfile: str | None,
+    variables: tuple[str, ...],
+    var_files: tuple[str, ...],
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    refresh: bool,
+    auto_approve: bool,
+    parallelism: int | None,
+    as_json: bool,
+    lock_timeout: float,
+) -> None:
+    """Start what is missing, wait for it, and record the outputs.
+
+    With PLANFILE, apply exactly that saved plan (refused when stale); otherwise plan, show the plan
+    and ask for `yes` (on a terminal) unless --auto-approve.
+    """
+    ui = ctx.ui
+    request = executing.ApplyRequest(
+        inputs_from(variables, var_files),
+        PlanOptions(targets, replace),
+        refresh=refresh,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+    )
+    if planfile:
+        if variables or var_files or targets or replace:
+            raise UserError("a saved plan carries its own variables and options: give none with PLANFILE")
+        request.saved = load_saved_plan(_read(planfile), planfile)
+        request.inputs = inputs_from((), ())
+        request.inputs.variables = dict(request.saved.variables)
+        request.inputs.var_files = list(request.saved.var_files)
+        request.options = PlanOptions(request.saved.targets, request.saved.replace)
+    elif not auto_approve and (as_json or not sys.stdin.isatty()):
+        raise UserError("apply needs --auto-approve (or a saved plan) when it cannot ask on a terminal")
+    project = ctx.project()
+    total = 0
+
+    def approve(plan: Plan) -> bool:
+        nonlocal total
+        total = sum(1 for c in plan.changes if c.action.starts)
+        if as_json:
+            return True
+        for line in plan_view.plan_lines(plan):
+            ui.line(line)
+        return auto_approve or _ask(ui)
+
+    if as_json:
+        lines = JsonLines(ui)
+        applied = executing.apply(project, request, approve, lines)
+        lines.summary(applied.report, applied.plan.summary())
+    else:
+        view = ProgressView(ui, total)
+        with view:
+            applied = executing.apply(project, request, _counting(view, approve), view)
+        _finish(ui, applied)
+    if applied.report is not None and not applied.report.ok:
+        sys.exit(1)
+
+
+def _counting(view: ProgressView, approve: executing.Approve) -> executing.Approve:
+    def wrapped(plan: Plan) -> bool:
+        view.total = sum(1 for c in plan.changes if c.action.starts)
+        return approve(plan)
+
+    return wrapped
+
+
+def _finish(ui: Ui, applied: executing.Applied) -> None:
+    if applied.report is None:
+        if applied.plan.has_changes:
+            ui.line("Apply cancelled: nothing was started.")
+        else:
+            ui.line(plan_view.summary_line(applied.plan))
+        return
+    ui.line("")
+    for line in summary_lines(applied.report):
+        ui.line(line)
+    if applied.report.interrupted:
+        ui.line("Interrupted: what was started is recorded; the next apply waits for it.")
+
+
+def _ask(ui: Ui) -> bool:
+    ui.line("\n[bold]Do you want to perform these actions?[/] Only 'yes' will be accepted.")
+    try:
+        answer = input("  Enter a value: ")
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
+
+
+@click.command()
+@common_options
+@lock_timeout_option
+@pass_context
+@handle_errors
+def refresh(ctx: Context, lock_timeout: float) -> None:
+    """Update recorded executions from the server (state, end date, outputs). Starts nothing."""
+    changed = executing.refresh(ctx.project(), lock_timeout)
+    for name, record in sorted(changed.items()):
+        state = record.execution.state if record.execution else "?"
+        ctx.ui.line(f"{name}: {state}")
+    ctx.ui.line(f"Refreshed: {len(changed)} record(s) changed.")
+
+
+@click.command("import")
+@common_options
+@click.argument("run")
+@click.argument("execution_id")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a stack variable.")
+@click.option("--var-file", "var_files", multiple=True, metavar="FILE", help="YAML file of variable values.")
+@lock_timeout_option
+@pass_context
+@handle_errors
+def import_(
+    ctx: Context,
+    run: str,
+    execution_id: str,
+    variables: tuple[str, ...],
+    var_files: tuple[str, ...],
+    lock_timeout: float,
+) -> None:
+    """Adopt EXECUTION_ID, which already exists on the server, as the record of declared run RUN."""
+    record = executing.import_execution(
+        ctx.project(), inputs_from(variables, var_files), run, execution_id, lock_timeout
+    )
+    state = record.execution.state if record.execution else "?"
+    same = not record.key.startswith("imported:")
+    note = "its inputs match the manifest" if same else "its inputs differ from the manifest: the next plan re-runs it"
+    ctx.ui.line(f"Imported {execution_id} as {run} ({state}); {note}.")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from err
+
+
+__all__ = ["Duration", "apply", "import_", "refresh"]

@@ -1,0 +1,125 @@
+"""What every command shares: -C/--chdir, --no-color, the UI, durations, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.errors import ReconcilerError, RemoteError
+from reconciler.operations.project import Inputs, Project, open_project, read_inputs
+from reconciler.ui.console import Ui
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    chdir: str | None = None
+    no_color: bool = False
+
+    @property
+    def ui(self) -> Ui:
+        return Ui.create(no_color=self.no_color)
+
+    def project(self) -> Project:
+        return open_project(self.chdir)
+
+
+def _set_chdir(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).chdir = value
+
+
+def _set_no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Context).no_color = True
+
+
+def common_options(func: F) -> F:
+    """-C/--chdir and --no-color, accepted before or after the command name."""
+    func = click.option(
+        "-C",
+        "--chdir",
+        metavar="DIR",
+        expose_value=False,
+        callback=_set_chdir,
+        is_eager=True,
+        help="Run as if started in DIR (where reconciler.yaml is).",
+    )(func)
+    func = click.option(
+        "--no-color",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_no_color,
+        is_eager=True,
+        help="No colours (also: NO_COLOR set in the environment).",
+    )(func)
+    return func
+
+
+def var_options(func: F) -> F:
+    func = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a stack variable.")(func)
+    func = click.option("--var-file", "var_files", multiple=True, metavar="FILE", help="YAML file of variable values.")(
+        func
+    )
+    return func
+
+
+def inputs_from(variables: tuple[str, ...], var_files: tuple[str, ...]) -> Inputs:
+    return read_inputs(variables, var_files)
+
+
+def handle_errors(func: F) -> F:
+    """User and remote errors: message on stderr, exit 1, no traceback. Anything else is a bug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RemoteError as err:
+            _ui().error(str(err))
+            sys.exit(1)
+        except ReconcilerError as err:
+            _ui().error(str(err))
+            sys.exit(1)
+        except KeyboardInterrupt:
+            _ui().error("interrupted")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _ui() -> Ui:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Context) if ctx else None
+    return (obj or Context()).ui
+
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def parse_duration(text: str) -> float:
+    """``30s``, ``2m``, ``1h30m``, ``45`` (seconds) -> seconds."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise click.BadParameter(f"{text!r} is not a duration (examples: 30s, 5m, 1h30m)")
+    h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + s
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        return parse_duration(str(value))
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)

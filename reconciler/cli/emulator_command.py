@@ -1,0 +1,90 @@
+"""``reconciler emulator``: serve the local VCD-compatible emulator (SPEC 6)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import click
+
+from reconciler.cli.common import Context, common_options, handle_errors, pass_context
+
+FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "lost")
+
+
+@click.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told).")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--catalog", "catalog_path", metavar="FILE", help="Catalog of workflows and users (default: the demo).")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds added per answer.")
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of workflow calls answered with an injected fault.",
+)
+@click.option(
+    "--fault-kinds",
+    default=",".join(FAULT_KINDS),
+    show_default=True,
+    help="Comma-separated kinds: 500,502,503,504,429,drop (no answer), lost (processed, answer lost).",
+)
+@click.option("--seed", type=int, help="Seed of the fault generator, for repeatable runs.")
+@click.option(
+    "--value-format",
+    type=click.Choice(["openapi", "vro"]),
+    help="Answer parameter values in this format (default: the format of the request).",
+)
+@click.option("--certfile", metavar="PEM", help="Serve HTTPS with this certificate.")
+@click.option("--keyfile", metavar="PEM", help="Private key of --certfile.")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@pass_context
+@handle_errors
+def emulator(
+    ctx: Context,
+    host: str,
+    port: int,
+    catalog_path: str | None,
+    latency: float,
+    fault_rate: float,
+    fault_kinds: str,
+    seed: int | None,
+    value_format: Literal["openapi", "vro"] | None,
+    certfile: str | None,
+    keyfile: str | None,
+    log_level: str,
+) -> None:
+    """Serve a local VCD-compatible workflows API (no VCD needed).
+
+    With no --catalog it serves the demo catalog: user `admin` in org `System` (password `admin`),
+    user `deployer` in org `acme` (password `deployer`) and the API token `demo-token`. A read-only
+    list of every start received is at /_emulator/starts.
+    """
+    from reconciler.emulator.serving import serve
+
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown:
+        raise click.BadParameter(f"unknown fault kind(s): {', '.join(unknown)}", param_hint="--fault-kinds")
+    try:
+        serve(
+            host,
+            port,
+            catalog_path,
+            latency=latency,
+            fault_rate=fault_rate,
+            fault_kinds=kinds,
+            seed=seed,
+            value_format=value_format,
+            log_level=log_level,
+            certfile=certfile,
+            keyfile=keyfile,
+        )
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,166 @@
+"""validate, plan, show, output, graph, schema: commands that read and never start anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.common import Context, F, common_options, handle_errors, inputs_from, pass_context, var_options
+from reconciler.errors import UserError
+from reconciler.manifest.schema import json_schema
+from reconciler.operations import inspecting
+from reconciler.operations.executing import refreshed_view
+from reconciler.operations.proposing import propose
+from reconciler.planning.planner import PlanOptions
+from reconciler.planning.rendering import plan_document
+from reconciler.planning.saved import load as load_saved_plan
+from reconciler.planning.saved import save as save_plan
+from reconciler.ui import plan_view, state_view
+
+
+@click.command()
+@common_options
+@var_options
+@pass_context
+@handle_errors
+def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
+    """Check the stack file and manifests offline: schema, names, references, cycles, secrets."""
+    project = ctx.project()
+    desired = project.load(inputs_from(variables, var_files))
+    ctx.ui.line(f"[green]Success![/] {len(desired.runs)} run(s) in {len(project.manifest_files())} file(s) are valid.")
+
+
+def plan_options(func: F) -> F:
+    func = click.option("--target", "targets", multiple=True, metavar="RUN", help="Only RUN and what it depends on.")(
+        func
+    )
+    func = click.option("--replace", "replace", multiple=True, metavar="RUN", help="Force a new execution of RUN.")(
+        func
+    )
+    func = click.option(
+        "--refresh/--no-refresh",
+        default=True,
+        show_default=True,
+        help="Read in-progress executions from the server first (--no-refresh never contacts it).",
+    )(func)
+    return var_options(func)
+
+
+@click.command()
+@common_options
+@plan_options
+@click.option("--out", "out", metavar="FILE", help="Save the plan for `reconciler apply FILE`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON document.")
+@click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
+@pass_context
+@handle_errors
+def plan(
+    ctx: Context,
+    variables: tuple[str, ...],
+    var_files: tuple[str, ...],
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    refresh: bool,
+    out: str | None,
+    as_json: bool,
+    markdown: bool,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would do."""
+    project = ctx.project()
+    inputs = inputs_from(variables, var_files)
+    planned = propose(project, inputs, PlanOptions(targets, replace), refreshed_view if refresh else None)
+    if out:
+        created = dt.datetime.now(dt.UTC).isoformat()
+        Path(out).write_text(save_plan(planned.plan, inputs.variables, inputs.var_files, created), encoding="utf-8")
+        Path(out).chmod(0o600)
+    if as_json:
+        ctx.ui.raw(json.dumps(plan_document(planned.plan), indent=2))
+    elif markdown:
+        ctx.ui.raw(plan_view.markdown(planned.plan))
+    else:
+        for line in plan_view.plan_lines(planned.plan):
+            ctx.ui.line(line)
+        if out:
+            ctx.ui.line(f"\nSaved the plan to {out}. To perform exactly these actions: reconciler apply {out}")
+    if detailed_exitcode and planned.plan.has_changes:
+        sys.exit(2)
+
+
+@click.command()
+@common_options
+@click.argument("planfile", required=False)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+@handle_errors
+def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
+    """Show the state, or a saved plan."""
+    if planfile:
+        saved = load_saved_plan(_read(planfile), planfile)
+        if as_json:
+            ctx.ui.raw(json.dumps(saved.document, indent=2))
+        else:
+            for line in state_view.saved_plan_lines(saved.document):
+                ctx.ui.line(line)
+        return
+    state, exists = ctx.project().read_state()
+    if as_json:
+        ctx.ui.raw(json.dumps(inspecting.state_document(state) if exists else {}, indent=2))
+        return
+    for line in state_view.state_lines(state, exists):
+        ctx.ui.line(line)
+
+
+@click.command()
+@common_options
+@click.argument("selector", required=False, metavar="[RUN[.PARAM]]")
+@click.option("--json", "as_json", is_flag=True, help='Print {"RUN": {"PARAM": value}}.')
+@click.option("--raw", is_flag=True, help="Print one value bare (needs RUN.PARAM).")
+@pass_context
+@handle_errors
+def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None:
+    """Show recorded outputs."""
+    state, _ = ctx.project().read_state()
+    values = inspecting.outputs_of(state, selector)
+    if raw:
+        flat = [v for outs in values.values() for v in outs.values()]
+        if len(flat) != 1:
+            raise UserError("--raw prints one value: name it as RUN.PARAM")
+        ctx.ui.raw(inspecting.raw_value(flat[0]))
+    elif as_json:
+        ctx.ui.raw(json.dumps(values, indent=2))
+    else:
+        for line in state_view.output_lines(values):
+            ctx.ui.line(line)
+
+
+@click.command()
+@common_options
+@var_options
+@pass_context
+@handle_errors
+def graph(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
+    """Print the run dependency graph in DOT (pipe it to `dot -Tsvg`)."""
+    desired = ctx.project().load(inputs_from(variables, var_files))
+    ctx.ui.raw(inspecting.dot_graph(desired))
+
+
+@click.command()
+@common_options
+@pass_context
+@handle_errors
+def schema(ctx: Context) -> None:
+    """Print the JSON Schema of the stack and manifest formats (for editors)."""
+    ctx.ui.raw(json.dumps(json_schema(), indent=2))
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from err

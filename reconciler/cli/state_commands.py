@@ -1,0 +1,125 @@
+"""State surgery commands: state list|show|rm|mv|pull|push, and force-unlock."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from reconciler.cli.common import Context, Duration, common_options, handle_errors, pass_context
+from reconciler.errors import StateError
+from reconciler.operations import inspecting, surgery
+from reconciler.ui import state_view
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default="0s",
+    show_default=True,
+    help="How long to wait for the state lock (e.g. 30s).",
+)
+
+
+@click.group()
+def state() -> None:
+    """Inspect and change the recorded state (each change is locked and serial-checked)."""
+
+
+@state.command("list")
+@common_options
+@pass_context
+@handle_errors
+def state_list(ctx: Context) -> None:
+    """List the recorded runs."""
+    recorded, _ = ctx.project().read_state()
+    for name in sorted(recorded.runs):
+        ctx.ui.raw(name)
+
+
+@state.command("show")
+@common_options
+@click.argument("run")
+@pass_context
+@handle_errors
+def state_show(ctx: Context, run: str) -> None:
+    """Show one recorded run."""
+    recorded, _ = ctx.project().read_state()
+    if run not in recorded.runs:
+        raise StateError(f"no run named {run!r} in the state")
+    one = recorded.model_copy(update={"runs": {run: recorded.runs[run]}})
+    for line in state_view.state_lines(one, True)[2:]:
+        ctx.ui.line(line)
+
+
+@state.command("rm")
+@common_options
+@click.argument("runs", nargs=-1, required=True)
+@lock_timeout_option
+@pass_context
+@handle_errors
+def state_rm(ctx: Context, runs: tuple[str, ...], lock_timeout: float) -> None:
+    """Forget RUNS (their executions stay on the server)."""
+    surgery.state_rm(ctx.project().backend(), runs, lock_timeout)
+    ctx.ui.line(f"Removed {len(runs)} run(s) from the state.")
+
+
+@state.command("mv")
+@common_options
+@click.argument("old")
+@click.argument("new")
+@lock_timeout_option
+@pass_context
+@handle_errors
+def state_mv(ctx: Context, old: str, new: str, lock_timeout: float) -> None:
+    """Rename a recorded run (after renaming it in the manifests), so it is not run again."""
+    surgery.state_mv(ctx.project().backend(), old, new, lock_timeout)
+    ctx.ui.line(f"Moved {old} to {new}.")
+
+
+@state.command("pull")
+@common_options
+@pass_context
+@handle_errors
+def state_pull(ctx: Context) -> None:
+    """Print the state as stored (JSON), e.g. to back it up."""
+    recorded = ctx.project().backend().read()
+    if recorded is None:
+        raise StateError("no state exists yet")
+    ctx.ui.raw(json.dumps(recorded.model_dump(mode="json", by_alias=True), indent=2))
+
+
+@state.command("push")
+@common_options
+@click.argument("file")
+@click.option("--force", is_flag=True, help="Replace even another lineage or an older serial.")
+@lock_timeout_option
+@pass_context
+@handle_errors
+def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> None:
+    """Replace the state with FILE ('-' for standard input)."""
+    text = sys.stdin.read() if file == "-" else _read(file)
+    new = surgery.state_push(ctx.project().backend(), text, file, force, lock_timeout)
+    ctx.ui.line(f"Pushed {file}: serial {new.serial}, {len(new.runs)} run(s).")
+
+
+@click.command("force-unlock")
+@common_options
+@click.argument("lock_id")
+@pass_context
+@handle_errors
+def force_unlock(ctx: Context, lock_id: str) -> None:
+    """Break the state lock LOCK_ID left by a process that is gone."""
+    ctx.project().backend().force_unlock(lock_id)
+    ctx.ui.line(f"Lock {lock_id} released.")
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as err:
+        raise StateError(f"cannot read {path}: {err.strerror}") from err
+
+
+__all__ = ["force_unlock", "inspecting", "state"]

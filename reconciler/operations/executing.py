@@ -1,0 +1,213 @@
+"""``apply``, ``refresh`` and ``import``: the operations that talk to the server and write the state.
+
+Each holds the state lock for its whole length (like Terraform: plan, approval and apply under one
+lock, so nothing can change the state between the plan shown and the plan carried out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.applying.engine import Engine, execution_record
+from reconciler.applying.recorder import Recorder
+from reconciler.applying.refreshing import refresh_records
+from reconciler.applying.reports import ApplyReport, Listener
+from reconciler.backends.base import StateBackend
+from reconciler.errors import ConfigError, UserError
+from reconciler.operations.project import Inputs, Project, new_state
+from reconciler.planning.changes import Plan
+from reconciler.planning.planner import PlanOptions, make_plan, planned_key
+from reconciler.planning.resolving import UNKNOWN
+from reconciler.planning.saved import SavedPlan, check_basis, check_same
+from reconciler.remote.client import WorkflowClient
+from reconciler.remote.matching import same_value
+from reconciler.remote.settings import ApiSettings, settings_from
+from reconciler.state.models import IN_PROGRESS, RunRecord, State
+
+Approve = Callable[[Plan], bool]
+
+
+@dataclass
+class ApplyRequest:
+    inputs: Inputs
+    options: PlanOptions
+    saved: SavedPlan | None = None
+    refresh: bool = True
+    parallelism: int | None = None
+    lock_timeout: float = 0.0
+
+
+@dataclass
+class Applied:
+    plan: Plan
+    report: ApplyReport | None  # None: not approved, or nothing to do
+
+
+def api_settings(project: Project) -> ApiSettings:
+    endpoint = project.stack.spec.endpoint
+    if endpoint is None and "RECONCILER_ENDPOINT" not in project.environ:
+        raise ConfigError("reconciler.yaml has no spec.endpoint (and RECONCILER_ENDPOINT is not set)")
+    data: Mapping[str, Any] = {} if endpoint is None else endpoint.model_dump(by_alias=True, exclude_none=True)
+    return settings_from(data, project.environ)
+
+
+def apply(
+    project: Project, request: ApplyRequest, approve: Approve, listener: Listener, stop: asyncio.Event | None = None
+) -> Applied:
+    backend = project.backend()
+    settings = api_settings(project)
+    with backend.lock("apply", request.lock_timeout):
+        desired = project.load(request.inputs)
+        stored = backend.read()
+        if request.saved is not None:
+            check_basis(
+                request.saved,
+                stored.lineage if stored else None,
+                stored.serial if stored else None,
+                desired.manifests_digest,
+            )
+        saved = request.saved
+        state = stored or new_state(saved.lineage if saved else None, saved.salt if saved else None)
+        parallelism = request.parallelism or project.stack.spec.parallelism
+        return asyncio.run(
+            _apply(backend, settings, state, stored is not None, desired, request, parallelism, approve, listener, stop)
+        )
+
+
+async def _apply(
+    backend: StateBackend,
+    settings: ApiSettings,
+    state: State,
+    exists: bool,
+    desired: Any,
+    request: ApplyRequest,
+    parallelism: int,
+    approve: Approve,
+    listener: Listener,
+    stop: asyncio.Event | None,
+) -> Applied:
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    async with WorkflowClient(settings, max_connections=parallelism + 2) as client:
+        recorder = Recorder(backend, state)
+        if exists:
+            recorder.start()
+            if request.refresh:
+                for name, record in (await refresh_records(client, state.runs, parallelism)).items():
+                    recorder.put(name, record)
+        plan = make_plan(desired, recorder.snapshot(), exists, request.options)
+        if request.saved is not None:
+            check_same(request.saved, plan)
+        if not plan.has_changes or (request.saved is None and not approve(plan)):
+            await recorder.close()
+            return Applied(plan, None)
+        if not exists:
+            await asyncio.to_thread(backend.write, state, None)
+            recorder.start()
+        engine = Engine(plan, desired, recorder, client, parallelism, listener, stop)
+        try:
+            report = await engine.run()
+        finally:
+            await recorder.close()
+        return Applied(plan, report)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl-C / SIGTERM: start nothing new, record what is started, then exit non-zero."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+def refresh(project: Project, lock_timeout: float) -> dict[str, RunRecord]:
+    backend = project.backend()
+    settings = api_settings(project)
+    with backend.lock("refresh", lock_timeout):
+        state = backend.read()
+        if state is None:
+            return {}
+        return asyncio.run(_refresh(backend, settings, state, project.stack.spec.parallelism))
+
+
+async def _refresh(
+    backend: StateBackend, settings: ApiSettings, state: State, parallelism: int
+) -> dict[str, RunRecord]:
+    async with WorkflowClient(settings) as client:
+        changed = await refresh_records(client, state.runs, parallelism)
+    if changed:
+        recorder = Recorder(backend, state)
+        recorder.start()
+        for name, record in changed.items():
+            recorder.put(name, record)
+        await recorder.close()
+    return changed
+
+
+def import_execution(project: Project, inputs: Inputs, run: str, execution_id: str, lock_timeout: float) -> RunRecord:
+    """Adopt an execution that already exists on the server as the record of declared run ``run``."""
+    backend = project.backend()
+    settings = api_settings(project)
+    with backend.lock("import", lock_timeout):
+        desired = project.load(inputs)
+        if run not in desired.runs:
+            raise UserError(f"no run named {run!r} is declared in the manifests; declare it before importing")
+        stored = backend.read()
+        state = stored or new_state()
+        if run in state.runs:
+            raise UserError(f"run {run!r} is already recorded (use `reconciler state rm {run}` first)")
+        return asyncio.run(_import(backend, settings, state, stored is not None, desired, run, execution_id))
+
+
+async def _import(
+    backend: StateBackend, settings: ApiSettings, state: State, exists: bool, desired: Any, run: str, execution_id: str
+) -> RunRecord:
+    spec = desired.runs[run]
+    async with WorkflowClient(settings) as client:
+        remote = await client.get_execution(spec.workflow, execution_id)
+    plan = make_plan(desired, state, exists, PlanOptions(targets=(run,)))
+    change = plan.by_run()[run]
+    matches = all(
+        i.value is not UNKNOWN and name in remote.inputs and same_value(i.type, i.value, remote.inputs[name][1])
+        for name, i in change.inputs.items()
+    )
+    key = planned_key(spec, change.inputs, state.salt) if matches else f"imported:{execution_id}"
+    base = RunRecord(
+        workflow=spec.workflow,
+        key=key or f"imported:{execution_id}",
+        revision=spec.revision,
+        attempts=1,
+        depends_on=sorted(spec.depends_on),
+    )
+    if matches:
+        from reconciler.planning.planner import recorded_inputs
+
+        base = base.model_copy(update={"inputs": recorded_inputs(change.inputs, state.salt)})
+    record = execution_record(base, remote)
+    if not exists:
+        await asyncio.to_thread(backend.write, state, None)
+    recorder = Recorder(backend, state)
+    recorder.start()
+    recorder.put(run, record)
+    await recorder.close()
+    return record
+
+
+def refreshed_view(project: Project, state: State) -> State:
+    """``plan``'s refresh: in-progress executions read from the server, in memory only (nothing is
+    written). Contacts the server only when the state records something in progress."""
+    if not any(r.execution is not None and r.execution.state in IN_PROGRESS for r in state.runs.values()):
+        return state
+    settings = api_settings(project)
+
+    async def read() -> dict[str, RunRecord]:
+        async with WorkflowClient(settings) as client:
+            return await refresh_records(client, state.runs, project.stack.spec.parallelism)
+
+    changed = asyncio.run(read())
+    return state.model_copy(update={"runs": {**state.runs, **changed}})

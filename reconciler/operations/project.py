@@ -1,0 +1,134 @@
+"""A project on disk: the stack file, its manifests, its variables and its state backend.
+
+This is the one place that reads the user's files; everything it reads goes into the pure loaders
+(`reconciler.desired.loading`) as text, so that errors carry the file, line and column.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.backends.base import StateBackend
+from reconciler.backends.selecting import backend_from_config
+from reconciler.desired.loading import load_stack, parse_stack
+from reconciler.desired.runs import DesiredStack
+from reconciler.errors import ConfigError
+from reconciler.manifest.models import StackConfig
+from reconciler.state.models import State
+
+STACK_FILE = "reconciler.yaml"
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Inputs:
+    """What the command line adds to the manifests: variables and var files (as texts)."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    var_files: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    root: Path
+    stack: StackConfig
+    stack_text: str
+    environ: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        return str(self.stack.metadata.name)
+
+    def manifest_files(self) -> list[tuple[str, str]]:
+        """(display path, text) of every manifest file, sorted by path."""
+        files: list[tuple[str, str]] = []
+        for entry in self.stack.spec.manifests:
+            files += _collect(self.root, entry)
+        return sorted(set(files))
+
+    def load(self, inputs: Inputs) -> DesiredStack:
+        _, desired = load_stack(
+            self.stack_text,
+            STACK_FILE,
+            self.manifest_files(),
+            inputs.variables,
+            inputs.var_files,
+            self.environ,
+            self.read_file,
+        )
+        return desired
+
+    def read_file(self, path: str) -> str:
+        return (self.root / path).read_text(encoding="utf-8")
+
+    def backend(self) -> StateBackend:
+        config = self.stack.spec.backend.model_dump(by_alias=True, exclude_none=True)
+        return backend_from_config(config, self.root, self.environ)
+
+    def read_state(self) -> tuple[State, bool]:
+        """The recorded state and whether it exists; a fresh empty one (new lineage) when it does not."""
+        state = self.backend().read()
+        return (state, True) if state is not None else (new_state(), False)
+
+
+def open_project(chdir: str | None, environ: Mapping[str, str] | None = None) -> Project:
+    root = Path(chdir or ".").resolve()
+    path = root / STACK_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"no {STACK_FILE} in {root} (use -C DIR to point at the stack's folder)") from err
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from err
+    stack = parse_stack(text, STACK_FILE)
+    return Project(
+        root=root, stack=stack, stack_text=text, environ=dict(environ if environ is not None else os.environ)
+    )
+
+
+def read_inputs(pairs: Sequence[str], var_files: Sequence[str]) -> Inputs:
+    inputs = Inputs()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--var expects NAME=VALUE, got {pair!r}")
+        inputs.variables[name] = value
+    for path in var_files:
+        try:
+            inputs.var_files.append((path, Path(path).read_text(encoding="utf-8")))
+        except OSError as err:
+            raise ConfigError(f"cannot read --var-file {path}: {err.strerror}") from err
+    return inputs
+
+
+def new_state(lineage: str | None = None, salt: str | None = None) -> State:
+    return State(lineage=lineage or str(uuid.uuid4()), salt=salt or secrets.token_hex(16), serial=0)
+
+
+def _collect(root: Path, entry: str) -> list[tuple[str, str]]:
+    path = root / entry
+    if path.is_file():
+        found = [path]
+    elif path.is_dir():
+        found = [p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
+    else:
+        raise ConfigError(f"{STACK_FILE}: manifests entry {entry!r} does not exist under {root}")
+    return [(_display(root, p), p.read_text(encoding="utf-8")) for p in found]
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def describe_endpoint(stack: StackConfig) -> dict[str, Any]:
+    endpoint = stack.spec.endpoint
+    return {} if endpoint is None else endpoint.model_dump(by_alias=True, exclude_none=True)

@@ -1,0 +1,31 @@
+"""``plan``: load the project, read the state, optionally refresh it from the server, and plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.desired.runs import DesiredStack
+from reconciler.operations.project import Inputs, Project
+from reconciler.planning.changes import Plan
+from reconciler.planning.planner import PlanOptions, make_plan
+from reconciler.state.models import State
+
+# Given the project and the recorded state: the state with in-progress executions brought up to date.
+Refresher = Callable[[Project, State], State]
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    desired: DesiredStack
+    state: State
+    state_exists: bool
+
+
+def propose(project: Project, inputs: Inputs, options: PlanOptions, refresher: Refresher | None = None) -> Planned:
+    desired = project.load(inputs)
+    state, exists = project.read_state()
+    if refresher is not None and exists:
+        state = refresher(project, state)
+    return Planned(make_plan(desired, state, exists, options), desired, state, exists)

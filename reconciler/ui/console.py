@@ -1,0 +1,49 @@
+"""Where human output goes: rich consoles for stdout and stderr.
+
+Colour only on a terminal, never with ``--no-color`` or ``NO_COLOR`` (rich honours it). Everything
+printed is markup-escaped first: run names and values come from users.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["Ui", "escape"]
+
+
+@dataclass
+class Ui:
+    out: Console
+    err: Console
+
+    @classmethod
+    def create(cls, no_color: bool = False) -> Ui:
+        color = not no_color and "NO_COLOR" not in os.environ
+        kwargs = {"highlight": False, "soft_wrap": True, "no_color": not color, "emoji": False}
+        return cls(
+            out=Console(file=sys.stdout, **kwargs),  # type: ignore[arg-type]
+            err=Console(file=sys.stderr, stderr=True, **kwargs),  # type: ignore[arg-type]
+        )
+
+    @property
+    def interactive(self) -> bool:
+        return self.out.is_terminal
+
+    def line(self, markup: str = "") -> None:
+        self.out.print(markup)
+
+    def raw(self, text: str) -> None:
+        """Plain text, no markup, exactly as given (JSON, DOT, values)."""
+        self.out.file.write(text if text.endswith("\n") else text + "\n")
+        self.out.file.flush()
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[bold red]Error:[/] {escape(message)}")
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[yellow]Warning:[/] {escape(message)}")

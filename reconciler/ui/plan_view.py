@@ -1,0 +1,135 @@
+"""The plan for people: Terraform-style text, and a Markdown rendering for pull-request comments.
+
+Symbols: ``+`` start, ``-/+`` re-run (a new execution replaces the recorded one), ``+~`` retry,
+``<=`` await (wait and read the outputs), ``-`` delete, ``!`` failed and not retried.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+
+from reconciler.planning.changes import Action, Change, Plan
+from reconciler.planning.diffs import display
+
+SYMBOLS = {
+    Action.START: ("+", "green"),
+    Action.RERUN: ("-/+", "yellow"),
+    Action.RETRY: ("+~", "yellow"),
+    Action.AWAIT: ("<=", "cyan"),
+    Action.DELETE: ("-", "red"),
+    Action.FAILED: ("!", "red"),
+    Action.NOOP: (" ", "dim"),
+}
+VERBS = {
+    Action.START: "will be started",
+    Action.RERUN: "will be re-run",
+    Action.RETRY: "will be retried",
+    Action.AWAIT: "will be awaited",
+    Action.DELETE: "will be deleted from the state",
+    Action.FAILED: "failed and will not be retried",
+}
+
+
+def value_text(value: Any) -> str:
+    """A value as one line: strings quoted, marks bare, the rest as compact JSON."""
+    if isinstance(value, str) and value in ("(sensitive)", "(known after apply)"):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """Rich-markup lines of the whole plan (changes only, then the summary)."""
+    shown = [c for c in plan.changes if c.action is not Action.NOOP]
+    lines: list[str] = []
+    if shown:
+        lines += ["reconciler will perform the following actions:", ""]
+        for change in shown:
+            lines += [*change_lines(change), ""]
+    lines.append(summary_line(plan))
+    return lines
+
+
+def change_lines(change: Change) -> list[str]:
+    symbol, colour = SYMBOLS[change.action]
+    sym = escape(symbol)
+    head = f"  [bold]# {escape(change.run)}[/] {VERBS[change.action]} [dim]({escape(change.reason)})[/]"
+    lines = [head, f"  [{colour}]{sym}[/] run {escape(json.dumps(change.run))} {{"]
+    lines.append(f"      workflow = {escape(json.dumps(change.workflow))}")
+    if change.execution_id and change.action in (Action.AWAIT, Action.DELETE, Action.FAILED):
+        lines.append(f"      execution = {escape(json.dumps(change.execution_id))} [dim]({change.execution_state})[/]")
+    lines += _input_lines(change, colour)
+    lines.append("    }")
+    return lines
+
+
+def _input_lines(change: Change, colour: str) -> list[str]:
+    if change.action is Action.RERUN:
+        lines = []
+        for p in change.diff:
+            mark = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}[p.kind]
+            if p.kind == "added":
+                text = value_text(p.after)
+            elif p.kind == "removed":
+                text = f"{value_text(p.before)} [dim]-> null[/]"
+            else:
+                text = f"{escape(value_text(p.before))} [dim]->[/] {escape(value_text(p.after))}"
+                lines.append(f"    {mark} {escape(p.name)} = {text}")
+                lines += [f"          [dim]{escape(d)}[/]" for d in p.details]
+                continue
+            lines.append(f"    {mark} {escape(p.name)} = {escape(text) if p.kind == 'added' else text}")
+        return lines
+    if change.action in (Action.START, Action.RETRY):
+        width = max((len(n) for n in change.inputs), default=0)
+        return [
+            f"    [{colour}]+[/] {escape(n.ljust(width))} = {escape(value_text(display(i)))}"
+            for n, i in change.inputs.items()
+        ]
+    return []
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    if not plan.has_changes:
+        tail = f" {s['failed']} failed run(s) will not be retried." if s["failed"] else ""
+        return f"[bold green]No changes.[/] The recorded runs match the manifests ({s['noop']} unchanged).{tail}"
+    parts = (
+        f"{s['start']} to start, {s['rerun']} to re-run, {s['retry']} to retry, {s['await']} to await, "
+        f"{s['delete']} to delete"
+    )
+    extra = f", {s['noop']} unchanged" + (f", {s['failed']} failed" if s["failed"] else "")
+    return f"[bold]Plan:[/] {parts}{extra}."
+
+
+def markdown(plan: Plan) -> str:
+    """A compact rendering for a pull-request comment (GitHub / GitLab flavoured)."""
+    s = plan.summary()
+    out = ["### reconciler plan", ""]
+    if not plan.has_changes:
+        out.append(f"No changes. {s['noop']} run(s) unchanged.")
+        return "\n".join(out) + "\n"
+    out += ["| run | action | reason |", "|---|---|---|"]
+    for c in plan.changes:
+        if c.action is not Action.NOOP:
+            out.append(f"| `{c.run}` | **{c.action.value}** | {_md_cell(c.reason)} |")
+    out += [
+        "",
+        f"**{s['start']}** to start, **{s['rerun']}** to re-run, **{s['retry']}** to retry, "
+        f"**{s['await']}** to await, **{s['delete']}** to delete, {s['noop']} unchanged.",
+        "",
+    ]
+    details = [c for c in plan.changes if c.action is not Action.NOOP]
+    out += ["<details><summary>Details</summary>", "", "```diff"]
+    for c in details:
+        symbol = SYMBOLS[c.action][0]
+        out.append(f"{symbol} {c.run} ({c.action.value}: {c.reason})")
+        for p in c.diff:
+            out.append(f"!   {p.name}: {value_text(p.before)} -> {value_text(p.after)}")
+    out += ["```", "", "</details>", ""]
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
