@@ -23,7 +23,7 @@ import logging
 import random
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -34,11 +34,14 @@ from reconciler.errors import (
     AuthError,
     NotFoundError,
     OutcomeUnknownError,
+    PermanentRemoteError,
     TemporaryRemoteError,
+    VersionNotSupportedError,
 )
 from reconciler.remote.auth import Login, TokenKeeper, log_in
 from reconciler.remote.codecs import CodecError, TypedValue, ws_parameter
 from reconciler.remote.executions import (
+    TERMINAL_STATES,
     Execution,
     ExecutionSummary,
     ParameterDefinition,
@@ -141,12 +144,21 @@ class WorkflowClient:
         return _read(operation, response, read_state)
 
     async def cancel(self, workflow_id: str, execution_id: str) -> None:
+        """Cancel a running execution; one that already ended (a race, or a retried cancel) is fine."""
         operation = f"cancel execution {execution_id} of workflow {workflow_id}"
-        await self._call("DELETE", _execution(workflow_id, execution_id) + "/state", operation)
+        try:
+            await self._call("DELETE", _execution(workflow_id, execution_id) + "/state", operation)
+        except PermanentRemoteError as refused:
+            if isinstance(refused, NotFoundError | VersionNotSupportedError):
+                raise
+            if await self.get_state(workflow_id, execution_id) not in TERMINAL_STATES:
+                raise
+            log.debug("cancel of %s: already ended", execution_id)
 
     async def delete(self, workflow_id: str, execution_id: str) -> None:
+        """Delete an execution record (the server may require it to have ended: cancel first)."""
         operation = f"delete execution {execution_id} of workflow {workflow_id}"
-        await self._call("DELETE", _execution(workflow_id, execution_id), operation)
+        await self._call("DELETE", _execution(workflow_id, execution_id), operation, gone_ok=True)
 
     async def presentation(self, workflow_id: str) -> list[ParameterDefinition]:
         """The workflow's declared input then output parameters."""
@@ -186,7 +198,7 @@ class WorkflowClient:
         (concurrently), and give each key its own execution (or None). See `matching.assign`."""
         who = await self._who(user)
         excluded = frozenset(exclude)
-        wants = {key: Wanted(inputs, since, who, excluded) for key, inputs, since in wanted}
+        wants = {key: Wanted(inputs, _aware(since), who, excluded) for key, inputs, since in wanted}
         skew = self._lookup.clock_skew
         rows = await self.list_executions(workflow_id)
         candidates = [row for row in rows if any(is_candidate(row, w, skew) for w in wants.values())]
@@ -272,19 +284,41 @@ class WorkflowClient:
                 except NotFoundError:
                     return None
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(read(row)) for row in rows]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(read(row)) for row in rows]
+        except ExceptionGroup as failed:
+            raise _first_error(failed) from None
         return [e for e in (task.result() for task in tasks) if e is not None]
 
     # ------------------------------------------------------------------------------------- transport
 
     async def _call(
-        self, method: str, path: str, operation: str, *, json: Any = None, unsafe: bool = False
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        json: Any = None,
+        unsafe: bool = False,
+        gone_ok: bool = False,
     ) -> httpx.Response:
-        """One API call with login, one re-login on 401, and retries as its discipline allows."""
+        """One API call with login, one re-login on 401, and retries as its discipline allows.
+
+        ``gone_ok``: a 403/404 on a *repeated* attempt means an earlier attempt whose answer was lost
+        did the job (a retried DELETE), so it counts as success.
+        """
+        tries = 0
 
         async def attempt() -> httpx.Response:
-            return await self._authorized(method, path, operation, json, unsafe)
+            nonlocal tries
+            tries += 1
+            try:
+                return await self._authorized(method, path, operation, json, unsafe)
+            except NotFoundError:
+                if gone_ok and tries > 1:
+                    return httpx.Response(204)
+                raise
 
         return await retrying(attempt, self._retry, self._sleep, self._rng)
 
@@ -360,6 +394,17 @@ def _read(operation: str, response: httpx.Response, reader: Callable[[Any], T]) 
         return reader(response.json())
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise unreadable_answer(operation, response, exc) from exc
+
+
+def _first_error(group: ExceptionGroup[Exception]) -> Exception:
+    """One error of a failed concurrent read, so callers see our own error classes, not a group."""
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, ExceptionGroup) else first
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive datetime is taken as UTC (comparing naive with aware dates would raise)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _segment(value: str) -> str:

@@ -40,7 +40,8 @@ class DropsAsHttpx(httpx.AsyncBaseTransport):
 
 
 def make_app(clock: ManualClock, **knobs: Any) -> Starlette:
-    return create_app(load_catalog(None), clock=clock, seed=7, **knobs)
+    knobs.setdefault("seed", 7)
+    return create_app(load_catalog(None), clock=clock, **knobs)
 
 
 def emulator(app: Starlette) -> Emulator:

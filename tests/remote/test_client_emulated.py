@@ -24,7 +24,13 @@ from emulated import (
 from starlette.applications import Starlette
 
 from reconciler.emulator.clock import ManualClock
-from reconciler.errors import AuthError, NotFoundError, PermanentRemoteError, VersionNotSupportedError
+from reconciler.errors import (
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermanentRemoteError,
+    VersionNotSupportedError,
+)
 from reconciler.remote import ANY_USER, ApiSettings, WorkflowClient
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -292,3 +298,66 @@ async def test_many_concurrent_starts_share_one_login(app: Starlette, fake_sleep
         results = await asyncio.gather(*(c.start_execution(PROVISION_VM, vm_inputs(f"web-{i}")) for i in range(25)))
     assert len({e.id for e in results}) == 25
     assert len(emulator(app).sessions._by_token) == 1
+
+
+async def test_cancel_of_an_execution_that_already_ended_is_fine(
+    app: Starlette, clock: ManualClock, fake_sleep: FakeSleep
+) -> None:
+    async with connect(app, tenant(), fake_sleep) as c:
+        started = await c.start_execution(PROVISION_VM, vm_inputs())
+        clock.advance(10)
+        await c.cancel(PROVISION_VM, started.id)
+        assert await c.get_state(PROVISION_VM, started.id) == "completed"
+
+
+async def test_delete_of_a_running_execution_is_refused(app: Starlette, fake_sleep: FakeSleep) -> None:
+    async with connect(app, tenant(), fake_sleep) as c:
+        started = await c.start_execution(PROVISION_VM, vm_inputs("stuck-2"))
+        with pytest.raises(
+            PermanentRemoteError, match=f"delete execution {started.id} of workflow {PROVISION_VM}: 400"
+        ):
+            await c.delete(PROVISION_VM, started.id)
+
+
+async def test_a_delete_whose_answer_was_lost_succeeds_on_retry(
+    app: Starlette, clock: ManualClock, fake_sleep: FakeSleep
+) -> None:
+    async with connect(app, tenant(), fake_sleep) as c:
+        started = await c.start_execution(PROVISION_VM, vm_inputs())
+        clock.advance(10)
+        emulator(app).faults.enqueue("lost", method="DELETE")
+        await c.delete(PROVISION_VM, started.id)
+        assert await c.list_executions(PROVISION_VM) == []
+
+
+async def test_naive_since_is_taken_as_utc(app: Starlette, clock: ManualClock, fake_sleep: FakeSleep) -> None:
+    since = now_of(clock).replace(tzinfo=None)
+    async with connect(app, tenant(), fake_sleep) as c:
+        started = await c.start_execution(PROVISION_VM, vm_inputs())
+        found = await c.find_started(PROVISION_VM, vm_inputs(), since)
+    assert found is not None and found.id == started.id
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42, 1234])
+async def test_exactly_once_under_random_faults(clock: ManualClock, fake_sleep: FakeSleep, seed: int) -> None:
+    app = make_app(clock, fault_rate=0.3, seed=seed)
+    since = now_of(clock)
+    names = [f"web-{i:02d}" for i in range(30)]
+    outcomes: dict[str, str] = {}
+
+    async def run(name: str) -> None:
+        try:
+            outcomes[name] = (await c.start_exactly_once(PROVISION_VM, vm_inputs(name), since)).id
+        except OutcomeUnknownError:
+            outcomes[name] = "unknown"
+
+    async with connect(app, tenant(), fake_sleep) as c:
+        await asyncio.gather(*(run(name) for name in names))
+    per_name: dict[str, list[str]] = {}
+    for start in starts_of(app, PROVISION_VM):
+        per_name.setdefault(start.inputs["vmName"], []).append(start.execution_id)
+    assert emulator(app).faults.injected  # faults really happened
+    for name in names:
+        assert len(per_name.get(name, [])) <= 1, name  # never started twice
+        if outcomes[name] != "unknown":
+            assert per_name[name] == [outcomes[name]]

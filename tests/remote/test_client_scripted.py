@@ -100,7 +100,7 @@ async def test_error_statuses_map_to_the_error_tree(
         with pytest.raises(kind) as info:
             await c.start_execution(WF, {"cpuCount": ("number", 2)})
     assert str(info.value).startswith(f"start execution of workflow {WF}: {text}")
-    assert info.value.status == status  # type: ignore[attr-defined]
+    assert info.value.status == status  # type: ignore[attr-defined,unused-ignore]
     assert info.value.server_message == "Invalid input parameter 'cpuCount'"  # type: ignore[attr-defined]
     assert vcd.calls("POST", EXECUTIONS) == 1
 
@@ -159,7 +159,7 @@ async def test_reads_give_up_when_retry_after_exceeds_the_total_budget(fake_slee
     async with client(vcd, fake_sleep) as c:
         with pytest.raises(TemporaryRemoteError) as info:
             await c.get_execution(WF, "e-1")
-    assert info.value.retry_after == 3600.0  # type: ignore[attr-defined]
+    assert info.value.retry_after == 3600.0
     assert fake_sleep.delays == []
 
 
