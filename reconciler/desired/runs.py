@@ -41,7 +41,9 @@ class DesiredInput:
     """One input parameter: its vRO type and its value template.
 
     For a sensitive input ``value`` holds the secret in clear (in memory only) and ``source`` says
-    where it came from (``env:NAME`` or ``file:PATH``) so that a saved plan can name it without it.
+    where it came from (``env:NAME``, ``file:PATH`` or ``var:NAME``) so that a saved plan can name it
+    without it. ``type_inferred`` marks a shorthand parameter whose type was read off its value: for
+    a whole `OutputRef` that type is a guess (``string``) the resolved output's own type may replace.
     """
 
     type: str
@@ -49,6 +51,7 @@ class DesiredInput:
     sensitive: bool = False
     source: str | None = None
     location: SourceLocation | None = None
+    type_inferred: bool = False
 
 
 @dataclass(frozen=True)

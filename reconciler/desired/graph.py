@@ -1,0 +1,104 @@
+"""The run dependency graph: edges from ``dependsOn`` and output references, cycles, and the order.
+
+The order is topological with ties broken by name (Kahn's algorithm over a heap), so it depends on
+the runs and their edges only, never on file or document order. A ``dependsOn`` naming a ``forEach``
+declaration (``web``) means every run it expands to (``web-a``, ``web-b``); an output reference must
+name one expanded run, since only one run's output can be read. A cycle is one problem that walks
+the whole loop and says where each of its edges is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import itertools
+from collections.abc import Mapping, Sequence
+
+from reconciler.desired.templating import RunUse
+from reconciler.errors import Problem
+
+Edges = dict[str, dict[str, RunUse]]  # run -> {dependency: where the dependency is written}
+
+
+def resolve_edges(
+    uses: Mapping[str, Sequence[RunUse]],
+    groups: Mapping[str, Sequence[str]],
+    problems: list[Problem],
+) -> Edges:
+    """Each run's dependencies, by name; unknown runs are problems."""
+    edges: Edges = {name: {} for name in uses}
+    for name, run_uses in uses.items():
+        for use in run_uses:
+            for target in _targets(use, uses, groups, problems):
+                edges[name].setdefault(target, use)
+    return edges
+
+
+def _targets(
+    use: RunUse, runs: Mapping[str, object], groups: Mapping[str, Sequence[str]], problems: list[Problem]
+) -> Sequence[str]:
+    if use.run in runs:
+        return [use.run]
+    children = groups.get(use.run)
+    if children is not None and use.depends_on:
+        return children
+    if children is not None:
+        listed = ", ".join(children[:3]) + (", ..." if len(children) > 3 else "")
+        message = f"run {use.run!r} is a forEach: refer to one of its runs ({listed or 'it has none'})"
+    else:
+        close = difflib.get_close_matches(use.run, list(runs), n=1)
+        message = f"unknown run {use.run!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    problems.append(Problem(use.location(), message))
+    return []
+
+
+def topological_order(edges: Edges, problems: list[Problem]) -> tuple[str, ...]:
+    """Dependencies first, ties by name; every cycle becomes one problem (and its runs are left out)."""
+    order, remaining = _kahn(edges, set(edges))
+    while remaining:
+        cycle = _find_cycle(edges, remaining)
+        problems.append(_cycle_problem(edges, cycle))
+        _, remaining = _kahn(edges, remaining - set(cycle))
+    return tuple(order)
+
+
+def _kahn(edges: Edges, nodes: set[str]) -> tuple[list[str], set[str]]:
+    """Peel ``nodes`` in order; the nodes left over are on or behind a cycle."""
+    waiting = {name: sum(1 for dep in edges[name] if dep in nodes) for name in nodes}
+    dependents: dict[str, list[str]] = {}
+    for name in nodes:
+        for dep in edges[name]:
+            if dep in nodes:
+                dependents.setdefault(dep, []).append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for dependent in dependents.get(name, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(ready, dependent)
+    return order, nodes - set(order)
+
+
+def _find_cycle(edges: Edges, remaining: set[str]) -> list[str]:
+    """One cycle among ``remaining`` (where every run has a dependency in ``remaining``)."""
+    path = [min(remaining)]
+    seen = {path[0]: 0}
+    while True:
+        following = min(dep for dep in edges[path[-1]] if dep in remaining)
+        if following in seen:
+            return [*path[seen[following] :], following]
+        seen[following] = len(path)
+        path.append(following)
+
+
+def _cycle_problem(edges: Edges, cycle: list[str]) -> Problem:
+    steps = list(itertools.pairwise(cycle))
+    uses = [edges[run][dep] for run, dep in steps]
+    if len(steps) == 1:
+        return Problem(uses[0].location(), f"run {cycle[0]!r} depends on itself")
+    where = "; ".join(f"{run} needs {dep} at {use.location()}" for (run, dep), use in zip(steps, uses, strict=True))
+    return Problem(uses[0].location(), f"dependency cycle: {' -> '.join(cycle)} ({where})")

@@ -1,0 +1,156 @@
+"""The entry point: stack file + manifest texts + variables -> (StackConfig, DesiredStack).
+
+Pure: the caller reads the files (``manifests:`` lists them, so `parse_stack` comes first) and hands
+over their texts, the environment and a ``read_file`` for ``valueFrom: {file: ...}``. Every problem
+of every file is collected and raised together as one `ManifestError`, each with file:line:column.
+
+The result does not depend on the order of files or documents: runs are keyed by name and ordered
+by dependencies then name, and the digest hashes the files sorted by path.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+from reconciler.desired.expansion import Instance, expand
+from reconciler.desired.graph import resolve_edges, topological_order
+from reconciler.desired.inputs import Sources, build_inputs
+from reconciler.desired.runs import DesiredRun, DesiredStack
+from reconciler.desired.templating import RunUse, Scope, contains_failure, render
+from reconciler.desired.variables import Variables, resolve_variables
+from reconciler.errors import ManifestError, Problem
+from reconciler.manifest.documents import RunDocument, parse_stack, read_runs, read_stack
+from reconciler.manifest.models import StackConfig, duration_seconds
+
+__all__ = ["load_stack", "manifests_digest", "parse_stack"]
+
+
+def load_stack(
+    stack_text: str,
+    stack_path: str,
+    manifest_files: Sequence[tuple[str, str]],
+    variables: Mapping[str, str],
+    var_files: Sequence[tuple[str, str]],
+    environ: Mapping[str, str],
+    read_file: Callable[[str], str],
+) -> tuple[StackConfig, DesiredStack]:
+    """Read and check everything; `ManifestError` with every problem found otherwise.
+
+    ``manifest_files`` and ``var_files`` are (display path, text) pairs; ``variables`` the ``--var``
+    values (text, typed by the variable's declared type); ``read_file`` reads a ``valueFrom`` file
+    (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot.
+    """
+    with _collector_paused():
+        return _load(stack_text, stack_path, manifest_files, variables, var_files, Sources(environ, read_file))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading.
+
+    Loading allocates millions of small acyclic objects (YAML nodes, marks, plain data) that stay
+    alive until the end, so each generation-2 collection re-scans them all: measured on 10,000
+    runs, the collector took three quarters of the time. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(
+    stack_text: str,
+    stack_path: str,
+    manifest_files: Sequence[tuple[str, str]],
+    variables: Mapping[str, str],
+    var_files: Sequence[tuple[str, str]],
+    sources: Sources,
+) -> tuple[StackConfig, DesiredStack]:
+    problems: list[Problem] = []
+    stack = read_stack(stack_text, stack_path, problems)
+    values = resolve_variables(stack, var_files, variables, problems)
+    files = sorted((f for f in manifest_files if f[0] != stack_path), key=lambda f: f[0])
+    collector = _Collector(values, sources, problems)
+    for run_document in read_runs(files, problems):
+        collector.add(run_document)
+    desired = collector.finish(manifests_digest(manifest_files))
+    if problems or stack is None:
+        raise ManifestError(problems)
+    return stack[0], desired
+
+
+def manifests_digest(manifest_files: Sequence[tuple[str, str]]) -> str:
+    """sha256 over the (path, text) pairs sorted by path: any edit, rename or new file changes it."""
+    digest = hashlib.sha256()
+    for path, text in sorted(manifest_files):
+        for chunk in (path.encode(), text.encode()):
+            digest.update(len(chunk).to_bytes(8, "big"))
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Collector:
+    """Builds the desired runs one document at a time, then the graph over all of them."""
+
+    variables: Variables
+    sources: Sources
+    problems: list[Problem]
+    runs: dict[str, DesiredRun] = field(default_factory=dict)
+    uses: dict[str, list[RunUse]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, run_document: RunDocument) -> None:
+        run, document = run_document.run, run_document.document
+        scope = Scope(self.variables, document, self.problems)
+        instances = expand(run.metadata.name, run.spec.for_each, scope)
+        if run.spec.for_each is not None:
+            self.groups.setdefault(run.metadata.name, []).extend(i.name for i in instances)
+        for instance in instances:
+            self._add_instance(run_document, instance)
+
+    def _add_instance(self, run_document: RunDocument, instance: Instance) -> None:
+        run, document = run_document.run, run_document.document
+        scope = Scope(self.variables, document, self.problems, each=instance.each)
+        location = document.location(instance.name_path, key=True)
+        if instance.name in self.runs:
+            first = self.runs[instance.name].location
+            self.problems.append(Problem(location, f"duplicate run name {instance.name!r} (first declared at {first})"))
+            return
+        workflow = render(run.spec.workflow, scope, ("spec", "workflow"), runs_allowed=False)
+        if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
+            scope.problem(("spec", "workflow"), "", "spec.workflow must be a non-empty string")
+        inputs = build_inputs(run.spec.parameters, scope, self.sources)
+        self._depends_on(run_document, scope)
+        self.uses[instance.name] = scope.uses
+        self.runs[instance.name] = DesiredRun(
+            name=instance.name,
+            workflow=workflow if isinstance(workflow, str) else "",
+            inputs=inputs,
+            revision=run.spec.revision,
+            timeout_seconds=float(duration_seconds(run.spec.timeout)) if run.spec.timeout else None,
+            on_failure=run.spec.on_failure,
+            max_attempts=run.spec.max_attempts or (3 if run.spec.on_failure == "retry" else 1),
+            labels=dict(run.metadata.labels),
+            location=location,
+        )
+
+    def _depends_on(self, run_document: RunDocument, scope: Scope) -> None:
+        for i, item in enumerate(run_document.run.spec.depends_on):
+            path = ("spec", "dependsOn", i)
+            name = render(item, scope, path, runs_allowed=False)
+            if isinstance(name, str):
+                scope.uses.append(RunUse(name, scope.document, path, depends_on=True))
+
+    def finish(self, digest: str) -> DesiredStack:
+        edges = resolve_edges(self.uses, self.groups, self.problems)
+        order = topological_order(edges, self.problems)
+        runs = {name: replace(self.runs[name], depends_on=frozenset(edges[name])) for name in order}
+        return DesiredStack(runs=runs, order=order, manifests_digest=digest)

@@ -1,0 +1,162 @@
+"""Substituting ``${...}`` references in manifest values, in one pass over a plain value tree.
+
+What can be known now is substituted now: variables and ``each.key``/``each.value``. Run outputs
+cannot (they exist only after apply), so they become `OutputRef` leaves (a whole-string reference,
+which keeps the output's type) or `Interpolation` leaves (text around references). A whole-string
+``${var.X}`` or ``${each.value}`` likewise keeps its value's type: ``cpu: ${var.cpus}`` is a number
+when the variable is one, and ``${each.value}`` may be a whole mapping.
+
+Every run reference is recorded as a `RunUse`, so that the graph adds the edge and can say where it
+was written if the run does not exist or closes a cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.desired.runs import Interpolation, OutputRef
+from reconciler.desired.variables import Variables
+from reconciler.errors import Problem, SourceLocation
+from reconciler.manifest.interpolation import Reference, parse_template
+from reconciler.manifest.parsing import Document
+
+Path = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RunUse:
+    """A reference to a run (an output reference or a ``dependsOn`` item) and where it is written."""
+
+    run: str
+    document: Document
+    path: Path
+    source: str = ""
+    depends_on: bool = False  # a dependsOn item (may name a whole forEach) rather than an output reference
+
+    def location(self) -> SourceLocation:
+        return self.document.text_location(self.path, self.source)
+
+
+class _Failed:
+    """Stands in for a reference that could not be resolved (a problem is already reported)."""
+
+
+FAILED = _Failed()
+
+
+@dataclass
+class Scope:
+    """What references can see while rendering one run's values, and what the rendering found."""
+
+    variables: Variables
+    document: Document
+    problems: list[Problem]
+    each: tuple[str, Any] | None = None
+    uses: list[RunUse] = field(default_factory=list)
+    sensitive_variables: list[str] = field(default_factory=list)
+
+    def problem(self, path: Path, source: str, message: str, *, key: bool = False) -> None:
+        """A problem at the ``source`` text in the value at ``path`` (or at its key when ``key``)."""
+        where = self.document.location(path, key=True) if key else self.document.text_location(path, source)
+        self.problems.append(Problem(where, message))
+
+
+def render(value: Any, scope: Scope, path: Path, *, runs_allowed: bool = True) -> Any:
+    """``value`` with references substituted (recursively through lists and mapping values)."""
+    if isinstance(value, str):
+        return _render_text(value, scope, path, runs_allowed)
+    if isinstance(value, list):
+        return [render(item, scope, (*path, i), runs_allowed=runs_allowed) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: render(v, scope, (*path, k), runs_allowed=runs_allowed) for k, v in value.items()}
+    return value
+
+
+def contains_failure(value: Any) -> bool:
+    """Whether a rendered value holds an unresolved reference (already reported)."""
+    if value is FAILED:
+        return True
+    if isinstance(value, list):
+        return any(contains_failure(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_failure(v) for v in value.values())
+    return False
+
+
+def contains_output(value: Any) -> bool:
+    """Whether a rendered value depends on another run's outputs (so it is checked only later)."""
+    if isinstance(value, OutputRef | Interpolation):
+        return True
+    if isinstance(value, list):
+        return any(contains_output(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_output(v) for v in value.values())
+    return False
+
+
+def _render_text(text: str, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+    if "${" not in text:
+        return text
+    parts, errors = parse_template(text)
+    for error in errors:
+        scope.problem(path, error.source, error.message)
+    if errors:
+        return FAILED
+    if len(parts) == 1:
+        part = parts[0]
+        return part if isinstance(part, str) else _resolve(part, scope, path, runs_allowed)
+    return _join([p if isinstance(p, str) else _resolve(p, scope, path, runs_allowed) for p in parts], scope, path)
+
+
+def _join(pieces: list[Any], scope: Scope, path: Path) -> Any:
+    joined: list[str | OutputRef] = []
+    for piece in pieces:
+        if piece is FAILED:
+            return FAILED
+        if isinstance(piece, OutputRef):
+            joined.append(piece)
+        elif isinstance(piece, list | dict):
+            scope.problem(path, "", "a list or mapping can only be used as a whole value, not inside a string")
+            return FAILED
+        else:
+            text = piece if isinstance(piece, str) else json.dumps(piece)
+            if joined and isinstance(joined[-1], str):
+                joined[-1] += text
+            else:
+                joined.append(text)
+    if len(joined) == 1 and isinstance(joined[0], str):
+        return joined[0]
+    return Interpolation(tuple(joined))
+
+
+def _resolve(reference: Reference, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+    if reference.kind == "var":
+        return _variable(reference, scope, path)
+    if reference.kind == "each":
+        if scope.each is None:
+            scope.problem(path, reference.source, f"{reference.source} is only available in a run with forEach")
+            return FAILED
+        return scope.each[0] if reference.name == "key" else scope.each[1]
+    if not runs_allowed:
+        scope.problem(path, reference.source, f"{reference.source}: run outputs cannot be used here")
+        return FAILED
+    scope.uses.append(RunUse(reference.name, scope.document, path, reference.source))
+    return OutputRef(reference.name, reference.output)
+
+
+def _variable(reference: Reference, scope: Scope, path: Path) -> Any:
+    variables, name = scope.variables, reference.name
+    if not variables.known:
+        return FAILED  # the stack file has problems of its own; do not add noise
+    if name not in variables.declared:
+        scope.problem(path, reference.source, f"undeclared variable {name!r} (declare it under spec.variables)")
+        return FAILED
+    if name not in variables.values:
+        message = f"variable {name!r} has no value: set it with --var {name}=... or a --var-file, or give it a default"
+        scope.problem(path, reference.source, message)
+        return FAILED
+    if variables.is_sensitive(name):
+        scope.sensitive_variables.append(name)
+    return variables.values[name]

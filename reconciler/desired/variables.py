@@ -1,0 +1,148 @@
+"""Stack variables: declared in ``spec.variables``, set by defaults, ``--var-file`` and ``--var``.
+
+Precedence, lowest first: the declared ``default``; each ``--var-file`` in the order given; each
+``--var K=V``. Setting a variable the stack does not declare is an error (a typo would otherwise be
+silently ignored). A ``--var`` value is text: it stays a string unless the variable declares
+``type: number | boolean`` (parsed as such) or ``type: list | map`` (parsed as a YAML flow value,
+e.g. ``--var 'zones=[a, b]'``). Var files and defaults are YAML, so their values keep their YAML
+type, and are checked against a declared type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from reconciler.errors import Problem, SourceLocation
+from reconciler.manifest.models import StackConfig, Variable
+from reconciler.manifest.parsing import Document, parse_documents, parse_value
+
+
+@dataclass(frozen=True)
+class Variables:
+    """The resolved variables; ``known`` is False when the stack file could not be read."""
+
+    declared: Mapping[str, Variable] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    known: bool = True
+
+    def is_sensitive(self, name: str) -> bool:
+        declared = self.declared.get(name)
+        return declared is not None and declared.sensitive
+
+
+def resolve_variables(
+    stack: tuple[StackConfig, Document] | None,
+    var_files: Sequence[tuple[str, str]],
+    cli_values: Mapping[str, str],
+    problems: list[Problem],
+) -> Variables:
+    """Every variable's value by precedence; problems for undeclared or mistyped values."""
+    if stack is None:
+        return Variables(known=False)
+    config, document = stack
+    declared = config.spec.variables
+    values: dict[str, Any] = {}
+    for name, variable in declared.items():
+        if variable.has_default:
+            where = partial(document.location, ("spec", "variables", name, "default"))
+            _set(values, name, variable, variable.default, where, problems)
+    for file, text in var_files:
+        _read_var_file(file, text, declared, values, problems)
+    for name, text in cli_values.items():
+        _set_from_text(name, text, declared, values, problems)
+    return Variables(declared, values)
+
+
+def _read_var_file(
+    path: str, text: str, declared: Mapping[str, Variable], values: dict[str, Any], problems: list[Problem]
+) -> None:
+    documents = parse_documents(path, text, problems)
+    if not documents:
+        return
+    document = documents[0]
+    if len(documents) > 1 or not isinstance(document.data, dict):
+        problems.append(Problem(document.location(), "a var file holds one mapping of name: value"))
+        return
+    for name, value in document.data.items():
+        if name not in declared:
+            where = document.location((name,), key=True)
+            problems.append(Problem(where, _undeclared(name)))
+            continue
+        _set(values, name, declared[name], value, partial(document.location, (name,)), problems)
+
+
+def _set_from_text(
+    name: str, text: str, declared: Mapping[str, Variable], values: dict[str, Any], problems: list[Problem]
+) -> None:
+    where = SourceLocation(f"--var {name}")
+    if name not in declared:
+        problems.append(Problem(where, _undeclared(name)))
+        return
+    try:
+        value = from_text(declared[name].type, text)
+    except ValueError as exc:
+        problems.append(Problem(where, f"variable {name!r}: {exc}"))
+        return
+    _set(values, name, declared[name], value, partial(SourceLocation, where.file), problems)
+
+
+def from_text(type_name: str, text: str) -> Any:
+    """A ``--var`` text as a value of the declared variable type."""
+    if type_name == "number":
+        return parse_number(text)
+    if type_name == "boolean":
+        return parse_boolean(text)
+    if type_name in ("list", "map"):
+        return parse_value(text)
+    return text
+
+
+def parse_number(text: str) -> int | float:
+    """``"8"`` -> 8, ``"1.5"`` -> 1.5; ValueError otherwise."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        pass
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
+def parse_boolean(text: str) -> bool:
+    """``true``/``false`` (any case); ValueError otherwise."""
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(f"{text!r} is not a boolean: write true or false")
+    return lowered == "true"
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+    "map": lambda v: isinstance(v, dict),
+    "any": lambda v: True,
+}
+
+
+def _set(
+    values: dict[str, Any],
+    name: str,
+    variable: Variable,
+    value: Any,
+    where: Callable[[], SourceLocation],
+    problems: list[Problem],
+) -> None:
+    if not _TYPE_CHECKS[variable.type](value):
+        problems.append(Problem(where(), f"variable {name!r} is declared type {variable.type}, got {value!r}"))
+        return
+    values[name] = value
+
+
+def _undeclared(name: str) -> str:
+    return f"variable {name!r} is not declared (declare it under spec.variables in the stack file)"

@@ -1,0 +1,268 @@
+"""YAML text -> documents that keep their node tree, read as YAML 1.2 core.
+
+Why not ``yaml.safe_load``: it reads YAML 1.1, where ``yes``/``no``/``on``/``off`` become booleans,
+``0755`` an octal number, ``2026-01-31`` a date and ``1:30`` a sexagesimal 90; a manifest value
+silently changes meaning. `ManifestLoader` resolves plain scalars by the YAML 1.2 core schema only
+(``true``/``false``, ``null``/``~``, decimal/``0o``/``0x`` integers, floats), with one deliberate
+exception: an integer written with a leading zero (``0755``) stays the string it looks like, because
+YAML 1.1 and 1.2 disagree on its value.
+
+Why our own construction walk: one pass over the node tree builds the plain data *and* finds
+duplicate keys at any depth (which PyYAML accepts silently). The node tree is kept so that any later
+problem can be located (`Document.location`); nothing walks it again unless there is a problem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import Problem, SourceLocation
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
+MAP = "tag:yaml.org,2002:map"
+SEQ = "tag:yaml.org,2002:seq"
+MERGE = "tag:yaml.org,2002:merge"
+
+
+class ManifestLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """A safe loader whose plain scalars follow the YAML 1.2 core schema (no ``yes``/``no`` booleans)."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level registry
+
+
+def _resolver(tag: str, pattern: str, first: str) -> None:
+    ManifestLoader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+
+
+_resolver(BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
+_resolver(INT, r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
+_resolver(
+    FLOAT,
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+    "-+.0123456789",
+)
+_resolver(NULL, r"^(?:~|null|Null|NULL|)$", "~nN")
+ManifestLoader.add_implicit_resolver(NULL, re.compile(r"^$"), [""])
+_resolver(MERGE, r"^<<$", "<")
+
+
+def _float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+def _int(text: str) -> int:
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    STR: lambda text: text,
+    INT: _int,
+    FLOAT: _float,
+    BOOL: lambda text: text.lower() == "true",
+    NULL: lambda text: None,
+}
+
+
+def mark_location(file: str, mark: Any) -> SourceLocation:
+    """A PyYAML mark (0-based) as a 1-based `SourceLocation`."""
+    return SourceLocation(file, mark.line + 1, mark.column + 1)
+
+
+@dataclass
+class Document:
+    """One YAML document: its plain data and the node tree it was built from."""
+
+    file: str
+    text: str
+    node: Node
+    data: Any
+    _children: dict[int, dict[Any, tuple[Node, Node]]] = field(default_factory=dict, repr=False)
+
+    def children(self, node: MappingNode) -> dict[Any, tuple[Node, Node]]:
+        """Key -> (key node, value node) of a mapping node, merge keys included (cached)."""
+        found = self._children.get(id(node))
+        if found is None:
+            found = _children_of(node)
+            self._children[id(node)] = found
+        return found
+
+    def node_at(self, path: tuple[Any, ...], *, key: bool = False) -> Node:
+        """The deepest node along ``path`` (the key node of the last step when ``key``)."""
+        node = self.node
+        for i, step in enumerate(path):
+            if isinstance(node, MappingNode):
+                pair = self.children(node).get(step)
+                if pair is None:
+                    continue  # a step of a pydantic loc that is not in the data (e.g. a union tag)
+                node = pair[0] if key and i == len(path) - 1 else pair[1]
+            elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                node = node.value[step]
+        return node
+
+    def location(self, path: tuple[Any, ...] = (), *, key: bool = False) -> SourceLocation:
+        """Where ``path`` is written (the key when ``key``); the nearest existing parent otherwise."""
+        return mark_location(self.file, self.node_at(path, key=key).start_mark)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    def text_location(self, path: tuple[Any, ...], text: str) -> SourceLocation:
+        """Where ``text`` (e.g. one ``${...}`` reference) is written inside the scalar at ``path``."""
+        node = self.node_at(path)
+        start, end = node.start_mark, node.end_mark
+        if text and isinstance(node, ScalarNode):
+            for line in range(start.line, min(end.line, len(self.lines) - 1) + 1):
+                column = self.lines[line].find(text, start.column if line == start.line else 0)
+                if column >= 0:
+                    return SourceLocation(self.file, line + 1, column + 1)
+        return mark_location(self.file, start)
+
+
+def _children_of(node: MappingNode) -> dict[Any, tuple[Node, Node]]:
+    found: dict[Any, tuple[Node, Node]] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE:
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, MappingNode):
+                    for k, pair in _children_of(source).items():
+                        found.setdefault(k, pair)
+        elif isinstance(key_node, ScalarNode):
+            found[_SCALARS.get(key_node.tag, str)(key_node.value)] = (key_node, value_node)
+    return found
+
+
+class _Builder:
+    """Builds plain data from a node tree in one walk, reporting duplicate keys and odd tags."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+        self.memo: dict[int, Any] = {}
+        self.building: set[int] = set()
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(mark_location(self.file, node.start_mark), message))
+
+    def build(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode):
+            convert = _SCALARS.get(node.tag)
+            if convert is None:
+                self.problem(node, f"unsupported YAML tag {node.tag!r}")
+                return node.value
+            return convert(node.value)
+        done = self.memo.get(id(node))
+        if done is not None:
+            return done
+        if id(node) in self.building:
+            self.problem(node, "a recursive alias is not supported")
+            return None
+        self.building.add(id(node))
+        built = self.mapping(node) if isinstance(node, MappingNode) else self.sequence(node)
+        self.building.discard(id(node))
+        self.memo[id(node)] = built
+        return built
+
+    def sequence(self, node: Node) -> list[Any]:
+        if node.tag != SEQ:
+            self.problem(node, f"unsupported YAML tag {node.tag!r}")
+        return [self.build(item) for item in node.value]
+
+    def mapping(self, node: MappingNode) -> dict[Any, Any]:
+        if node.tag != MAP:
+            self.problem(node, f"unsupported YAML tag {node.tag!r}")
+        result: dict[Any, Any] = {}
+        seen: dict[Any, Node] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                merged = {**self.merge_source(value_node), **merged}
+                continue
+            key = self.key(key_node)
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.problem(key_node, f"duplicate key {key!r} (first at line {first})")
+            seen[key] = key_node
+            result[key] = self.build(value_node)
+        return {**merged, **result} if merged else result
+
+    def merge_source(self, node: Node) -> dict[Any, Any]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        merged: dict[Any, Any] = {}
+        for source in reversed(sources):
+            built = self.build(source)
+            if isinstance(built, dict):
+                merged.update(built)
+            else:
+                self.problem(source, "a merge key (<<) needs a mapping or a list of mappings")
+        return merged
+
+    def key(self, node: Node) -> Any:
+        if not isinstance(node, ScalarNode):
+            self.problem(node, "a mapping key must be a plain value, not a list or a mapping")
+            return f"<complex key at line {node.start_mark.line + 1}>"
+        value = self.build(node)
+        return value if value is not None else ""
+
+
+def parse_documents(file: str, text: str, problems: list[Problem]) -> list[Document]:
+    """Every non-empty document of ``text``; syntax errors and duplicate keys go to ``problems``.
+
+    A syntax error ends the file (YAML cannot resume after one); the documents before it are kept.
+    """
+    documents: list[Document] = []
+    loader = ManifestLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (isinstance(node, ScalarNode) and node.tag == NULL):
+                continue  # an empty document (a stray `---`, or only comments)
+            data = _Builder(file, problems).build(node)
+            documents.append(Document(file, text, node, data))
+    except yaml.MarkedYAMLError as exc:
+        problems.append(_syntax_problem(file, exc))
+    except yaml.YAMLError as exc:  # a reader error: bytes that are not valid text
+        problems.append(Problem(SourceLocation(file), f"cannot read YAML: {exc}"))
+    finally:
+        loader.dispose()
+    return documents
+
+
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    where = mark_location(file, mark) if mark is not None else SourceLocation(file)
+    message = " ".join(part for part in (exc.context, exc.problem) if part)
+    return Problem(where, f"YAML syntax error: {message or exc}")
+
+
+def parse_value(text: str) -> Any:
+    """A small YAML value (a ``--var`` list or mapping, a file read for a typed parameter)."""
+    problems: list[Problem] = []
+    documents = parse_documents("<value>", text, problems)
+    if problems:
+        raise ValueError(problems[0].message)
+    if len(documents) > 1:
+        raise ValueError("more than one YAML document")
+    return documents[0].data if documents else None
