@@ -1,0 +1,88 @@
+"""Over a real socket: uvicorn serving the emulator, and dropped connections seen as transport errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from emulator_helpers import ACCEPT, VM, basic, vm_parameters
+
+from reconciler.emulator import emulator_of, running_server
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = httpx.Timeout(5.0)
+
+
+def _login(client: httpx.Client) -> None:
+    response = client.post(
+        "/cloudapi/1.0.0/sessions/provider",
+        headers={"Authorization": basic("admin", "System", "admin"), "Accept": ACCEPT},
+    )
+    response.raise_for_status()
+    client.headers.update(
+        {"Authorization": f"Bearer {response.headers['X-VMWARE-VCLOUD-ACCESS-TOKEN']}", "Accept": ACCEPT}
+    )
+
+
+def test_start_and_read_over_a_socket(make_app: Callable[..., Any]) -> None:
+    with running_server(make_app()) as url, httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        _login(client)
+        started = client.post(f"/cloudapi/workflows/{VM}/executions", json={"parameters": vm_parameters()})
+        assert started.status_code == 201
+        assert started.headers["content-type"] == "application/json;version=37.2"
+        execution = client.get(f"/cloudapi/workflows/{VM}/executions/{started.json()['id']}")
+        assert execution.json()["id"] == started.json()["id"]
+
+
+@pytest.mark.parametrize(("kind", "starts"), [("drop", 0), ("lost", 1)])
+def test_dropped_connections_are_transport_errors(make_app: Callable[..., Any], kind: str, starts: int) -> None:
+    app = make_app()
+    emulator = emulator_of(app)
+    with running_server(app) as url, httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        _login(client)
+        emulator.faults.enqueue(kind, method="POST")
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post(f"/cloudapi/workflows/{VM}/executions", json={"parameters": vm_parameters()})
+        assert len(emulator.starts) == starts
+        assert client.get(f"/cloudapi/workflows/{VM}/executions").json()["total"] == starts  # next call works
+
+
+def test_status_fault_over_a_socket(make_app: Callable[..., Any]) -> None:
+    app = make_app(fault_rate=1.0, fault_kinds=["429"])
+    with running_server(app) as url, httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+        _login(client)
+        response = client.get(f"/cloudapi/workflows/{VM}/executions")
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "1"
+
+
+def test_serve_announces_and_answers() -> None:
+    code = "from reconciler.emulator import serve; serve(port=0)"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline().strip()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        url = line.removeprefix("listening on ")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert httpx.get(f"{url}/_emulator/health", timeout=TIMEOUT).status_code == 200
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
