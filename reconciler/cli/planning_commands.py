@@ -30,7 +30,9 @@ from reconciler.ui import plan_view, state_view
 def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
     """Check the stack file and manifests offline: schema, names, references, cycles, secrets."""
     project = ctx.project()
-    desired = project.load(inputs_from(variables, var_files))
+    desired, unset = project.check(inputs_from(variables, var_files))
+    for name in unset:
+        ctx.ui.warn(f"environment variable {name} is not set: plan and apply will need it")
     ctx.ui.line(f"[green]Success![/] {len(desired.runs)} run(s) in {len(project.manifest_files())} file(s) are valid.")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,17 +52,23 @@ class Project:
             files += _collect(self.root, entry)
         return sorted(set(files))
 
-    def load(self, inputs: Inputs) -> DesiredStack:
+    def load(self, inputs: Inputs, environ: Mapping[str, str] | None = None) -> DesiredStack:
         _, desired = load_stack(
             self.stack_text,
             STACK_FILE,
             self.manifest_files(),
             inputs.variables,
             inputs.var_files,
-            self.environ,
+            self.environ if environ is None else environ,
             self.read_file,
         )
         return desired
+
+    def check(self, inputs: Inputs) -> tuple[DesiredStack, list[str]]:
+        """``validate``: load everything, but an unset environment variable (a secret that only the
+        pipeline has) is a warning, not an error. Returns the stack and the unset variables."""
+        environ = _Lenient(self.environ)
+        return self.load(inputs, environ), sorted(environ.missing)
 
     def read_file(self, path: str) -> str:
         return (self.root / path).read_text(encoding="utf-8")
@@ -75,6 +81,32 @@ class Project:
         """The recorded state and whether it exists; a fresh empty one (new lineage) when it does not."""
         state = self.backend().read()
         return (state, True) if state is not None else (new_state(), False)
+
+
+class _Lenient(Mapping[str, str]):
+    """An environment where unset variables read as a placeholder, and are remembered."""
+
+    def __init__(self, real: Mapping[str, str]) -> None:
+        self.real = real
+        self.missing: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self.real:
+            self.missing.add(key)
+            return "(unset)"
+        return self.real[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.real)
+
+    def __len__(self) -> int:
+        return len(self.real)
 
 
 def open_project(chdir: str | None, environ: Mapping[str, str] | None = None) -> Project:

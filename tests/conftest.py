@@ -1,0 +1,51 @@
+"""Suite-wide guards.
+
+A tripwire: no test may reach a network address outside the loopback range. Every socket connect
+in the test process goes through `_guarded_connect`, which refuses anything but 127.0.0.0/8, ::1
+and Unix sockets (subprocesses started by tests are pointed at 127.0.0.1 by construction).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if not _allowed(address):
+        raise RuntimeError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed in tests")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if not _allowed(address):
+        raise RuntimeError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed in tests")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
