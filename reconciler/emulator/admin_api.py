@@ -48,7 +48,7 @@ async def executions(request: Request) -> Response:
                 "executionId": execution.id,
                 "state": snapshot.state,
                 "startedBy": execution.started_by,
-                "startDate": iso_date(execution.started_at),
+                "startDate": execution.start_date,
                 "endDate": None if snapshot.ended_at is None else iso_date(snapshot.ended_at),
             }
         )

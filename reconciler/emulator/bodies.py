@@ -57,7 +57,7 @@ def execution_body(execution: Execution, snapshot: Snapshot, fmt: ValueFormat) -
         "id": execution.id,
         "name": workflow.name,
         "state": snapshot.state,
-        "startDate": iso_date(execution.started_at),
+        "startDate": execution.start_date,
         "startedBy": execution.started_by,
         "inputParameters": [*inputs, *token_parameters(execution, fmt)],
         "outputParameters": _outputs(execution, snapshot, fmt),
@@ -85,7 +85,7 @@ def summary_body(execution: Execution, snapshot: Snapshot) -> dict[str, Any]:
         "id": execution.id,
         "name": execution.workflow.name,
         "state": snapshot.state,
-        "startDate": iso_date(execution.started_at),
+        "startDate": execution.start_date,
         "startedBy": execution.started_by,
     }
     if snapshot.ended_at is not None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from reconciler.emulator.catalog import User, Workflow
+from reconciler.emulator.clock import iso_date
 from reconciler.emulator.templates import TemplateError, parse_template
 from reconciler.emulator.wire import ValueFormat
 
@@ -64,6 +66,11 @@ class Execution:
     @property
     def started_by(self) -> str:
         return f"{self.user.name}@{self.org}"
+
+    @cached_property
+    def start_date(self) -> str:
+        """The ISO start date, formatted once: lists of thousands of executions read it often."""
+        return iso_date(self.started_at)
 
     def snapshot(self, now: float) -> Snapshot:
         ends_at = None if self.outcome.at is None else self.started_at + self.outcome.at

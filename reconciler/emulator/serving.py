@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import uvicorn
 from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.catalog import DEMO_CATALOG_PATH, Catalog, read_catalog
+from reconciler.emulator.context import StateFormat
 from reconciler.emulator.faults import ALL_FAULT_KINDS
 from reconciler.emulator.wire import ValueFormat
 
@@ -42,16 +44,26 @@ def serve(
     log_level: str = "warning",
     certfile: str | None = None,
     keyfile: str | None = None,
+    fault_login: bool = False,
+    state_format: StateFormat = "string",
+    missing_status: Literal[403, 404] = 403,
 ) -> None:
-    """Serve until interrupted; prints ``listening on http://HOST:PORT`` to stderr once ready."""
+    """Serve until interrupted; prints ``listening on http://HOST:PORT`` to stderr once ready.
+
+    Raises CatalogError (a UserError) for a bad catalog, ValueError for bad fault options, OSError
+    when the address cannot be bound.
+    """
     catalog = load_catalog(catalog_path)
     app = create_app(
         catalog,
         latency=latency,
         fault_rate=fault_rate,
         fault_kinds=fault_kinds,
+        fault_login=fault_login,
         seed=seed,
         output_format=value_format,
+        state_format=state_format,
+        missing_status=missing_status,
     )
     sock = _bind(host, port)
     config = uvicorn.Config(app, log_level=log_level, ssl_certfile=certfile, ssl_keyfile=keyfile)

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from reconciler.emulator.answers import bad_request, empty_response, json_response, requested_version
 from reconciler.emulator.bodies import execution_body, presentation_body, summary_body
 from reconciler.emulator.catalog import is_secret_type
-from reconciler.emulator.context import Emulator, StartRecord, emulator_of, visible
+from reconciler.emulator.context import Emulator, StartRecord, emulator_of
 from reconciler.emulator.executions import Execution, plan_execution
 from reconciler.emulator.inputs import read_inputs
 from reconciler.emulator.wire import MASK, ValueFormat
@@ -128,9 +128,7 @@ def _located(request: Request) -> tuple[Emulator, Execution]:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
     workflow = emulator.workflow(request.path_params["workflowId"])
-    execution = emulator.execution(principal, workflow, request.path_params["executionId"])
-    assert visible(principal, execution)
-    return emulator, execution
+    return emulator, emulator.execution(principal, workflow, request.path_params["executionId"])
 
 
 def _format(emulator: Emulator, execution: Execution) -> ValueFormat:
