@@ -64,7 +64,7 @@ def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) 
 
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     if raw is None:
-        scope.problem(path, "", f"parameter {name!r} has no value")
+        scope.problem(path, "", f"parameter {name!r} has no value", key=True)
         return None
     value = render(raw, scope, path)
     if contains_failure(value):

@@ -86,7 +86,7 @@ class ValueFrom(StrictModel):
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
         if (self.env is None) == (self.file is None):
-            raise ValueError("valueFrom needs exactly one of env or file")
+            raise ValueError("needs exactly one of env or file")
         return self
 
 

@@ -25,6 +25,7 @@ from reconciler.manifest.parsing import FLOAT, INT, Document
 
 M = TypeVar("M", bound=BaseModel)
 
+NAME_RULE = "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO"})
 
 
@@ -84,6 +85,8 @@ def _problem(document: Document, model: type[BaseModel], at: tuple[Any, ...], er
         return Problem(where, f"missing required field {_dotted(loc)!r}")
     if kind == "literal_error" and loc and loc[-1] in ("kind", "apiVersion"):
         message = f"unknown {loc[-1]} {error['input']!r}: expected {error['ctx']['expected']}"
+    if kind == "string_pattern_mismatch" and loc[-2:] == ("metadata", "name"):
+        message = f"{error['input']!r} is not a valid run name ({NAME_RULE})"
     return Problem(where, f"{_dotted(loc)}: {message}{_hint(kind, error['input'])}" if loc else message)
 
 
