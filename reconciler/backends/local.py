@@ -449,6 +449,7 @@ class LocalBackend:
 
     def _open_lock_file(self) -> int:
         try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)  # a state path in a new folder
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             raise StateError(f"cannot open the lock file {self.lock_path}: {exc.strerror}") from exc
