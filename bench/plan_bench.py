@@ -1,0 +1,76 @@
+"""``plan-10k`` / ``plan-20k``: ``reconciler plan --no-refresh`` on an up-to-date state (all noop).
+
+Both the plan and its baseline run as fresh processes of the same interpreter, timed from spawn to
+exit, so both include interpreter start and their imports; they alternate, ``repeat`` times each,
+and the fastest of each is kept (the least disturbed by the machine's noise).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import processes
+import workload
+from processes import BenchError, Measured
+
+BASELINE_SCRIPT = Path(__file__).with_name("baseline_parse.py")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    runs: int
+    runs_per_file: int = 100
+    fan_out: int = 10
+    repeat: int = 3
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    runs: int
+    plan: Measured
+    baseline: Measured
+    state_bytes: int
+
+
+def run_plan_bench(settings: PlanSettings, log: list[str]) -> PlanResult:
+    with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
+        root = Path(tmp)
+        files = max(1, settings.runs // settings.runs_per_file)
+        workload.write_stack(root, settings.runs, files, fan_out=settings.fan_out)
+        recorded = workload.write_completed_state(root)
+        if recorded != settings.runs:
+            raise BenchError(f"plan-{settings.runs}: built a state of {recorded} runs")
+        state_bytes = (root / "state" / "reconciler.state.json").stat().st_size
+        plans: list[Measured] = []
+        baselines: list[Measured] = []
+        for _ in range(settings.repeat):
+            baselines.append(_baseline(root, settings))
+            plans.append(_plan(root, settings))
+        name = f"plan-{settings.runs // 1000}k"
+        log.append(f"{name}: {files} files, state {state_bytes / 1e6:.1f} MB")
+        log.append(f"{name}: plan     " + ", ".join(f"{m.wall:.3f}s" for m in plans))
+        log.append(f"{name}: baseline " + ", ".join(f"{m.wall:.3f}s" for m in baselines))
+    best_plan = min(plans, key=lambda m: m.wall)
+    best_base = min(baselines, key=lambda m: m.wall)
+    return PlanResult(settings.runs, best_plan, best_base, state_bytes)
+
+
+def _plan(root: Path, settings: PlanSettings) -> Measured:
+    argv = [processes.RECONCILER, "plan", "--no-refresh", "--detailed-exitcode", "--no-color"]
+    label = f"plan --no-refresh ({settings.runs} runs)"
+    result = processes.check(processes.measure(argv, cwd=root, timeout=settings.timeout, label=label))
+    if f"({settings.runs} unchanged)" not in result.stdout:
+        raise BenchError(f"{label}: expected every run unchanged, got:\n{result.tail()}")
+    return result
+
+
+def _baseline(root: Path, settings: PlanSettings) -> Measured:
+    argv = [processes.PYTHON, str(BASELINE_SCRIPT), str(root)]
+    label = f"baseline parse ({settings.runs} runs)"
+    result = processes.check(processes.measure(argv, cwd=root, timeout=settings.timeout, label=label))
+    if f"{settings.runs} documents, {settings.runs} recorded runs" not in result.stdout:
+        raise BenchError(f"{label}: unexpected output:\n{result.tail()}")
+    return result
