@@ -9,7 +9,14 @@ from reconciler.cli import apply_commands, emulator_command, planning_commands, 
 from reconciler.cli.common import common_options
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _InOrder(click.Group):
+    """Commands listed in the order a user meets them (validate, plan, apply, ...), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_InOrder, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
@@ -24,15 +31,15 @@ def cli() -> None:
 for command in (
     planning_commands.validate,
     planning_commands.plan,
-    planning_commands.show,
-    planning_commands.output,
-    planning_commands.graph,
-    planning_commands.schema,
     apply_commands.apply,
     apply_commands.refresh,
+    planning_commands.show,
+    planning_commands.output,
     apply_commands.import_,
     state_commands.state,
     state_commands.force_unlock,
+    planning_commands.graph,
+    planning_commands.schema,
     emulator_command.emulator,
 ):
     cli.add_command(command)
