@@ -87,6 +87,7 @@ class Engine:
         }
         self._report = ApplyReport()
         self._restart: set[str] = set()
+        self._unrecovered: dict[str, str] = {}  # run -> why its interrupted start is still unknown
         self._watcher = Watcher(_States(self.api, self._limit))
         self._watcher.start()
         try:
@@ -117,6 +118,8 @@ class Engine:
             return RunResult(change.run, Outcome.UNCHANGED)
         if change.action is Action.FAILED:
             return self._finish(change, Outcome.FAILED, change.reason, "failed")
+        if change.run in self._unrecovered:
+            return self._finish(change, Outcome.FAILED, self._unrecovered[change.run], "failed")
         if self._stop.is_set():
             return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
         if change.action is Action.DELETE:
@@ -163,6 +166,10 @@ class Engine:
             return self._finish(
                 change, Outcome.FAILED, f"{change.run}: {err}; the next apply looks it up again", "failed"
             )
+        except RemoteError as err:
+            if _refused_start(err):  # the server said no: nothing started, so no intent to look up later
+                self._forget_intent(change.run, prior)
+            raise
         attempts = (prior.attempts + 1) if (prior and change.action is Action.RETRY and prior.key == key) else 1
         record = _started_record(
             prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)
@@ -170,6 +177,12 @@ class Engine:
         self.recorder.put(change.run, record)
         self._emit("started", change, execution=started.id)
         return await self._await(change, started.id, record, started)
+
+    def _forget_intent(self, name: str, prior: RunRecord | None) -> None:
+        if prior is None:
+            self.recorder.remove(name)
+        else:
+            self.recorder.put(name, prior.model_copy(update={"pending": None}))
 
     async def _await(
         self, change: Change, execution_id: str, record: RunRecord, seen: RemoteExecution | None = None
@@ -261,8 +274,14 @@ class Engine:
     async def _recover_workflow(
         self, workflow: str, wanted: list[tuple[str, TypedInputs, datetime]]
     ) -> dict[str, RemoteExecution | None]:
-        async with self._limit:
-            return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids())
+        """The lookup of one workflow; when it fails, its runs fail (never started again blindly)."""
+        try:
+            async with self._limit:
+                return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids())
+        except RemoteError as err:
+            for run, _, _ in wanted:
+                self._unrecovered[run] = f"{run}: an interrupted start could not be looked up: {err}"
+            return {}
 
     def _adopt(self, run: str, workflow: str, execution: RemoteExecution | None) -> None:
         record = self.recorder.runs[run]
@@ -400,6 +419,12 @@ def _started_record(
         attempts=attempts,
         depends_on=depends_on,
     )
+
+
+def _refused_start(err: RemoteError) -> bool:
+    """The start request itself was answered with a refusal (4xx, or 429/503 after retries): it was not
+    processed. Not so for an error of the lookup that follows a lost answer (the start may exist)."""
+    return not isinstance(err, OutcomeUnknownError) and (err.operation or "").startswith("start execution")
 
 
 def _with_state(record: RunRecord, state: str) -> RunRecord:
