@@ -1,8 +1,8 @@
 """The JSON bodies of workflow answers: WsWorkflowExecution, ExecutionSummary, Presentation.
 
-Fields the Swagger document types as strings are left out rather than sent as null (``endDate``
-while running, ``contentException`` unless failed...): Swagger 2.0 has no nullable, and the answers
-must validate against the document. Secure-string inputs are echoed masked (``********``), as vRO
+Every field of SPEC 5.2 is present; the unset ones (``endDate`` while running, ``contentException``
+unless failed, ``businessState``...) are JSON null, as VCD's serializer writes them. Swagger 2.0 has
+no "nullable", so the schema tests read a null as an absent optional field. Secure-string inputs are echoed masked (``********``), as vRO
 never hands a secret back; secure-string *outputs* are sent in clear, since the caller needs them.
 The ``_vcd_*`` parameters VCD injects come back with ``scope: token``; the session token among them
 is masked too.
@@ -62,13 +62,11 @@ def execution_body(execution: Execution, snapshot: Snapshot, fmt: ValueFormat) -
         "inputParameters": [*inputs, *token_parameters(execution, fmt)],
         "outputParameters": _outputs(execution, snapshot, fmt),
         "relations": {"total": 0, "start": 0, "link": []},
-    }
-    optional = {
+        "businessState": None,
         "endDate": None if snapshot.ended_at is None else iso_date(snapshot.ended_at),
         "currentItemDisplayName": snapshot.item,
         "contentException": snapshot.content_exception,
     }
-    body.update({key: value for key, value in optional.items() if value is not None})
     return body
 
 

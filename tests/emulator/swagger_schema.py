@@ -130,8 +130,19 @@ def _validator(definition: str, value_format: str) -> jsonschema.Draft7Validator
 
 
 def validate(body: Any, definition: str, value_format: str = "openapi") -> None:
-    """Raise jsonschema.ValidationError unless ``body`` is a valid ``definition``."""
-    _validator(definition, value_format).validate(body)
+    """Raise jsonschema.ValidationError unless ``body`` is a valid ``definition``.
+
+    A JSON null counts as an absent field: Swagger 2.0 cannot say "nullable", and VCD writes unset
+    properties as null."""
+    _validator(definition, value_format).validate(_without_nulls(body))
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _path_regex(template: str) -> re.Pattern[str]:

@@ -29,7 +29,9 @@ async def test_states_follow_the_clock_to_completed(admin: httpx.AsyncClient, cl
     assert started["name"] == "Provision VM"
     assert started["startedBy"] == "admin@System"
     assert started["outputParameters"] == []
-    assert "endDate" not in started
+    assert started["endDate"] is None and started["contentException"] is None
+    spec_fields = {"id", "name", "state", "businessState", "currentItemDisplayName", "contentException", "startDate"}
+    assert spec_fields | {"endDate", "startedBy", "inputParameters", "outputParameters", "relations"} <= set(started)
     url = f"{EXECUTIONS}/{started['id']}"
     clock.advance(0.5)
     running = (await admin.get(url)).json()
