@@ -37,6 +37,11 @@ class PlannedInput:
     sensitive: bool = False
     source: str | None = None
 
+    def __repr__(self) -> str:
+        # A Change shows up in logs, tracebacks and assertion messages: never with a secret in clear.
+        value = "'(sensitive)'" if self.sensitive else repr(self.value)
+        return f"PlannedInput(type={self.type!r}, value={value}, sensitive={self.sensitive}, source={self.source!r})"
+
 
 @dataclass(frozen=True)
 class ParamChange:

@@ -4,7 +4,8 @@ A saved plan records what it was made from: the state's lineage and serial, the 
 the variables and options. It holds no secret: secret inputs are re-read at apply time and checked
 through the run keys. ``apply FILE`` re-plans from the same inputs and refuses unless the result
 starts and deletes exactly what the saved plan said (``fingerprint``); an await that has meanwhile
-finished is not a difference. Applying it twice is refused because the first apply moved the serial.
+finished is not a difference, nor are its consequences downstream (``check_same``). Applying it
+twice is refused because the first apply moved the serial.
 """
 
 from __future__ import annotations
@@ -38,13 +39,23 @@ class SavedPlan:
     document: Mapping[str, Any]  # the plan as `plan --json` shows it, for `show PLANFILE`
 
 
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
 def fingerprint(plan: Plan) -> str:
     """What the plan will do to the server and the state: starts (with keys) and deletes."""
-    acts = [
-        [c.run, c.action.value, c.key or "(known after apply)", c.workflow]
+    return _digest(_acts(plan))
+
+
+def _acts(plan: Plan) -> list[list[str]]:
+    return [
+        [c.run, c.action.value, c.key or KNOWN_AFTER_APPLY, c.workflow]
         for c in plan.changes
         if c.action.starts or c.action.value == "delete"
     ]
+
+
+def _digest(acts: list[list[str]]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(acts, sort_keys=True).encode()).hexdigest()
 
 
@@ -111,8 +122,42 @@ def check_basis(saved: SavedPlan, lineage: str | None, serial: int | None, manif
 
 
 def check_same(saved: SavedPlan, replanned: Plan) -> None:
-    if fingerprint(replanned) != saved.fingerprint:
+    """Refuse unless ``replanned`` starts and deletes what ``saved`` said it would.
+
+    A start the saved plan showed as ``(known after apply)`` (downstream of an await that has finished
+    since) may now have its key, and a conditional re-run may have become a no-op: apply would have
+    decided both once the upstream's outputs were known, which is what the user approved.
+    """
+    if fingerprint(replanned) == saved.fingerprint:
+        return
+    acts = _saved_acts(saved)
+    if acts is None or not _compatible(acts, _acts(replanned)):
         raise PlanStaleError(
             "Saved plan is stale: planning again now gives different actions (an input, a secret or the server "
             "changed). Run `reconciler plan` again."
         )
+
+
+def _saved_acts(saved: SavedPlan) -> list[list[str]] | None:
+    """The saved plan's starts and deletes, read back from its document; None if they disagree with it."""
+    try:
+        acts = [
+            [c["run"], c["action"], c.get("key") or KNOWN_AFTER_APPLY, c["workflow"]]
+            for c in saved.document["changes"]
+            if c["action"] in ("start", "rerun", "retry", "delete")
+        ]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return acts if _digest(acts) == saved.fingerprint else None
+
+
+def _compatible(saved: list[list[str]], now: list[list[str]]) -> bool:
+    before = {a[0]: a for a in saved}
+    after = {a[0]: a for a in now}
+    for run, act in after.items():
+        was = before.get(run)
+        if was is None:
+            return False
+        if was != act and not (was[2] == KNOWN_AFTER_APPLY and (was[1], was[3]) == (act[1], act[3])):
+            return False
+    return all(run in after or (was[1], was[2]) == ("rerun", KNOWN_AFTER_APPLY) for run, was in before.items())
