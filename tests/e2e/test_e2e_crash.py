@@ -1,0 +1,118 @@
+"""Exactly once through crashes: SIGKILL mid-apply, a faulty network, Ctrl-C. The emulator's admin view
+(every start it accepted) is the judge: exactly one start per run, none missing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from conftest import ECHO, LONG, Emulator, Result, Stack, run_doc, stop
+
+pytestmark = pytest.mark.slow
+
+
+def _many(count: int) -> list[dict[str, object]]:
+    return [run_doc(f"r-{i:03d}", ECHO, {"name": f"r-{i:03d}"}) for i in range(count)]
+
+
+def _starts_per_name(emulator: Emulator) -> Counter[str]:
+    return Counter(s["inputs"]["name"] for s in emulator.starts())
+
+
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, "apply ended before the condition was met"
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 30) -> Result:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        stop(process)
+    assert "Traceback" not in err, err
+    return Result(["apply"], process.returncode, out, err)
+
+
+def _assert_all_completed(stack: Stack, names: list[str]) -> None:
+    runs = stack.state()["runs"]
+    assert sorted(runs) == sorted(names)
+    assert {n: r["execution"]["state"] for n, r in runs.items()} == dict.fromkeys(names, "completed")
+    assert all(r["pending"] is None for r in runs.values())
+
+
+def test_sigkill_mid_apply_then_apply_again_starts_each_run_once(
+    make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack]
+) -> None:
+    emulator = make_emulator("--latency", "0.05")
+    stack = make_stack(emulator, parallelism=4)
+    names = [f"r-{i:03d}" for i in range(100)]
+    stack.write_runs(_many(100))
+
+    apply = stack.popen(["apply", "--auto-approve", "--parallelism", "4"])
+    try:
+        _wait_until(lambda: len(emulator.starts()) >= 20, apply)
+        apply.send_signal(signal.SIGKILL)
+        apply.wait(timeout=10)
+    finally:
+        stop(apply)
+    assert apply.returncode == -signal.SIGKILL
+    assert 20 <= len(emulator.starts()) < 100
+
+    again = stack.cli(["apply", "--auto-approve", "--parallelism", "4"], timeout=120)
+    assert again.code == 0, again
+    assert _starts_per_name(emulator) == Counter(names)
+    _assert_all_completed(stack, names)
+    assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
+
+
+def test_faulty_network_still_starts_each_run_once(
+    make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack]
+) -> None:
+    emulator = make_emulator("--fault-rate", "0.2", "--fault-kinds", "lost,drop,503,429", "--seed", "7")
+    stack = make_stack(emulator, parallelism=4)
+    names = [f"r-{i:03d}" for i in range(40)]
+    stack.write_runs(_many(40))
+
+    results = []
+    for _ in range(8):
+        result = stack.cli(["apply", "--auto-approve"], timeout=120)
+        results.append(result)
+        if result.code == 0:
+            break
+    assert results[-1].code == 0, "\n\n".join(str(r) for r in results)
+    assert emulator.admin("faults")["injected"], "no fault was injected: the test proves nothing"
+    assert _starts_per_name(emulator) == Counter(names)
+    _assert_all_completed(stack, names)
+
+
+def test_ctrl_c_records_what_started_and_the_next_apply_awaits_it(stack: Stack, emulator: Emulator) -> None:
+    names = ["l-1", "l-2", "l-3"]
+    stack.write_runs([run_doc(n, LONG, {"name": n}) for n in names])
+    apply = stack.popen(["apply", "--auto-approve"])
+    _wait_until(lambda: len(emulator.starts()) == 3, apply)
+    time.sleep(0.2)  # let the answers be recorded too
+    apply.send_signal(signal.SIGINT)
+    interrupted = _finish(apply)
+    assert interrupted.code != 0, interrupted
+    assert "nterrupted" in interrupted.out + interrupted.err, interrupted
+
+    runs = stack.state()["runs"]
+    assert sorted(runs) == names
+    assert {r["execution"]["state"] for r in runs.values()} <= {"initializing", "running", "completed"}
+    ids = {n: r["execution"]["id"] for n, r in runs.items()}
+
+    planned = stack.cli(["plan", "--json"]).json()
+    assert {c["action"] for c in planned["changes"]} == {"await"}
+    again = stack.cli(["apply", "--auto-approve"])
+    assert again.code == 0, again
+    assert len(emulator.starts()) == 3
+    runs = stack.state()["runs"]
+    assert {n: r["execution"]["id"] for n, r in runs.items()} == ids
+    _assert_all_completed(stack, names)
