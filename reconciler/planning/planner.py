@@ -37,7 +37,7 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
         try:
             changes[name] = _plan_run(run, state, changes, options)
         except MissingOutputError as err:
-            problems.append(Problem(_location(run), str(err)))
+            problems.append(Problem(_location(run), _missing(err, state)))
     if problems:
         raise ManifestError(problems)
     deletes = [_delete(name, state.runs[name]) for name in sorted(set(state.runs) - set(desired.runs))]
@@ -182,6 +182,16 @@ def _check_names(desired: DesiredStack, state: State, options: PlanOptions) -> N
                 for n in not_declared
             ]
         )
+
+
+def _missing(err: MissingOutputError, state: State) -> str:
+    record = state.runs.get(err.ref.run)
+    if record is not None and err.ref.output in record.sensitive_outputs:
+        return (
+            f"output {err.ref.output!r} of run {err.ref.run!r} is sensitive: it is not kept in the state, "
+            "so another run cannot read it"
+        )
+    return str(err)
 
 
 def _location(run: DesiredRun) -> SourceLocation:

@@ -122,15 +122,30 @@ def completed_record(
 
 
 def simulate_apply(desired: DesiredStack, state: State, plan: Plan) -> State:
-    """Carry ``plan`` out purely: every start/rerun/retry/await completes, deletes drop the record."""
+    """Carry ``plan`` out purely, as apply would if every execution completed.
+
+    A start, rerun or retry records a completed execution whose key is recomputed from the upstream
+    outputs recorded so far; an await completes the execution it waits for (its key unchanged); a
+    delete drops the record.
+    """
     runs = dict(state.runs)
     for change in plan.changes:
         current = state.model_copy(update={"runs": runs})
+        record = runs.get(change.run)
         if change.action is Action.DELETE:
             runs.pop(change.run, None)
-        elif change.action is not Action.NOOP and change.action is not Action.FAILED:
+        elif change.action is Action.AWAIT and record is not None and record.pending is None:
+            runs[change.run] = _completed(change.run, record)
+        elif change.action not in (Action.NOOP, Action.FAILED):
             runs[change.run] = completed_record(desired, change.run, current)
     return state.model_copy(update={"runs": runs, "serial": state.serial + 1})
+
+
+def _completed(name: str, record: RunRecord) -> RunRecord:
+    assert record.execution is not None
+    plain = {n: (r.hash if r.sensitive else r.value) for n, r in record.inputs.items()}
+    execution = record.execution.model_copy(update={"state": "completed"})
+    return record.model_copy(update={"execution": execution, "outputs": outputs_for(name, plain)})
 
 
 def applied_state(desired: DesiredStack, salt: str = SALT) -> State:

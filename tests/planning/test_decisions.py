@@ -466,3 +466,31 @@ def test_pending_record_of_a_new_run_is_awaited_not_started_again() -> None:
     change = plan(desired, state).by_run()["a"]
 
     assert change.action is Action.AWAIT
+
+
+def test_reference_to_a_sensitive_output_says_so() -> None:
+    state = with_record(_pair_state(), "net", outputs={"count": 3, "ports": []}, sensitive_outputs=["id"])
+
+    with pytest.raises(ManifestError, match="output 'id' of run 'net' is sensitive: it is not kept in the state"):
+        plan(_pair(), state)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC 2.2: a whole-string reference keeps the referenced value's type; planner and apply engine "
+    "both keep the shorthand's guessed 'string' (DesiredInput.type_inferred is never used)",
+)
+def test_a_shorthand_whole_reference_takes_the_recorded_output_type() -> None:
+    desired = stack(
+        run_doc("net", "wf-net", {"cidr": "x"}), run_doc("web", "wf-web", {"ports": "${runs.net.outputs.ports}"})
+    )
+    state = empty_state()
+    record = completed_record(desired, "net", state, {"ports": [80, 443]})
+    state = state.model_copy(
+        update={"runs": {"net": record.model_copy(update={"output_types": {"ports": "Array/number"}})}}
+    )
+
+    web = plan(desired, state).by_run()["web"]
+
+    assert web.inputs["ports"].value == [80, 443]
+    assert web.inputs["ports"].type == "Array/number"
