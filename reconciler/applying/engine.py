@@ -158,10 +158,7 @@ class Engine:
         await self.recorder.durable()
         typed = {name: (i.type, i.value) for name, i in inputs.items()}
         try:
-            async with self._limit:
-                started = await asyncio.shield(
-                    self.api.start_exactly_once(run.workflow, typed, requested_at, exclude=self._known_ids())
-                )
+            started = await self._send_start(run.workflow, typed, requested_at)
         except OutcomeUnknownError as err:
             return self._finish(
                 change, Outcome.FAILED, f"{change.run}: {err}; the next apply looks it up again", "failed"
@@ -170,6 +167,9 @@ class Engine:
             if _refused_start(err):  # the server said no: nothing started, so no intent to look up later
                 self._forget_intent(change.run, prior)
             raise
+        if started is None:  # stopped while waiting for a request slot: nothing was sent
+            self._forget_intent(change.run, prior)
+            return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
         attempts = (prior.attempts + 1) if (prior and change.action is Action.RETRY and prior.key == key) else 1
         record = _started_record(
             prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)
@@ -177,6 +177,13 @@ class Engine:
         self.recorder.put(change.run, record)
         self._emit("started", change, execution=started.id)
         return await self._await(change, started.id, record, started)
+
+    async def _send_start(self, workflow: str, typed: TypedInputs, since: datetime) -> RemoteExecution | None:
+        """The start request, in a request slot; None when apply was stopped while it waited for the slot."""
+        async with self._limit:
+            if self._stop.is_set():
+                return None
+            return await asyncio.shield(self.api.start_exactly_once(workflow, typed, since, exclude=self._known_ids()))
 
     def _forget_intent(self, name: str, prior: RunRecord | None) -> None:
         if prior is None:

@@ -116,3 +116,30 @@ def test_ctrl_c_records_what_started_and_the_next_apply_awaits_it(stack: Stack, 
     runs = stack.state()["runs"]
     assert {n: r["execution"]["id"] for n, r in runs.items()} == ids
     _assert_all_completed(stack, names)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_mid_start_starts_nothing_new(
+    make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack], sig: signal.Signals
+) -> None:
+    """Runs queued for a request slot when the signal comes are not started (their intents are dropped)."""
+    emulator = make_emulator("--latency", "0.05")
+    stack = make_stack(emulator, parallelism=4)
+    names = [f"r-{i:03d}" for i in range(60)]
+    stack.write_runs(_many(60))
+    apply = stack.popen(["apply", "--auto-approve"])
+    _wait_until(lambda: len(emulator.starts()) >= 12, apply)
+    apply.send_signal(sig)
+    stopped = _finish(apply)
+    assert stopped.code != 0, stopped
+    started = _starts_per_name(emulator)
+    assert len(started) < 40, "apply went on starting after the signal"
+
+    runs = stack.state()["runs"]
+    assert sorted(runs) == sorted(started)  # what started is recorded, nothing else
+    assert all(r["pending"] is None for r in runs.values())
+
+    again = stack.cli(["apply", "--auto-approve"], timeout=60)
+    assert again.code == 0, again
+    assert _starts_per_name(emulator) == Counter(names)
+    _assert_all_completed(stack, names)
