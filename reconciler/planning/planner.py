@@ -51,6 +51,7 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
         manifests_digest=desired.manifests_digest,
         targets=options.targets,
         replace=options.replace,
+        warnings=tuple(f"{c.run}: {c.reason}" for c in ordered if c.action is Action.FAILED),
     )
 
 

@@ -455,6 +455,7 @@ def test_failed_upstream_records_are_reported_not_retried() -> None:
 
     assert not result.has_changes
     assert result.summary() == {a.value: int(a is Action.FAILED) for a in Action}
+    assert plan_document(result)["warnings"] == ["a: last execution failed (onFailure: stop): boom"]
 
 
 def test_pending_record_of_a_new_run_is_awaited_not_started_again() -> None:
