@@ -28,8 +28,8 @@ from reconciler.errors import OutcomeUnknownError, RemoteError
 from reconciler.parameters import ParamType, redact
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.fingerprints import run_key
-from reconciler.planning.planner import recorded_inputs
-from reconciler.planning.resolving import UNKNOWN, resolve
+from reconciler.planning.planner import decide, planned_inputs, recorded_inputs
+from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.executions import ExecutionSummary
 from reconciler.state.models import IN_PROGRESS, Execution, PendingStart, RunRecord
@@ -142,8 +142,11 @@ class Engine:
         inputs = self._resolve(change)
         key = run_key(run.workflow, recorded_inputs(inputs, self.plan.salt), run.revision)
         prior = self.recorder.runs.get(change.run)
-        if self._unchanged(change, prior, key):
+        action, reason = decide(run, prior, key, change.run in self.plan.replace)
+        if action is Action.NOOP:
             return self._finish(change, Outcome.UNCHANGED, "inputs unchanged once known: not re-run", "unchanged")
+        if action is Action.FAILED:
+            return self._finish(change, Outcome.FAILED, f"not re-run: {reason}", "failed")
         if self._stop.is_set():
             return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
         requested_at = datetime.now(UTC)
@@ -170,7 +173,7 @@ class Engine:
         if started is None:  # stopped while waiting for a request slot: nothing was sent
             self._forget_intent(change.run, prior)
             return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
-        attempts = (prior.attempts + 1) if (prior and change.action is Action.RETRY and prior.key == key) else 1
+        attempts = (prior.attempts + 1) if (prior and action is Action.RETRY) else 1
         record = _started_record(
             prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)
         )
@@ -264,7 +267,7 @@ class Engine:
         users: dict[str, str | None] = {}
         for change in self.plan.changes:
             record = self.recorder.runs.get(change.run)
-            if change.action is Action.DELETE or record is None or record.pending is None:
+            if record is None or record.pending is None:  # deleted runs too: cancel what they started
                 continue
             p = record.pending
             typed = {n: (i.type, i.value) for n, i in p.inputs.items()}
@@ -317,26 +320,16 @@ class Engine:
     # ------------------------------------------------------------------ helpers
 
     def _resolve(self, change: Change) -> dict[str, PlannedInput]:
-        def lookup(upstream: str) -> Mapping[str, Any] | None:
+        def done(upstream: str) -> RunRecord | None:
             record = self.recorder.runs.get(upstream)
-            done = record is not None and record.execution is not None and record.execution.state == "completed"
-            return record.outputs if done and record else None
+            finished = record is not None and record.execution is not None and record.execution.state == "completed"
+            return record if finished else None
 
-        run = self.desired.runs[change.run]
-        resolved = {
-            n: PlannedInput(i.type, resolve(i.value, lookup), i.sensitive, i.source) for n, i in run.inputs.items()
-        }
+        resolved = planned_inputs(self.desired.runs[change.run], done)
         unknown = [n for n, i in resolved.items() if i.value is UNKNOWN]
         if unknown:
             raise RemoteError(f"inputs {', '.join(unknown)} still unknown after their runs completed")
         return resolved
-
-    def _unchanged(self, change: Change, prior: RunRecord | None, key: str) -> bool:
-        conditional = change.action is Action.RERUN or change.run in self._restart
-        if not conditional or change.run in self.plan.replace or prior is None:
-            return False
-        execution = prior.execution
-        return prior.key == key and execution is not None and execution.state == "completed"
 
     def _known_ids(self) -> list[str]:
         return [r.execution.id for r in self.recorder.runs.values() if r.execution is not None]

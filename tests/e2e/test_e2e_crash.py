@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from conftest import ECHO, LONG, Emulator, Result, Stack, run_doc, stop
+from conftest import ECHO, LONG, SLOW, Emulator, Result, Stack, run_doc, stop
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +143,29 @@ def test_stopping_mid_start_starts_nothing_new(
     assert again.code == 0, again
     assert _starts_per_name(emulator) == Counter(names)
     _assert_all_completed(stack, names)
+
+
+def test_runs_removed_after_a_crash_are_cancelled_even_when_their_start_was_interrupted(
+    make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack]
+) -> None:
+    """SIGKILL while starting hanging runs, then remove them all: every execution that started is
+    cancelled, including those whose start answer never got recorded (adopted, then cancelled)."""
+    emulator = make_emulator("--latency", "0.1")
+    stack = make_stack(emulator, parallelism=4)
+    stack.write_runs([run_doc(f"s-{i:02d}", SLOW, {"name": f"stuck-{i:02d}"}) for i in range(30)])
+    apply = stack.popen(["apply", "--auto-approve"])
+    try:
+        _wait_until(lambda: len(emulator.starts()) >= 8, apply)
+        apply.send_signal(signal.SIGKILL)
+        apply.wait(timeout=10)
+    finally:
+        stop(apply)
+    time.sleep(0.3)  # starts in flight when the client died still reach the server
+    started = {s["executionId"] for s in emulator.starts()}
+
+    stack.write_runs([run_doc("other", ECHO, {"name": "other"})])
+    applied = stack.cli(["apply", "--auto-approve"])
+    assert applied.code == 0, applied
+    assert sorted(stack.state()["runs"]) == ["other"]
+    states = emulator.executions()
+    assert {states[e]["state"] for e in started} == {"canceled"}, {e: states[e]["state"] for e in started}
