@@ -7,12 +7,13 @@ running, is ``(known after apply)``. Decisions use run keys (fingerprints); `dif
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.desired.runs import DesiredRun, DesiredStack
+from reconciler.desired.runs import DesiredRun, DesiredStack, OutputRef
 from reconciler.errors import ManifestError, Problem, SourceLocation
+from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import record_input, run_key
@@ -58,17 +59,19 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
 def _plan_run(run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions) -> Change:
     record = state.runs.get(run.name)
 
-    def lookup(upstream: str) -> Mapping[str, Any] | None:
+    def outputs_of(upstream: str) -> RunRecord | None:
         change = planned.get(upstream)
-        if change is None or change.action not in (Action.NOOP,):
-            return None
-        return state.runs[upstream].outputs
+        return state.runs[upstream] if change is not None and change.action is Action.NOOP else None
 
-    inputs = {
-        name: PlannedInput(i.type, resolve(i.value, lookup), i.sensitive, i.source) for name, i in run.inputs.items()
-    }
+    inputs = planned_inputs(run, outputs_of)
     key = planned_key(run, inputs, state.salt)
-    action, reason = _decide(run, record, key, run.name in options.replace)
+    action, reason = decide(run, record, key, run.name in options.replace)
+    blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
+    if blocked and action.starts:
+        action, reason = (
+            Action.FAILED,
+            f"blocked: depends on {', '.join(blocked)}, which failed and will not be retried",
+        )
     diff: tuple[ParamChange, ...] = ()
     if action is Action.RERUN and record is not None:
         diff = input_diff(record, run, inputs, state.salt)
@@ -86,6 +89,32 @@ def _plan_run(run: DesiredRun, state: State, planned: Mapping[str, Change], opti
     )
 
 
+# Given an upstream run: its record when its outputs are final, or None (known after apply).
+RecordLookup = Callable[[str], RunRecord | None]
+
+
+def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInput]:
+    """The run's inputs resolved against completed upstreams (shared by plan and apply).
+
+    A shorthand whole-value reference (``network: ${runs.net.outputs.id}``) takes the type the
+    upstream's output was recorded with, so a number output stays a number (SPEC 2.2)."""
+
+    def outputs(upstream: str) -> Mapping[str, Any] | None:
+        record = done(upstream)
+        return record.outputs if record is not None else None
+
+    resolved: dict[str, PlannedInput] = {}
+    for name, i in run.inputs.items():
+        value = resolve(i.value, outputs)
+        type_name = i.type
+        if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
+            record = done(i.value.run)
+            recorded = record.output_types.get(i.value.output) if record is not None else None
+            type_name = recorded or infer_type(value) or i.type
+        resolved[name] = PlannedInput(type_name, value, i.sensitive, i.source)
+    return resolved
+
+
 def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) -> str | None:
     """The run key of these resolved inputs, or None while any is unknown."""
     if any(i.value is UNKNOWN for i in inputs.values()):
@@ -97,7 +126,7 @@ def recorded_inputs(inputs: Mapping[str, PlannedInput], salt: str) -> dict[str, 
     return {name: record_input(i.type, i.value, i.sensitive, salt) for name, i in inputs.items()}
 
 
-def _decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: bool) -> tuple[Action, str]:
+def decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: bool) -> tuple[Action, str]:
     if record is None:
         return Action.START, "not yet run"
     if record.pending is not None:
@@ -115,8 +144,6 @@ def _decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace:
         return Action.RERUN, _why_key_changed(run, record)
     if execution.state == "completed":
         return Action.NOOP, "completed with the same inputs"
-    if execution.state == "unknown":
-        return Action.AWAIT, "the start's answer was lost: apply looks it up and adopts it"
     if run.on_failure == "retry" and record.attempts < run.max_attempts:
         return Action.RETRY, f"last execution {execution.state}; attempt {record.attempts + 1} of {run.max_attempts}"
     return Action.FAILED, _why_failed(run, record)

@@ -12,8 +12,8 @@ import yaml
 from reconciler.desired.loading import load_stack
 from reconciler.desired.runs import DesiredStack
 from reconciler.planning.changes import Action, Plan
-from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
-from reconciler.planning.resolving import UNKNOWN, resolve
+from reconciler.planning.planner import PlanOptions, make_plan, planned_inputs, planned_key, recorded_inputs
+from reconciler.planning.resolving import UNKNOWN
 from reconciler.state.models import Execution, RunRecord, State
 
 LINEAGE = "0b9c7f7e-1d2a-4c3b-9e8f-000000000001"
@@ -79,19 +79,14 @@ def outputs_for(run: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def resolved_inputs(desired: DesiredStack, name: str, state: State) -> dict[str, Any]:
-    """The run's inputs resolved against the *recorded* outputs of completed upstreams."""
+    """The run's inputs resolved against the *recorded* outputs of completed upstreams, as apply does."""
 
-    def lookup(upstream: str) -> Mapping[str, Any] | None:
+    def done(upstream: str) -> RunRecord | None:
         record = state.runs.get(upstream)
-        done = record is not None and record.execution is not None and record.execution.state == "completed"
-        return record.outputs if done and record is not None else None
+        finished = record is not None and record.execution is not None and record.execution.state == "completed"
+        return record if finished else None
 
-    from reconciler.planning.changes import PlannedInput
-
-    return {
-        n: PlannedInput(i.type, resolve(i.value, lookup), i.sensitive, i.source)
-        for n, i in desired.runs[name].inputs.items()
-    }
+    return planned_inputs(desired.runs[name], done)
 
 
 def completed_record(

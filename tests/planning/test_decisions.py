@@ -253,7 +253,6 @@ UPSTREAM_UNKNOWN = {
     "upstream-awaited-waiting-signal": Upstream(Action.AWAIT, execution={"state": "waiting-signal"}),
     "upstream-pending": Upstream(Action.AWAIT, pending=True),
     "upstream-retries": Upstream(Action.RETRY, execution={"state": "failed"}, spec={"onFailure": "retry"}),
-    "upstream-failed": Upstream(Action.FAILED, execution={"state": "failed"}),
 }
 
 
@@ -294,6 +293,18 @@ def test_downstream_of_an_upstream_without_known_outputs_is_known_after_apply(
     document = next(c for c in plan_document(result)["changes"] if c["run"] == "web")
     assert document["inputs"] == {"net": UNKNOWN_MARK, "label": UNKNOWN_MARK, "ports": UNKNOWN_MARK, "size": 2}
     assert "key" not in document
+
+
+@pytest.mark.parametrize("web_recorded", [True, False], ids=["downstream-recorded", "downstream-new"])
+def test_downstream_of_a_failed_upstream_is_blocked_not_a_change(web_recorded: bool) -> None:
+    case = Upstream(Action.FAILED, execution={"state": "failed"})
+    result = plan(_pair(case.params, **case.spec), _upstream_state(case, web_recorded))
+    web = result.by_run()["web"]
+
+    assert web.action is Action.FAILED
+    assert web.reason == "blocked: depends on net, which failed and will not be retried"
+    assert not result.has_changes
+    assert any(w.startswith("web: blocked") for w in result.warnings)
 
 
 def test_downstream_of_a_noop_upstream_resolves_recorded_outputs() -> None:
@@ -476,11 +487,6 @@ def test_reference_to_a_sensitive_output_says_so() -> None:
         plan(_pair(), state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC 2.2: a whole-string reference keeps the referenced value's type; planner and apply engine "
-    "both keep the shorthand's guessed 'string' (DesiredInput.type_inferred is never used)",
-)
 def test_a_shorthand_whole_reference_takes_the_recorded_output_type() -> None:
     desired = stack(
         run_doc("net", "wf-net", {"cidr": "x"}), run_doc("web", "wf-web", {"ports": "${runs.net.outputs.ports}"})
