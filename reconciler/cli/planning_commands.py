@@ -13,12 +13,13 @@ from reconciler.cli.common import Context, F, common_options, handle_errors, inp
 from reconciler.errors import UserError
 from reconciler.manifest.schema import json_schema
 from reconciler.operations import inspecting
-from reconciler.operations.executing import refreshed_view
+from reconciler.operations.project import Project
 from reconciler.operations.proposing import propose
 from reconciler.planning.planner import PlanOptions
 from reconciler.planning.rendering import plan_document
 from reconciler.planning.saved import load as load_saved_plan
 from reconciler.planning.saved import save as save_plan
+from reconciler.state.models import IN_PROGRESS, State
 from reconciler.ui import plan_view, state_view
 
 
@@ -76,7 +77,7 @@ def plan(
     """Show what apply would do."""
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
-    planned = propose(project, inputs, PlanOptions(targets, replace), refreshed_view if refresh else None)
+    planned = propose(project, inputs, PlanOptions(targets, replace), _refresh_view if refresh else None)
     if out:
         created = dt.datetime.now(dt.UTC).isoformat()
         Path(out).write_text(save_plan(planned.plan, inputs.variables, inputs.var_files, created), encoding="utf-8")
@@ -159,6 +160,15 @@ def graph(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) 
 def schema(ctx: Context) -> None:
     """Print the JSON Schema of the stack and manifest formats (for editors)."""
     ctx.ui.raw(json.dumps(json_schema(), indent=2))
+
+
+def _refresh_view(project: Project, state: State) -> State:
+    """Refresh in memory; the HTTP client is imported only when something is in progress."""
+    if not any(r.execution is not None and r.execution.state in IN_PROGRESS for r in state.runs.values()):
+        return state
+    from reconciler.operations.executing import refreshed_view
+
+    return refreshed_view(project, state)
 
 
 def _read(path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -145,7 +146,7 @@ def _input(type_name: str, value: Any, path: Path, scope: Scope, *, inferred: bo
         value=value,
         sensitive=ParamType(type_name).is_sensitive or sensitive_variable is not None,
         source=f"var:{sensitive_variable}" if sensitive_variable else None,
-        location=scope.document.location(path[:3], key=True),
+        locate=partial(scope.document.location, path[:3], key=True),
         type_inferred=inferred,
     )
 
@@ -173,7 +174,7 @@ def _from_source(
         value=value,
         sensitive=ParamType(type_name).is_sensitive,
         source=f"{kind}:{where}",
-        location=scope.document.location(path, key=True),
+        locate=partial(scope.document.location, path, key=True),
     )
 
 

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from reconciler.desired.expansion import Instance, expand
 from reconciler.desired.graph import resolve_edges, topological_order
@@ -119,10 +120,10 @@ class _Collector:
     def _add_instance(self, run_document: RunDocument, instance: Instance) -> None:
         run, document = run_document.run, run_document.document
         scope = Scope(self.variables, document, self.problems, each=instance.each)
-        location = document.location(instance.name_path, key=True)
+        locate = partial(document.location, instance.name_path, key=True)
         if instance.name in self.runs:
             first = self.runs[instance.name].location
-            self.problems.append(Problem(location, f"duplicate run name {instance.name!r} (first declared at {first})"))
+            self.problems.append(Problem(locate(), f"duplicate run name {instance.name!r} (first declared at {first})"))
             return
         workflow = render(run.spec.workflow, scope, ("spec", "workflow"), runs_allowed=False)
         if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
@@ -139,7 +140,7 @@ class _Collector:
             on_failure=run.spec.on_failure,
             max_attempts=run.spec.max_attempts or (3 if run.spec.on_failure == "retry" else 1),
             labels=dict(run.metadata.labels),
-            location=location,
+            locate=locate,
         )
 
     def _depends_on(self, run_document: RunDocument, scope: Scope) -> None:

@@ -8,7 +8,7 @@ apply produces), so an input value is a *template*: a plain value tree whose lea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,15 @@ class Interpolation:
         return "".join(p if isinstance(p, str) else str(p) for p in self.parts)
 
 
+# Finding a location walks the YAML node tree: done only for the few that an error message needs.
+Locator = Callable[[], SourceLocation]
+
+
+def at(location: SourceLocation) -> Locator:
+    """A locator for a location already known."""
+    return lambda: location
+
+
 @dataclass(frozen=True)
 class DesiredInput:
     """One input parameter: its vRO type and its value template.
@@ -50,8 +59,12 @@ class DesiredInput:
     value: Any
     sensitive: bool = False
     source: str | None = None
-    location: SourceLocation | None = None
+    locate: Locator | None = field(default=None, compare=False, repr=False)
     type_inferred: bool = False
+
+    @property
+    def location(self) -> SourceLocation | None:
+        return self.locate() if self.locate is not None else None
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,12 @@ class DesiredRun:
     on_failure: str = "stop"  # "stop" | "retry"
     max_attempts: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)
-    location: SourceLocation | None = None
+    locate: Locator | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def location(self) -> SourceLocation | None:
+        """Where the run is declared (its name); found in the YAML node tree only when asked for."""
+        return self.locate() if self.locate is not None else None
 
 
 @dataclass(frozen=True)

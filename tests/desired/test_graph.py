@@ -112,7 +112,7 @@ def _documents(graph: list[tuple[str, list[str]]]) -> list[str]:
 def _without_locations(desired: DesiredStack) -> dict[str, DesiredRun]:
     return {
         name: dataclasses.replace(
-            run, location=None, inputs={k: dataclasses.replace(v, location=None) for k, v in run.inputs.items()}
+            run, locate=None, inputs={k: dataclasses.replace(v, locate=None) for k, v in run.inputs.items()}
         )
         for name, run in desired.runs.items()
     }

@@ -79,9 +79,7 @@ def test_explicit_type_with_output_reference_is_checked_later() -> None:
     desired = load(
         run_doc("a", "parameters:\n  n: {type: number, value: '${runs.b.outputs.n}'}\n") + "---\n" + run_doc("b")
     )
-    assert desired.runs["a"].inputs["n"] == DesiredInput(
-        "number", OutputRef("b", "n"), location=desired.runs["a"].inputs["n"].location
-    )
+    assert desired.runs["a"].inputs["n"] == DesiredInput("number", OutputRef("b", "n"))
 
 
 def test_variable_precedence_default_then_var_files_then_cli() -> None:
@@ -123,7 +121,7 @@ def test_sensitive_variable_makes_the_input_sensitive() -> None:
         run_doc("a", "parameters:\n  pw: {type: SecureString, value: '${var.password}'}\n  t: x-${var.password}\n"),
         variables={"password": "hunter2"},
     )
-    assert run.inputs["pw"] == DesiredInput("SecureString", "hunter2", True, "var:password", run.inputs["pw"].location)
+    assert run.inputs["pw"] == DesiredInput("SecureString", "hunter2", True, "var:password")
     assert run.inputs["t"].sensitive and run.inputs["t"].source == "var:password"
 
 
