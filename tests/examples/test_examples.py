@@ -103,7 +103,10 @@ def test_example_stack_applies_and_converges(name: str, tmp_path: Path, emulator
 def _commands(node: click.Command, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], click.Command]:
     found = {prefix: node}
     if isinstance(node, click.Group):
-        for name, sub in node.commands.items():
+        ctx = click.Context(node)
+        for name in node.list_commands(ctx):
+            sub = node.get_command(ctx, name)
+            assert sub is not None, name
             found.update(_commands(sub, (*prefix, name)))
     return found
 
