@@ -27,7 +27,6 @@ class ApplySettings:
     duration: float = 2.0
     repeat: int = 2
     timeout: float = 120.0
-    nodelay: bool = False  # serve through emulator_nodelay.py (diagnostic)
 
     @property
     def bound(self) -> float:
@@ -45,13 +44,10 @@ def run_apply_bench(settings: ApplySettings, log: list[str]) -> ApplyResult:
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         root = Path(tmp)
         catalog = workload.write_catalog(root, settings.duration)
-        with processes.emulator(catalog, latency=settings.latency, workdir=root, nodelay=settings.nodelay) as url:
+        with processes.emulator(catalog, latency=settings.latency, workdir=root) as url:
             attempts = [_one_apply(root / f"stack{n}", url, settings) for n in range(settings.repeat)]
-            tag = " (emulator with TCP_NODELAY)" if settings.nodelay else ""
             for n, m in enumerate(attempts):
-                log.append(
-                    f"apply-{settings.runs}{tag} #{n + 1}: {m.wall:.3f}s wall, {m.cpu:.3f}s CPU, {m.maxrss_kb} KB"
-                )
+                log.append(f"apply-{settings.runs} #{n + 1}: {m.wall:.3f}s wall, {m.cpu:.3f}s CPU, {m.maxrss_kb} KB")
     best = min(attempts, key=lambda m: m.wall)
     return ApplyResult(best, attempts, settings.bound)
 

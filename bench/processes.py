@@ -23,7 +23,6 @@ VENV_BIN = Path(sys.executable).parent
 RECONCILER = str(VENV_BIN / "reconciler")
 PYTHON = sys.executable
 SPAWNER = Path(__file__).with_name("spawner.py")
-NODELAY_EMULATOR = Path(__file__).with_name("emulator_nodelay.py")
 
 
 class BenchError(Exception):
@@ -100,17 +99,10 @@ def _kill_group(pid: int) -> None:
 
 
 @contextmanager
-def emulator(
-    catalog: Path, *, latency: float, workdir: Path, nodelay: bool = False, timeout: float = 30.0
-) -> Iterator[str]:
-    """``reconciler emulator`` in its own process (own core, own GIL); yields its base URL.
-
-    ``nodelay``: the same app served by `emulator_nodelay.py` (TCP_NODELAY on), a diagnostic.
-    """
-    log_path = workdir / f"emulator{'-nodelay' if nodelay else ''}.log"
+def emulator(catalog: Path, *, latency: float, workdir: Path, timeout: float = 30.0) -> Iterator[str]:
+    """``reconciler emulator`` in its own process (own core, own GIL); yields its base URL."""
+    log_path = workdir / "emulator.log"
     argv = [RECONCILER, "emulator", "--port", "0", "--catalog", str(catalog), "--latency", str(latency)]
-    if nodelay:
-        argv = [PYTHON, str(NODELAY_EMULATOR), str(catalog), str(latency)]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

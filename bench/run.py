@@ -35,14 +35,7 @@ def apply_figures(repeat: int, runs: int, log: list[str], memory: list[str]) -> 
         f"(request-bound start of every run + one workflow duration); measured = whole "
         f"`reconciler apply` process, best of {repeat}"
     )
-    figures = [Figure(f"apply-{runs}", result.best.wall, result.bound, 1.5, note=note)]
-    diagnostic = run_apply_bench(ApplySettings(runs=runs, repeat=repeat, nodelay=True), log)
-    nodelay_note = (
-        "diagnostic: same, emulator served with TCP_NODELAY (bench/emulator_nodelay.py): "
-        "without the ~40 ms delayed-ACK stall the shipped emulator adds per keep-alive request"
-    )
-    figures.append(Figure(f"apply-{runs} nodelay", diagnostic.best.wall, result.bound, 1.5, note=nodelay_note))
-    return figures
+    return [Figure(f"apply-{runs}", result.best.wall, result.bound, 1.5, note=note)]
 
 
 def plan_figures(repeat: int, runs: int, log: list[str], memory: list[str]) -> list[Figure]:
