@@ -87,8 +87,7 @@ def plan(
     elif markdown:
         ctx.ui.raw(plan_view.markdown(planned.plan))
     else:
-        for line in plan_view.plan_lines(planned.plan):
-            ctx.ui.line(line)
+        ctx.ui.lines(plan_view.plan_lines(planned.plan))
         if out:
             ctx.ui.line(f"\nSaved the plan to {out}. To perform exactly these actions: reconciler apply {out}")
     if detailed_exitcode and planned.plan.has_changes:
@@ -108,15 +107,13 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
         if as_json:
             ctx.ui.raw(json.dumps(saved.document, indent=2))
         else:
-            for line in state_view.saved_plan_lines(saved.document):
-                ctx.ui.line(line)
+            ctx.ui.lines(state_view.saved_plan_lines(saved.document))
         return
     state, exists = ctx.project().read_state()
     if as_json:
         ctx.ui.raw(json.dumps(inspecting.state_document(state) if exists else {}, indent=2))
         return
-    for line in state_view.state_lines(state, exists):
-        ctx.ui.line(line)
+    ctx.ui.lines(state_view.state_lines(state, exists))
 
 
 @click.command()
@@ -138,8 +135,7 @@ def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None
     elif as_json:
         ctx.ui.raw(json.dumps(values, indent=2))
     else:
-        for line in state_view.output_lines(values):
-            ctx.ui.line(line)
+        ctx.ui.lines(state_view.output_lines(values))
 
 
 @click.command()

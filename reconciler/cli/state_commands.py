@@ -48,8 +48,7 @@ def state_show(ctx: Context, run: str) -> None:
     if run not in recorded.runs:
         raise StateError(f"no run named {run!r} in the state")
     one = recorded.model_copy(update={"runs": {run: recorded.runs[run]}})
-    for line in state_view.state_lines(one, True)[2:]:
-        ctx.ui.line(line)
+    ctx.ui.lines(state_view.state_lines(one, True)[2:])
 
 
 @state.command("rm")

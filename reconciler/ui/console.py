@@ -37,6 +37,11 @@ class Ui:
     def line(self, markup: str = "") -> None:
         self.out.print(markup)
 
+    def lines(self, lines: list[str]) -> None:
+        """Many markup lines in one print: rendering 10,000 runs line by line costs seconds."""
+        if lines:
+            self.out.print("\n".join(lines))
+
     def raw(self, text: str) -> None:
         """Plain text, no markup, exactly as given (JSON, DOT, values)."""
         self.out.file.write(text if text.endswith("\n") else text + "\n")
