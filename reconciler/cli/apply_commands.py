@@ -74,8 +74,7 @@ def apply(
         total = sum(1 for c in plan.changes if c.action.starts)
         if as_json:
             return True
-        for line in plan_view.plan_lines(plan):
-            ui.line(line)
+        ui.lines(plan_view.plan_lines(plan))
         return auto_approve or _ask(ui)
 
     if as_json:
