@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import sys
 from collections.abc import Callable
@@ -73,6 +74,12 @@ def var_options(func: F) -> F:
 
 def inputs_from(variables: tuple[str, ...], var_files: tuple[str, ...]) -> Inputs:
     return read_inputs(variables, var_files)
+
+
+def enable_collector() -> None:
+    """For long-running work: what is loaded so far is never scanned again, new garbage is collected."""
+    gc.freeze()
+    gc.enable()
 
 
 def handle_errors(func: F) -> F:

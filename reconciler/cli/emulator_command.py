@@ -6,7 +6,7 @@ from typing import Literal
 
 import click
 
-from reconciler.cli.common import Context, common_options, handle_errors, pass_context
+from reconciler.cli.common import Context, common_options, enable_collector, handle_errors, pass_context
 
 FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "lost")
 
@@ -68,6 +68,7 @@ def emulator(
     """
     from reconciler.emulator.serving import serve
 
+    enable_collector()  # a server runs for long: collect its garbage (the CLI starts with it off)
     kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     unknown = [k for k in kinds if k not in FAULT_KINDS]
     if unknown:

@@ -43,6 +43,22 @@ class ManifestLoader(_BaseLoader):  # type: ignore[valid-type,misc]
 
     yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level registry
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # The tag of a plain scalar depends on its text alone (no path resolvers here), and manifests
+        # repeat the same keys and values thousands of times: remember each text's tag.
+        if kind is ScalarNode and implicit[0]:
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 200_000
+
 
 def _resolver(tag: str, pattern: str, first: str) -> None:
     ManifestLoader.add_implicit_resolver(tag, re.compile(pattern), list(first))
@@ -196,16 +212,23 @@ class _Builder:
         result: dict[Any, Any] = {}
         seen: dict[Any, Node] = {}
         merged: dict[Any, Any] = {}
+        scalars = _SCALARS
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE:
+            tag = key_node.tag
+            if tag == MERGE:
                 merged = {**self.merge_source(value_node), **merged}
                 continue
-            key = self.key(key_node)
+            # fast paths for the common case, plain scalars (the same as `key` and `build` do)
+            convert = scalars.get(tag) if type(key_node) is ScalarNode else None
+            key = convert(key_node.value) if convert is not None else self.key(key_node)
+            if key is None:
+                key = ""
             if key in seen:
                 first = seen[key].start_mark.line + 1
                 self.problem(key_node, f"duplicate key {key!r} (first at line {first})")
             seen[key] = key_node
-            result[key] = self.build(value_node)
+            convert = scalars.get(value_node.tag) if type(value_node) is ScalarNode else None
+            result[key] = convert(value_node.value) if convert is not None else self.build(value_node)
         return {**merged, **result} if merged else result
 
     def merge_source(self, node: Node) -> dict[Any, Any]:

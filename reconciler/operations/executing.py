@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ async def _apply(
         if not exists:
             await asyncio.to_thread(backend.write, state, None)
             recorder.start()
+        gc.freeze()  # apply may run for hours: collect its garbage, but never rescan what was loaded
+        gc.enable()
         engine = Engine(plan, desired, recorder, client, parallelism, listener, stop)
         try:
             report = await engine.run()

@@ -16,7 +16,7 @@ from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput
 from reconciler.planning.diffs import input_diff
-from reconciler.planning.fingerprints import record_input, run_key
+from reconciler.planning.fingerprints import input_body, key_of, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
@@ -119,7 +119,8 @@ def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) 
     """The run key of these resolved inputs, or None while any is unknown."""
     if any(i.value is UNKNOWN for i in inputs.values()):
         return None
-    return run_key(run.workflow, recorded_inputs(inputs, salt), run.revision)
+    bodies = {name: input_body(i.type, i.value, i.sensitive, salt) for name, i in inputs.items()}
+    return key_of(run.workflow, bodies, run.revision)
 
 
 def recorded_inputs(inputs: Mapping[str, PlannedInput], salt: str) -> dict[str, RecordedInput]:
