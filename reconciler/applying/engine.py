@@ -91,6 +91,8 @@ class Engine:
         self._watcher = Watcher(_States(self.api, self._limit))
         self._watcher.start()
         try:
+            if any(c.action.starts for c in self.plan.changes):
+                await self.api.login()  # once, before any intent: its identity goes into the intents
             await self._recover()
             await asyncio.gather(*(self._one(c) for c in self.plan.changes))
         finally:
@@ -275,7 +277,8 @@ class Engine:
             users[change.run] = p.user
         if not pending:
             return
-        await self.api.login()
+        if self.api.identity is None:
+            await self.api.login()
         found_all = await asyncio.gather(*(self._recover_workflow(w, wanted) for w, wanted in pending.items()))
         for workflow, found in zip(pending, found_all, strict=True):
             for run, execution in found.items():

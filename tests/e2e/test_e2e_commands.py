@@ -10,7 +10,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
-from conftest import ECHO, LONG, PASSWORD, READS, Emulator, Stack, run_doc
+from conftest import ECHO, FAILS, LONG, PASSWORD, READS, Emulator, Stack, run_doc, stop
 
 
 def test_apply_json_prints_one_object_per_line(stack: Stack) -> None:
@@ -192,3 +192,32 @@ def test_schema_is_json_schema_matching_the_files(stack: Stack) -> None:
             _validate(schema, document)
     with pytest.raises(jsonschema.ValidationError):
         _validate(schema, run_doc("one", ECHO, {"name": "one"}, colour="blue"))
+
+
+def test_offline_commands_never_contact_the_server(stack: Stack, emulator: Emulator) -> None:
+    stack.write_runs([run_doc("one", ECHO, {"name": "one"}), run_doc("bad", FAILS, {"name": "bad-x"})])
+    assert stack.cli(["apply", "--auto-approve"]).code == 1
+    stop(emulator.process)
+    for args in (["validate"], ["plan", "--no-refresh"], ["plan"], ["show"], ["output", "--json"], ["graph"]):
+        result = stack.cli(args)
+        assert result.code == 0, result
+
+    stack.write_runs([run_doc("one", ECHO, {"name": "one"}), run_doc("two", ECHO, {"name": "two"})])
+    down = stack.cli(["apply", "--auto-approve", "--json"])
+    assert down.code == 1, down
+    assert "log in as admin@System: cannot connect" in down.err, down  # once, before any start
+    assert all(r["pending"] is None for r in stack.state()["runs"].values())  # no intent left behind
+
+
+def test_apply_json_reports_failures(stack: Stack) -> None:
+    stack.write_runs(
+        [run_doc("bad", FAILS, {"name": "bad-y"}), run_doc("next", READS, {"upstream": "${runs.bad.outputs.ok}"})]
+    )
+    applied = stack.cli(["apply", "--auto-approve", "--json"])
+    assert applied.code == 1, applied
+    events = [json.loads(line) for line in applied.out.splitlines()]
+    by_type = {e["type"]: e for e in events}
+    assert "refused bad-y: quota exceeded" in by_type["run_failed"]["message"]
+    assert by_type["run_skipped"]["run"] == "next"
+    assert by_type["summary"]["ok"] is False
+    assert {p["run"] for p in by_type["summary"]["problems"]} == {"bad", "next"}
