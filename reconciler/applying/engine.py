@@ -107,7 +107,7 @@ class Engine:
         try:
             result = await self._carry_out(change)
         except RemoteError as err:
-            result = RunResult(change.run, Outcome.FAILED, f"{change.run}: {err}")
+            result = RunResult(change.run, Outcome.FAILED, str(err))
             self._emit("failed", change, message=result.message)
         self._report.results[change.run] = result
         self._done[change.run].set_result(result.outcome)
@@ -165,9 +165,7 @@ class Engine:
         try:
             started = await self._send_start(run.workflow, typed, requested_at)
         except OutcomeUnknownError as err:
-            return self._finish(
-                change, Outcome.FAILED, f"{change.run}: {err}; the next apply looks it up again", "failed"
-            )
+            return self._finish(change, Outcome.FAILED, f"{err}; the next apply looks it up again", "failed")
         except RemoteError as err:
             if _refused_start(err):  # the server said no: nothing started, so no intent to look up later
                 self._forget_intent(change.run, prior)
@@ -293,7 +291,7 @@ class Engine:
                 return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids())
         except RemoteError as err:
             for run, _, _ in wanted:
-                self._unrecovered[run] = f"{run}: an interrupted start could not be looked up: {err}"
+                self._unrecovered[run] = f"an interrupted start could not be looked up: {err}"
             return {}
 
     def _adopt(self, run: str, workflow: str, execution: RemoteExecution | None) -> None:
@@ -335,7 +333,7 @@ class Engine:
         return resolved
 
     def _known_ids(self) -> list[str]:
-        return [r.execution.id for r in self.recorder.runs.values() if r.execution is not None]
+        return list(self.recorder.execution_ids)
 
     def _finish(
         self, change: Change, outcome: Outcome, message: str, kind: str, execution: str | None = None

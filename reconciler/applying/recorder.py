@@ -31,6 +31,10 @@ class Recorder:
         self._writer: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self.dirty = False
+        # every execution the state accounts for (current and earlier): never adopted for another run
+        self.execution_ids: set[str] = set()
+        for record in state.runs.values():
+            self._note_executions(record)
 
     @property
     def runs(self) -> dict[str, RunRecord]:
@@ -44,7 +48,13 @@ class Recorder:
 
     def put(self, name: str, record: RunRecord) -> None:
         self._runs[name] = record
+        self._note_executions(record)
         self._enqueue(PutRun(run=name, record=record))
+
+    def _note_executions(self, record: RunRecord) -> None:
+        if record.execution is not None:
+            self.execution_ids.add(record.execution.id)
+        self.execution_ids.update(e.id for e in record.history)
 
     def remove(self, name: str) -> None:
         self._runs.pop(name, None)

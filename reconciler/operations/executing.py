@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -123,9 +125,20 @@ async def _apply(
 def _stop_on_signals(stop: asyncio.Event) -> None:
     """Ctrl-C / SIGTERM: start nothing new, record what is started, then exit non-zero."""
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():  # the second one: quit now; the durable intents let the next apply adopt
+            sys.stderr.write("\nStopped at once. The next apply looks up and adopts what was started.\n")
+            sys.stderr.flush()
+            os._exit(130)
+        sys.stderr.write(
+            "\nStopping: nothing new starts; recording what was started. Press Ctrl-C again to quit at once.\n"
+        )
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
 
 
 def refresh(project: Project, lock_timeout: float) -> dict[str, RunRecord]:

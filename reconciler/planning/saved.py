@@ -37,6 +37,7 @@ class SavedPlan:
     targets: tuple[str, ...]
     replace: tuple[str, ...]
     document: Mapping[str, Any]  # the plan as `plan --json` shows it, for `show PLANFILE`
+    path: str = "the saved plan"  # where it was read from, for messages
 
 
 KNOWN_AFTER_APPLY = "(known after apply)"
@@ -98,6 +99,7 @@ def load(text: str, path: str) -> SavedPlan:
             targets=tuple(body["targets"]),
             replace=tuple(body["replace"]),
             document=body["plan"],
+            path=path,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise PlanStaleError(f"{path} is not a readable reconciler plan file ({err})") from err
@@ -105,20 +107,25 @@ def load(text: str, path: str) -> SavedPlan:
 
 def check_basis(saved: SavedPlan, lineage: str | None, serial: int | None, manifests_digest: str) -> None:
     """Refuse a plan made from another state, an older serial, or other manifests."""
+    again = "Run `reconciler plan` again."
     if saved.state_exists and lineage is None:
-        raise PlanStaleError("Saved plan does not match the state: the state it was made from no longer exists")
+        raise PlanStaleError(f"{saved.path} does not match the state: the state it was made from no longer exists")
     if saved.state_exists and lineage != saved.lineage:
         raise PlanStaleError(
-            f"Saved plan does not match the state: it was made for lineage {saved.lineage}, the state has {lineage}"
+            f"{saved.path} does not match the state: it was made for lineage {saved.lineage}, the state has {lineage}"
         )
-    if lineage is not None and (not saved.state_exists or serial != saved.serial):
-        before = saved.serial if saved.state_exists else "none"
+    if lineage is not None and not saved.state_exists:
         raise PlanStaleError(
-            f"Saved plan is stale: the state changed after the plan was created (serial {before} -> {serial}), "
-            "by another operation or by applying this plan already. Run `reconciler plan` again."
+            f"{saved.path} is stale: it was made when no state existed, and one has been written since "
+            f"(serial {serial}), by another operation or by applying this plan already. {again}"
+        )
+    if lineage is not None and serial != saved.serial:
+        raise PlanStaleError(
+            f"{saved.path} is stale: the state changed after the plan was created (serial {saved.serial} -> "
+            f"{serial}), by another operation or by applying this plan already. {again}"
         )
     if manifests_digest != saved.manifests_digest:
-        raise PlanStaleError("Saved plan is stale: the manifests changed after the plan was created")
+        raise PlanStaleError(f"{saved.path} is stale: the manifests changed after the plan was created. {again}")
 
 
 def check_same(saved: SavedPlan, replanned: Plan) -> None:
@@ -133,7 +140,7 @@ def check_same(saved: SavedPlan, replanned: Plan) -> None:
     acts = _saved_acts(saved)
     if acts is None or not _compatible(acts, _acts(replanned)):
         raise PlanStaleError(
-            "Saved plan is stale: planning again now gives different actions (an input, a secret or the server "
+            f"{saved.path} is stale: planning again now gives different actions (an input, a secret or the server "
             "changed). Run `reconciler plan` again."
         )
 

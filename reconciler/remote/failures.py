@@ -159,11 +159,22 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+def _origin(exc: httpx.TransportError) -> str:
+    """scheme://host:port of the failed request (never its path, query or credentials)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # raised without a request
+        return "the endpoint"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
 def _transport_words(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"no answer in time ({type(exc).__name__})"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})" if str(exc) else "cannot connect"
+        where = _origin(exc)
+        return f"cannot connect to {where} ({exc})" if str(exc) else f"cannot connect to {where}"
     detail = str(exc)
     return (
         f"connection failed ({type(exc).__name__}: {detail})" if detail else f"connection failed ({type(exc).__name__})"

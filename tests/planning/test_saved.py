@@ -90,7 +90,7 @@ BASIS_REFUSED = {
     "state-created-since-empty-plan": (
         {"state_exists": False},
         {},
-        "the state changed after the plan was created (serial none -> 1)",
+        "it was made when no state existed, and one has been written since (serial 1)",
     ),
     "manifests-changed": ({}, {"manifests_digest": "0" * 64}, "the manifests changed after the plan was created"),
 }
