@@ -27,8 +27,7 @@ from reconciler.desired.runs import DesiredStack
 from reconciler.errors import OutcomeUnknownError, RemoteError
 from reconciler.parameters import ParamType, redact
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
-from reconciler.planning.fingerprints import run_key
-from reconciler.planning.planner import decide, planned_inputs, recorded_inputs
+from reconciler.planning.planner import decide, planned_inputs, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.executions import ExecutionSummary
@@ -106,7 +105,7 @@ class Engine:
     async def _one(self, change: Change) -> None:
         try:
             result = await self._carry_out(change)
-        except RemoteError as err:
+        except (RemoteError, ValueError) as err:  # ValueError: a value the wire format cannot carry
             result = RunResult(change.run, Outcome.FAILED, str(err))
             self._emit("failed", change, message=result.message)
         self._report.results[change.run] = result
@@ -142,7 +141,8 @@ class Engine:
     async def _start(self, change: Change) -> RunResult:
         run = self.desired.runs[change.run]
         inputs = self._resolve(change)
-        key = run_key(run.workflow, recorded_inputs(inputs, self.plan.salt), run.revision)
+        key = planned_key(run, inputs, self.plan.salt)
+        assert key is not None  # _resolve refused unknown inputs
         prior = self.recorder.runs.get(change.run)
         action, reason = decide(run, prior, key, change.run in self.plan.replace)
         if action is Action.NOOP:
