@@ -1,0 +1,216 @@
+"""The engine against the emulator in-process: starts, waits, dependencies, failures, stop, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.applying.reports import Outcome
+from reconciler.desired.runs import DesiredStack
+from reconciler.planning.changes import Action
+from reconciler.planning.planner import planned_inputs, planned_key, recorded_inputs
+from reconciler.state.models import Execution, PendingStart, RunRecord
+
+from .harness import ECHO, FAILS, HANGS, READS, WIDE, World, desired_of, empty_state, run_doc
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_every_run_completes_once_and_is_recorded_with_outputs(world: World) -> None:
+    desired = desired_of(*(run_doc(f"echo-{i}", ECHO, {"name": f"n{i}"}) for i in range(5)))
+
+    applied = await world.apply(desired)
+
+    assert applied.report.ok
+    assert {r.outcome for r in applied.report.results.values()} == {Outcome.COMPLETED}
+    assert len(world.emulator.starts) == 5
+    for i in range(5):
+        (start,) = world.starts(ECHO, name=f"n{i}")
+        record = applied.state.runs[f"echo-{i}"]
+        assert record.execution is not None
+        assert record.execution.id == start.execution_id
+        assert record.execution.state == "completed"
+        assert record.pending is None
+        assert record.outputs["shout"] == f"N{i}"
+        assert record.outputs["id"].startswith("id-")
+        assert applied.report.results[f"echo-{i}"].execution == start.execution_id
+    kinds = [e.kind for e in applied.events if e.run == "echo-0"]
+    assert kinds == ["started", "waiting", "completed"]
+
+    again = await world.apply(desired)  # nothing left to do
+    assert {c.action for c in again.plan.changes} == {Action.NOOP}
+    assert len(world.emulator.starts) == 5
+
+
+async def test_parallelism_bounds_requests_not_executions(tmp_path: Path) -> None:
+    parallelism = 3
+    async with World(tmp_path / "state.json", latency=0.01) as world:
+        desired = desired_of(*(run_doc(f"wide-{i:02d}", WIDE, {"name": f"w{i}"}) for i in range(12)))
+
+        applied = await world.apply(desired, parallelism=parallelism)
+
+        assert applied.report.ok and applied.report.count(Outcome.COMPLETED) == 12
+        assert world.transport.max_in_flight <= parallelism
+        assert world.transport.max_in_flight == parallelism  # and it is used
+        starts = sorted(s.received_at for s in world.emulator.starts)
+        first_end = starts[0] + 0.5  # WIDE lasts 0.5 s
+        running_at_once = sum(1 for t in starts if t < first_end)
+        assert running_at_once > parallelism, f"only {running_at_once} executions ran at once"
+
+
+async def test_a_dependent_starts_after_its_upstream_with_its_output(world: World) -> None:
+    desired = desired_of(
+        run_doc("net", ECHO, {"name": "net"}),
+        run_doc("vm", READS, {"upstream": "${runs.net.outputs.id}"}),
+    )
+
+    applied = await world.apply(desired)
+
+    assert applied.report.ok
+    net, vm = applied.state.runs["net"], applied.state.runs["vm"]
+    assert net.execution is not None and vm.execution is not None
+    (net_start,) = world.starts(ECHO, name="net")
+    (vm_start,) = world.starts(READS)
+    assert vm_start.received_at >= net_start.received_at + 0.1  # ECHO lasts 0.1 s
+    assert vm_start.inputs["upstream"] == net.outputs["id"]
+    assert vm.outputs["seen"] == f"seen-{net.outputs['id']}"
+    assert vm.depends_on == ["net"]
+    order = [(e.kind, e.run) for e in applied.events if e.kind in ("started", "completed")]
+    assert order.index(("completed", "net")) < order.index(("started", "vm"))
+
+
+async def test_a_failed_upstream_skips_its_dependents_only(world: World) -> None:
+    desired = desired_of(
+        run_doc("bad", FAILS, {"name": "bad-1"}),
+        run_doc("after-bad", READS, {"upstream": "${runs.bad.outputs.ok}"}),
+        run_doc("alone", ECHO, {"name": "alone"}),
+    )
+
+    applied = await world.apply(desired)
+
+    results = applied.report.results
+    assert results["bad"].outcome is Outcome.FAILED
+    assert "refused bad-1: quota" in results["bad"].message
+    assert results["after-bad"].outcome is Outcome.SKIPPED
+    assert "bad" in results["after-bad"].message
+    assert results["alone"].outcome is Outcome.COMPLETED
+    assert not applied.report.ok
+    assert {r.run for r in applied.report.problems()} == {"bad", "after-bad"}
+    assert world.starts(READS) == []
+    bad = applied.state.runs["bad"]
+    assert bad.execution is not None and bad.execution.state == "failed"
+    assert bad.execution.error == "refused bad-1: quota"
+    assert "after-bad" not in applied.state.runs
+    assert applied.state.runs["alone"].outputs["shout"] == "ALONE"
+
+
+async def test_a_conditional_rerun_with_an_unchanged_key_is_not_started(world: World) -> None:
+    def desired(note: str) -> DesiredStack:
+        return desired_of(
+            run_doc("up", ECHO, {"name": "same", "note": note}),
+            run_doc("down", READS, {"upstream": "${runs.up.outputs.id}"}),  # id depends on the name only
+        )
+
+    first = await world.apply(desired("one"))
+    assert first.report.ok
+
+    second = await world.apply(desired("two"))
+
+    actions = {c.run: c.action for c in second.plan.changes}
+    assert actions == {"up": Action.RERUN, "down": Action.RERUN}
+    assert second.plan.by_run()["down"].key is None  # known after apply
+    assert second.report.results["up"].outcome is Outcome.COMPLETED
+    assert second.report.results["down"].outcome is Outcome.UNCHANGED
+    assert second.report.ok
+    assert len(world.starts(ECHO, name="same")) == 2
+    assert len(world.starts(READS)) == 1
+    assert second.state.runs["down"] == first.state.runs["down"]
+
+
+async def test_stop_before_run_starts_nothing(world: World) -> None:
+    desired = desired_of(run_doc("a", ECHO, {"name": "a"}), run_doc("b", READS, {"upstream": "${runs.a.outputs.id}"}))
+    stop = asyncio.Event()
+    stop.set()
+
+    applied = await world.apply(desired, stop=stop)
+
+    assert world.emulator.starts == []
+    assert applied.report.interrupted and not applied.report.ok
+    assert applied.report.results["a"].outcome is Outcome.INTERRUPTED
+    assert applied.report.results["b"].outcome in (Outcome.INTERRUPTED, Outcome.SKIPPED)
+    assert applied.state.runs == {}
+
+
+async def test_deleting_a_running_execution_cancels_it(world: World) -> None:
+    stuck = await world.client.start_execution(HANGS, {"name": ("string", "stuck-1")})
+    assert stuck.state in ("initializing", "running")
+    record = RunRecord(workflow=HANGS, key="k-stuck", execution=Execution(id=stuck.id, state=stuck.state))
+    world.write(empty_state().model_copy(update={"runs": {"gone": record}}))
+    desired = desired_of(run_doc("kept", ECHO, {"name": "kept"}))
+
+    applied = await world.apply(desired)
+
+    assert {c.run: c.action for c in applied.plan.changes}["gone"] is Action.DELETE
+    assert applied.report.results["gone"].outcome is Outcome.DELETED
+    assert applied.report.results["kept"].outcome is Outcome.COMPLETED
+    assert await world.client.get_state(HANGS, stuck.id) == "canceled"
+    assert "gone" not in applied.state.runs
+    assert ("canceled", "gone") in [(e.kind, e.run) for e in applied.events]
+
+
+async def test_an_interrupted_start_is_adopted_not_started_again(world: World) -> None:
+    desired = desired_of(run_doc("lost", ECHO, {"name": "lost-answer"}))
+    run = desired.runs["lost"]
+    inputs = planned_inputs(run, lambda _: None)
+    key = planned_key(run, inputs, empty_state().salt)
+    assert key is not None
+    requested_at = datetime.now(UTC) - timedelta(seconds=1)  # the intent was written before the start
+    await world.client.login()
+    started = await world.client.start_execution(ECHO, {"name": ("string", "lost-answer")})
+    pending = PendingStart(
+        key=key,
+        requested_at=requested_at.isoformat(),
+        user=world.client.identity,
+        inputs=recorded_inputs(inputs, empty_state().salt),
+    )
+    intent = RunRecord(workflow=ECHO, key=key, pending=pending)
+    world.write(empty_state().model_copy(update={"runs": {"lost": intent}}))
+
+    applied = await world.apply(desired)
+
+    assert applied.plan.by_run()["lost"].action is Action.AWAIT
+    assert applied.report.results["lost"].outcome is Outcome.COMPLETED
+    assert len(world.starts(ECHO, name="lost-answer")) == 1
+    record = applied.state.runs["lost"]
+    assert record.pending is None
+    assert record.execution is not None and record.execution.id == started.id
+    assert record.execution.state == "completed"
+    assert record.outputs["shout"] == "LOST-ANSWER"
+    assert ("adopted", "lost") in [(e.kind, e.run) for e in applied.events]
+
+
+async def test_an_interrupted_start_that_never_reached_the_server_is_started(world: World) -> None:
+    desired = desired_of(run_doc("never", ECHO, {"name": "never-sent"}))
+    run = desired.runs["never"]
+    inputs = planned_inputs(run, lambda _: None)
+    key = planned_key(run, inputs, empty_state().salt)
+    assert key is not None
+    await world.client.login()
+    pending = PendingStart(
+        key=key,
+        requested_at=(datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+        user=world.client.identity,
+        inputs=recorded_inputs(inputs, empty_state().salt),
+    )
+    world.write(
+        empty_state().model_copy(update={"runs": {"never": RunRecord(workflow=ECHO, key=key, pending=pending)}})
+    )
+
+    applied = await world.apply(desired)
+
+    assert applied.report.results["never"].outcome is Outcome.COMPLETED
+    assert len(world.starts(ECHO, name="never-sent")) == 1
+    assert applied.state.runs["never"].pending is None
