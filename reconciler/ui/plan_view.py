@@ -126,7 +126,10 @@ def markdown(plan: Plan) -> str:
         symbol = SYMBOLS[c.action][0]
         out.append(f"{symbol} {c.run} ({c.action.value}: {c.reason})")
         for p in c.diff:
-            out.append(f"!   {p.name}: {value_text(p.before)} -> {value_text(p.after)}")
+            if p.kind != "added":
+                out.append(f"-     {p.name} = {value_text(p.before)}")
+            if p.kind != "removed":
+                out.append(f"+     {p.name} = {value_text(p.after)}")
     out += ["```", "", "</details>", ""]
     return "\n".join(out)
 
