@@ -93,7 +93,10 @@ def apply(
 def _counting(view: ProgressView, approve: executing.Approve) -> executing.Approve:
     def wrapped(plan: Plan) -> bool:
         view.total = sum(1 for c in plan.changes if c.action.starts)
-        return approve(plan)
+        approved = approve(plan)
+        if approved:
+            view.start()
+        return approved
 
     return wrapped
 

@@ -44,10 +44,14 @@ class ProgressView:
         self._live: Live | None = None
 
     def __enter__(self) -> ProgressView:
-        if self.ui.interactive:
+        return self
+
+    def start(self) -> None:
+        """Begin showing progress (after approval: the live line must not sit under the prompt)."""
+        self.began = time.monotonic()
+        if self.ui.interactive and self._live is None:
             self._live = Live(self._status(), console=self.ui.out, refresh_per_second=4, transient=True)
             self._live.__enter__()
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
