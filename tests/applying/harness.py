@@ -24,6 +24,7 @@ from reconciler.backends.local import LocalBackend
 from reconciler.desired.loading import load_stack
 from reconciler.desired.runs import DesiredStack
 from reconciler.emulator import create_app, emulator_of, parse_catalog
+from reconciler.emulator.clock import Clock
 from reconciler.emulator.context import Emulator
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import make_plan
@@ -165,12 +166,13 @@ class Applied:
 class World:
     path: Path
     latency: float = 0.0
+    clock: Clock | None = None  # the emulator's; real time when None
     app: Any = field(init=False)
     transport: CountingTransport = field(init=False)
     client: WorkflowClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.app = create_app(CATALOG, latency=self.latency, seed=11)
+        self.app = create_app(CATALOG, latency=self.latency, clock=self.clock, seed=11)
         self.transport = CountingTransport(self.app)
         self.client = WorkflowClient(SETTINGS, transport=self.transport)
 
