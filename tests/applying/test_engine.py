@@ -264,3 +264,47 @@ async def test_recovery_stays_within_parallelism(tmp_path: Path) -> None:
 
         assert applied.report.ok
         assert world.transport.max_in_flight <= 1
+
+
+async def test_stopping_while_waiting_records_the_started_execution(world: World) -> None:
+    desired = desired_of(run_doc("stuck", HANGS, {"name": "stuck-stop"}))
+    stop = asyncio.Event()
+
+    async def stop_once_started() -> None:
+        while not world.starts(HANGS):
+            await asyncio.sleep(0.005)
+        stop.set()
+
+    stopper = asyncio.create_task(stop_once_started())
+    applied = await world.apply(desired, stop=stop)
+    await stopper
+
+    (start,) = world.starts(HANGS)
+    result = applied.report.results["stuck"]
+    assert result.outcome is Outcome.INTERRUPTED and applied.report.interrupted
+    assert result.execution == start.execution_id
+    record = applied.state.runs["stuck"]
+    assert record.pending is None
+    assert record.execution is not None and record.execution.id == start.execution_id
+    assert record.execution.state in ("initializing", "running")
+
+    again = await world.apply(desired, stop=stop)  # stop still set: the next apply would await it
+    assert again.plan.by_run()["stuck"].action is Action.AWAIT
+    assert len(world.starts(HANGS)) == 1
+
+
+async def test_a_run_past_its_timeout_is_reported_and_left_running(world: World) -> None:
+    desired = desired_of(
+        run_doc("slow", HANGS, {"name": "stuck-timeout"}, timeout="1s"),
+        run_doc("after", READS, {"upstream": "${runs.slow.outputs.done}"}),
+    )
+
+    applied = await world.apply(desired)
+
+    (start,) = world.starts(HANGS)
+    assert applied.report.results["slow"].outcome is Outcome.TIMED_OUT
+    assert "timed out after 1s" in applied.report.results["slow"].message
+    assert applied.report.results["after"].outcome is Outcome.SKIPPED
+    assert await world.client.get_state(HANGS, start.execution_id) == "running"  # not canceled
+    record = applied.state.runs["slow"]
+    assert record.execution is not None and record.execution.state == "running"
