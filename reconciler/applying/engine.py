@@ -64,6 +64,7 @@ class Api(Protocol):
         *,
         user: str | None = None,
         exclude: Sequence[str] = (),
+        gate: asyncio.Semaphore | None = None,
     ) -> dict[str, RemoteExecution | None]: ...
 
 
@@ -286,9 +287,8 @@ class Engine:
         self, workflow: str, wanted: list[tuple[str, TypedInputs, datetime]]
     ) -> dict[str, RemoteExecution | None]:
         """The lookup of one workflow; when it fails, its runs fail (never started again blindly)."""
-        try:
-            async with self._limit:
-                return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids())
+        try:  # the client takes a request slot around each of its requests
+            return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids(), gate=self._limit)
         except RemoteError as err:
             for run, _, _ in wanted:
                 self._unrecovered[run] = f"an interrupted start could not be looked up: {err}"

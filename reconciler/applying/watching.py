@@ -106,9 +106,11 @@ class Watcher:
         watches = [w for w in self._watches.values() if w.workflow == workflow and not w.future.done()]
         try:
             states = await self._source.list_states(workflow)
-        except TemporaryRemoteError as err:
+        except TemporaryRemoteError as err:  # only delays the next look; never one request per execution
             log.debug("listing executions of %s failed, will look again: %s", workflow, err)
-            states = {}
+            for w in watches:
+                self._reschedule(w)
+            return
         except RemoteError as err:
             for w in watches:
                 _fail(w, err)

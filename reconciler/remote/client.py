@@ -19,6 +19,7 @@ Logging (logger ``reconciler.remote``, DEBUG): method, path and status only — 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -193,16 +194,21 @@ class WorkflowClient:
         *,
         user: str | None = None,
         exclude: Iterable[str] = (),
+        gate: asyncio.Semaphore | None = None,
     ) -> dict[K, Execution | None]:
         """Recovery in one pass: list the workflow's executions once, read each candidate once
-        (concurrently), and give each key its own execution (or None). See `matching.assign`."""
+        (concurrently), and give each key its own execution (or None). See `matching.assign`.
+
+        ``gate``: the caller's request limit, taken around each request (the list and every read);
+        without it, reads go ``fetch_concurrency`` at a time."""
         who = await self._who(user)
         excluded = frozenset(exclude)
         wants = {key: Wanted(inputs, _aware(since), who, excluded) for key, inputs, since in wanted}
         skew = self._lookup.clock_skew
-        rows = await self.list_executions(workflow_id)
+        async with gate or contextlib.nullcontext():
+            rows = await self.list_executions(workflow_id)
         candidates = [row for row in rows if any(is_candidate(row, w, skew) for w in wants.values())]
-        executions = await self._read_all(workflow_id, candidates)
+        executions = await self._read_all(workflow_id, candidates, gate)
         return assign(wants, executions, skew)
 
     async def start_exactly_once(
@@ -273,9 +279,11 @@ class WorkflowClient:
         await self._keeper.token()  # log in, so the identity is known
         return self.identity
 
-    async def _read_all(self, workflow_id: str, rows: Sequence[ExecutionSummary]) -> list[Execution]:
-        """Each candidate read once, ``fetch_concurrency`` at a time; vanished ones are skipped."""
-        gate = asyncio.Semaphore(self._lookup.fetch_concurrency)
+    async def _read_all(
+        self, workflow_id: str, rows: Sequence[ExecutionSummary], gate: asyncio.Semaphore | None = None
+    ) -> list[Execution]:
+        """Each candidate read once, ``fetch_concurrency`` (or ``gate``) at a time; vanished ones are skipped."""
+        gate = gate or asyncio.Semaphore(self._lookup.fetch_concurrency)
 
         async def read(row: ExecutionSummary) -> Execution | None:
             async with gate:

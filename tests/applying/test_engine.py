@@ -249,12 +249,6 @@ async def test_recovery_lists_once_per_workflow_and_reads_each_candidate_once(wo
     assert sorted(calls[1:5]) == sorted(("GET", f"{listing}/{i}") for i in ids.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Engine._recover_workflow holds one request slot around WorkflowClient.find_started_many, "
-    "which reads the candidate executions LookupPolicy.fetch_concurrency (10) at a time: recovery "
-    "sends more requests at once than `parallelism` allows",
-)
 async def test_recovery_stays_within_parallelism(tmp_path: Path) -> None:
     async with World(tmp_path / "state.json", latency=0.01) as world:
         desired = await interrupted_starts(world, [f"lost-{i}" for i in range(4)])

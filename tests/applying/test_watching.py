@@ -156,12 +156,6 @@ def test_a_temporary_list_error_only_delays_the_next_look() -> None:
     watching(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watching._look_list treats a failed list (TemporaryRemoteError) as an empty list, so every "
-    "watched execution of the workflow is then read one by one with get_state at once, instead of the "
-    "look being delayed: N requests right after the server said it is overloaded",
-)
 def test_a_temporary_list_error_is_not_followed_by_one_lookup_per_execution() -> None:
     async def scenario(watcher: Watcher, source: FakeSource) -> None:
         for e in ("a1", "a2", "a3", "a4", "a5"):
