@@ -94,11 +94,11 @@ class Recorder:
                 continue
             try:
                 await asyncio.to_thread(self._backend.append, batch, self._serial + 1)
-            except BaseException as err:  # surfaced to every waiter, then to apply's caller
-                self._failure = err
+            except Exception as err:  # surfaced to every waiter, then to apply's caller
+                self._failure = err  # raised by every durable() and by close(), not lost in this task
                 async with self._changed:
                     self._changed.notify_all()
-                raise
+                return
             self._serial += 1
             self._flushed += len(batch)
             async with self._changed:
