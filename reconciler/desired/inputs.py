@@ -9,13 +9,19 @@ the output's own type instead). A mapping is never shorthand: it is the explicit
 package does no I/O); the text is the value of a string, SecureString or Date, is parsed for a
 number or a boolean, and is read as YAML (JSON works too) for lists, Properties and SDK objects.
 A file's one trailing newline is dropped. A SecureString written literally in a manifest is an error.
+
+Fast path: most parameters are plain scalars without ``${`` (``vmName: web-01``, ``cpuCount: 2``).
+Rendering such a value returns it unchanged and can fail on nothing, so `_shorthand` takes their type
+from `_PLAIN_TYPES` (built with `infer_type` itself) and skips the render/inference walk; a large
+stack has tens of thousands of them. `_general_shorthand` is the path every other value takes, and
+tests check that both give equal inputs for plain scalars.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -63,7 +69,18 @@ def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) 
     return inputs
 
 
+# The type `infer_type` gives each plain scalar type (the fast path of `_shorthand`).
+_PLAIN_TYPES: dict[type, str] = {kind: str(infer_type(kind())) for kind in (str, int, float, bool)}
+
+
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
+    kind = type(raw)
+    if kind in _PLAIN_TYPES and not (kind is str and "${" in raw):
+        return _input(_PLAIN_TYPES[kind], raw, path, scope, inferred=True)
+    return _general_shorthand(name, raw, path, scope)
+
+
+def _general_shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     if raw is None:
         scope.problem(path, "", f"parameter {name!r} has no value", key=True)
         return None
@@ -144,11 +161,17 @@ def _input(type_name: str, value: Any, path: Path, scope: Scope, *, inferred: bo
     return DesiredInput(
         type=type_name,
         value=value,
-        sensitive=ParamType(type_name).is_sensitive or sensitive_variable is not None,
+        sensitive=_is_sensitive_type(type_name) or sensitive_variable is not None,
         source=f"var:{sensitive_variable}" if sensitive_variable else None,
         locate=partial(scope.document.location, path[:3], key=True),
         type_inferred=inferred,
     )
+
+
+@lru_cache(maxsize=1024)
+def _is_sensitive_type(type_name: str) -> bool:
+    """`ParamType.is_sensitive` of a type name (remembered: a stack uses a handful of types)."""
+    return ParamType(type_name).is_sensitive
 
 
 def _from_source(

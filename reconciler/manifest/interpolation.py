@@ -5,6 +5,10 @@ Four references exist: ``${var.NAME}``, ``${runs.RUN.outputs.PARAM}``, ``${each.
 error (a typo must not become a literal string sent to a workflow). Parsing is separate from
 substitution (`reconciler.desired.templating`) so that both the desired runs and the schema checks
 read one grammar. Strings without ``${`` take a fast path: most values never reach the regex.
+
+Parsed templates are remembered per text (in memory, for this process): manifests repeat the same
+reference thousands of times (``owner: ${var.owner}`` in every run, one upstream's output read by
+its ten downstreams), and parsing is a pure function of the text.
 """
 
 from __future__ import annotations
@@ -51,6 +55,19 @@ def parse_template(text: str) -> tuple[tuple[Part, ...], list[TemplateError]]:
     """The parts of ``text`` (adjacent literals joined), and its malformed references."""
     if "${" not in text:
         return (text,), []
+    found = _PARSED.get(text)
+    if found is None:
+        found = _parse(text)
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[text] = found
+    return found[0], list(found[1])
+
+
+_PARSED: dict[str, tuple[tuple[Part, ...], tuple[TemplateError, ...]]] = {}
+_PARSED_MAX = 100_000
+
+
+def _parse(text: str) -> tuple[tuple[Part, ...], tuple[TemplateError, ...]]:
     parts: list[Part] = []
     errors: list[TemplateError] = []
     literal: list[str] = []
@@ -69,7 +86,7 @@ def parse_template(text: str) -> tuple[tuple[Part, ...], list[TemplateError]]:
         parts.append(reference)
     literal.append(text[position:])
     _flush(literal, parts)
-    return tuple(parts) or ("",), errors
+    return tuple(parts) or ("",), tuple(errors)
 
 
 def _flush(literal: list[str], parts: list[Part]) -> None:

@@ -1,0 +1,49 @@
+"""The desired builder's fast paths give exactly what the general paths give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.desired import inputs
+from reconciler.desired.templating import Scope
+from reconciler.desired.variables import Variables
+from reconciler.manifest.interpolation import _parse, parse_template
+from reconciler.manifest.models import Variable
+from reconciler.manifest.parsing import parse_documents
+
+DOCUMENT = parse_documents("m.yaml", "spec:\n  parameters:\n    x: 1\n", [])[0]
+PATH = ("spec", "parameters", "x")
+
+plain_scalars = st.one_of(
+    st.text(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.sampled_from(["${", "a ${var.x} b", "$${x}", "${runs.a.outputs.b}", ""]),
+)
+
+
+def _scope() -> Scope:
+    return Scope(Variables(declared={"x": Variable()}, values={"x": "v"}), DOCUMENT, [])
+
+
+@given(plain_scalars)
+def test_shorthand_fast_path_equals_the_general_path(raw: Any) -> None:
+    fast_scope, general_scope = _scope(), _scope()
+    fast = inputs._shorthand("x", raw, PATH, fast_scope)
+    general = inputs._general_shorthand("x", raw, PATH, general_scope)
+    assert fast == general
+    assert (fast_scope.problems, fast_scope.uses) == (general_scope.problems, general_scope.uses)
+    if fast is not None and general is not None:
+        assert type(fast.value) is type(general.value)
+        assert fast.location == general.location
+
+
+@given(st.text(alphabet="${}.abvrunsoteach$ -x", max_size=30))
+def test_remembered_templates_equal_fresh_parses(text: str) -> None:
+    first, again = parse_template(text), parse_template(text)
+    fresh = _parse(text) if "${" in text else ((text,), ())
+    assert first == again == (fresh[0], list(fresh[1]))
