@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 
 from reconciler.desired.expansion import Instance, expand
 from reconciler.desired.graph import resolve_edges, topological_order
@@ -148,7 +148,7 @@ class _Collector:
             workflow=workflow if isinstance(workflow, str) else "",
             inputs=inputs,
             revision=run.spec.revision,
-            timeout_seconds=_timeout_seconds(run.spec.timeout) if run.spec.timeout else None,
+            timeout_seconds=float(duration_seconds(run.spec.timeout)) if run.spec.timeout else None,
             on_failure=run.spec.on_failure,
             max_attempts=run.spec.max_attempts or (3 if run.spec.on_failure == "retry" else 1),
             labels=dict(run.metadata.labels),
@@ -167,9 +167,3 @@ class _Collector:
         order = topological_order(edges, self.problems)
         runs = {name: self.runs[name](depends_on=frozenset(edges[name])) for name in order}
         return DesiredStack(runs=runs, order=order, manifests_digest=digest)
-
-
-@lru_cache(maxsize=256)
-def _timeout_seconds(text: str) -> float:
-    """A ``timeout`` in seconds (remembered: a stack writes the same few durations on every run)."""
-    return float(duration_seconds(text))

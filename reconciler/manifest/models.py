@@ -10,6 +10,7 @@ them with better messages than a union of models would give; their JSON schema i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -25,8 +26,12 @@ _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _DURATION_UNITS = (86400, 3600, 60, 1)
 
 
+@lru_cache(maxsize=1024)
 def duration_seconds(text: str) -> int:
-    """``30s``, ``30m``, ``2h``, ``1h30m``, ``1d`` -> seconds; ValueError otherwise."""
+    """``30s``, ``30m``, ``2h``, ``1h30m``, ``1d`` -> seconds; ValueError otherwise.
+
+    Remembered per text: every run of a large stack writes one of a few durations, and each is
+    read twice (validated here, then converted by the loader)."""
     found = _DURATION.match(text)
     if not text or found is None:
         raise ValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h or 1h30m")

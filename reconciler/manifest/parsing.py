@@ -210,25 +210,24 @@ class _Builder:
         if node.tag != MAP:
             self.problem(node, f"unsupported YAML tag {node.tag!r}")
         result: dict[Any, Any] = {}
-        seen: dict[Any, Node] = {}
         merged: dict[Any, Any] = {}
-        scalars = _SCALARS
         for key_node, value_node in node.value:
+            # fast paths for the common case, plain strings (the same as `key` and `build` give)
             tag = key_node.tag
-            if tag == MERGE:
+            if tag == STR and type(key_node) is ScalarNode:
+                key = key_node.value
+            elif tag == MERGE:
                 merged = {**self.merge_source(value_node), **merged}
                 continue
-            # fast paths for the common case, plain scalars (the same as `key` and `build` do)
-            convert = scalars.get(tag) if type(key_node) is ScalarNode else None
-            key = convert(key_node.value) if convert is not None else self.key(key_node)
-            if key is None:
-                key = ""
-            if key in seen:
-                first = seen[key].start_mark.line + 1
+            else:
+                key = self.key(key_node)
+            if key in result:
+                first = _previous_key_line(node, key_node, key)
                 self.problem(key_node, f"duplicate key {key!r} (first at line {first})")
-            seen[key] = key_node
-            convert = scalars.get(value_node.tag) if type(value_node) is ScalarNode else None
-            result[key] = convert(value_node.value) if convert is not None else self.build(value_node)
+            if type(value_node) is ScalarNode and value_node.tag == STR:
+                result[key] = value_node.value
+            else:
+                result[key] = self.build(value_node)
         return {**merged, **result} if merged else result
 
     def merge_source(self, node: Node) -> dict[Any, Any]:
@@ -245,9 +244,30 @@ class _Builder:
     def key(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             self.problem(node, "a mapping key must be a plain value, not a list or a mapping")
-            return f"<complex key at line {node.start_mark.line + 1}>"
-        value = self.build(node)
-        return value if value is not None else ""
+        elif node.tag not in _SCALARS:
+            self.problem(node, f"unsupported YAML tag {node.tag!r}")
+        return _key_value(node)
+
+
+def _key_value(node: Node) -> Any:
+    """The key a key node stands for (a null key is ``""``); what `_Builder.key` gives, unreported."""
+    if not isinstance(node, ScalarNode):
+        return f"<complex key at line {node.start_mark.line + 1}>"
+    convert = _SCALARS.get(node.tag)
+    value = convert(node.value) if convert is not None else node.value
+    return value if value is not None else ""
+
+
+def _previous_key_line(mapping: MappingNode, key_node: Node, key: Any) -> int:
+    """The line of the last key before ``key_node`` in ``mapping`` that stands for ``key`` (a duplicate
+    is rare: found again only when reported)."""
+    line = 0
+    for other, _ in mapping.value:
+        if other is key_node:
+            break
+        if other.tag != MERGE and _key_value(other) == key:
+            line = other.start_mark.line + 1
+    return line
 
 
 def parse_documents(file: str, text: str, problems: list[Problem]) -> list[Document]:

@@ -105,7 +105,8 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
 
     resolved: dict[str, PlannedInput] = {}
     for name, i in run.inputs.items():
-        value = resolve(i.value, outputs)
+        # a scalar template is its own value (most inputs are): `resolve` only walks references
+        value = i.value if type(i.value) in _SCALARS else resolve(i.value, outputs)
         type_name = i.type
         if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
             record = done(i.value.run)
@@ -113,6 +114,9 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
             type_name = recorded or infer_type(value) or i.type
         resolved[name] = PlannedInput(type_name, value, i.sensitive, i.source)
     return resolved
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) -> str | None:
