@@ -12,7 +12,7 @@ import importlib
 import click
 
 from reconciler import __version__
-from reconciler.cli.common import common_options
+from reconciler.cli.common import common_options, exit_without_cleanup
 
 # name -> (module, attribute), in the order users meet them (validate, plan, apply, ...)
 COMMANDS = {
@@ -63,4 +63,7 @@ def main() -> None:
     # counting frees what they drop. The long-running parts (apply's engine, the emulator) freeze
     # what is loaded and turn the collector back on (`enable_collector`).
     gc.disable()
-    cli(prog_name="reconciler")
+    try:
+        cli(prog_name="reconciler")
+    except SystemExit as exit:
+        exit_without_cleanup(exit)

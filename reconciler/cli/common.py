@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -80,6 +82,41 @@ def enable_collector() -> None:
     """For long-running work: what is loaded so far is never scanned again, new garbage is collected."""
     gc.freeze()
     gc.enable()
+
+
+# What a command built that only the process's end would free (see `keep_until_exit`).
+_KEPT: list[Any] = []
+
+
+def keep_until_exit(value: Any) -> None:
+    """Keep ``value`` alive until the process ends, so that `exit_without_cleanup` can skip freeing it.
+
+    A plan of 10,000 runs is about a million objects (manifests, state, plan); freeing them one by
+    one when the command returns took 0.1 s of a 1.3 s `plan`, work the OS does at once at exit.
+    Only the last value is kept (in-process callers such as tests do not accumulate them).
+    """
+    _KEPT[:] = [value]
+
+
+def exit_without_cleanup(exit: SystemExit) -> None:
+    """End the process now with ``exit``'s status, without freeing what `keep_until_exit` kept.
+
+    Only when nothing else could need the interpreter's shutdown: no other thread is running and the
+    output is flushed; otherwise (and on any flush error, e.g. a closed pipe) ``exit`` is raised for
+    the usual shutdown. No command registers atexit work (the apply engine and the backends close
+    their resources before the command returns).
+    """
+    if threading.active_count() != 1:
+        raise exit
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        raise exit from None
+    code = exit.code
+    if code is None or isinstance(code, int):
+        os._exit(code or 0)
+    raise exit
 
 
 def handle_errors(func: F) -> F:

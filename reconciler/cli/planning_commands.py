@@ -9,7 +9,16 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.common import Context, F, common_options, handle_errors, inputs_from, pass_context, var_options
+from reconciler.cli.common import (
+    Context,
+    F,
+    common_options,
+    handle_errors,
+    inputs_from,
+    keep_until_exit,
+    pass_context,
+    var_options,
+)
 from reconciler.errors import UserError
 from reconciler.manifest.schema import json_schema
 from reconciler.operations import inspecting
@@ -78,6 +87,7 @@ def plan(
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
     planned = propose(project, inputs, PlanOptions(targets, replace), _refresh_view if refresh else None)
+    keep_until_exit(planned)
     if out:
         created = dt.datetime.now(dt.UTC).isoformat()
         Path(out).write_text(save_plan(planned.plan, inputs.variables, inputs.var_files, created), encoding="utf-8")
