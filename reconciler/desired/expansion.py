@@ -23,7 +23,7 @@ _NAME = re.compile(NAME_PATTERN)
 _FOR_EACH = ("spec", "forEach")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Instance:
     """One run of a declaration: its name, its ``each`` pair, and where its name comes from."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.errors import SourceLocation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutputRef:
     """``${runs.RUN.outputs.PARAM}``."""
 
@@ -26,7 +26,7 @@ class OutputRef:
         return f"${{runs.{self.run}.outputs.{self.output}}}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Interpolation:
     """A string made of literal parts and output references, e.g. ``"vm-${runs.a.outputs.id}"``."""
 
@@ -45,7 +45,7 @@ def at(location: SourceLocation) -> Locator:
     return lambda: location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredInput:
     """One input parameter: its vRO type and its value template.
 
@@ -67,7 +67,7 @@ class DesiredInput:
         return self.locate() if self.locate is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredRun:
     """One declared run (one entry of a forEach counts as one run)."""
 

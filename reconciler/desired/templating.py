@@ -25,7 +25,7 @@ from reconciler.manifest.parsing import Document
 Path = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunUse:
     """A reference to a run (an output reference or a ``dependsOn`` item) and where it is written."""
 
@@ -46,7 +46,7 @@ class _Failed:
 FAILED = _Failed()
 
 
-@dataclass
+@dataclass(slots=True)
 class Scope:
     """What references can see while rendering one run's values, and what the rendering found."""
 

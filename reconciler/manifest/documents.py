@@ -17,7 +17,7 @@ from reconciler.manifest.parsing import Document, mark_location, parse_documents
 from reconciler.manifest.validating import validate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunDocument:
     """A valid WorkflowRun together with the document it was read from (for locations)."""
 

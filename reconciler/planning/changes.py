@@ -28,7 +28,7 @@ class Action(StrEnum):
         return self in (Action.START, Action.RERUN, Action.RETRY)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedInput:
     """An input as apply will send it. ``value`` may be UNKNOWN; secrets are held in memory only."""
 
@@ -54,7 +54,7 @@ class ParamChange:
     details: tuple[str, ...] = ()  # nested paths that changed, for lists and mappings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     run: str
     action: Action

@@ -33,10 +33,16 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
     selected = _selected(desired, state, options.targets)
     changes: dict[str, Change] = {}
     problems: list[Problem] = []
+
+    def final_record(upstream: str) -> RunRecord | None:
+        """The upstream's record when its outputs are final (it is planned as a noop)."""
+        change = changes.get(upstream)
+        return state.runs[upstream] if change is not None and change.action is Action.NOOP else None
+
     for name in desired.order:
         run = desired.runs[name]
         try:
-            changes[name] = _plan_run(run, state, changes, options)
+            changes[name] = _plan_run(run, state, changes, options, final_record)
         except MissingOutputError as err:
             problems.append(Problem(_location(run), _missing(err, state)))
     if problems:
@@ -56,14 +62,11 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
     )
 
 
-def _plan_run(run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions) -> Change:
+def _plan_run(
+    run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions, done: RecordLookup
+) -> Change:
     record = state.runs.get(run.name)
-
-    def outputs_of(upstream: str) -> RunRecord | None:
-        change = planned.get(upstream)
-        return state.runs[upstream] if change is not None and change.action is Action.NOOP else None
-
-    inputs = planned_inputs(run, outputs_of)
+    inputs = planned_inputs(run, done)
     key = planned_key(run, inputs, state.salt)
     action, reason = decide(run, record, key, run.name in options.replace)
     blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
