@@ -171,11 +171,17 @@ def _children_of(node: MappingNode) -> dict[Any, tuple[Node, Node]]:
 
 
 class _Builder:
-    """Builds plain data from a node tree in one walk, reporting duplicate keys and odd tags."""
+    """Builds plain data from a node tree in one walk, reporting duplicate keys and odd tags.
 
-    def __init__(self, file: str, problems: list[Problem]) -> None:
+    An alias (``*name``) makes one node appear in several places, or inside itself: such a node is
+    built once and shared, and a loop is reported. A text without ``*`` has no alias, every node
+    appears once, and ``aliases=False`` skips that bookkeeping (two set and dict updates per mapping).
+    """
+
+    def __init__(self, file: str, problems: list[Problem], *, aliases: bool = True) -> None:
         self.file = file
         self.problems = problems
+        self.aliases = aliases
         self.memo: dict[int, Any] = {}
         self.building: set[int] = set()
 
@@ -189,6 +195,8 @@ class _Builder:
                 self.problem(node, f"unsupported YAML tag {node.tag!r}")
                 return node.value
             return convert(node.value)
+        if not self.aliases:
+            return self.mapping(node) if isinstance(node, MappingNode) else self.sequence(node)
         done = self.memo.get(id(node))
         if done is not None:
             return done
@@ -276,13 +284,14 @@ def parse_documents(file: str, text: str, problems: list[Problem]) -> list[Docum
     A syntax error ends the file (YAML cannot resume after one); the documents before it are kept.
     """
     documents: list[Document] = []
+    aliases = "*" in text
     loader = ManifestLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None or (isinstance(node, ScalarNode) and node.tag == NULL):
                 continue  # an empty document (a stray `---`, or only comments)
-            data = _Builder(file, problems).build(node)
+            data = _Builder(file, problems, aliases=aliases).build(node)
             documents.append(Document(file, text, node, data))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(file, exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +13,7 @@ from reconciler.desired.templating import Scope
 from reconciler.desired.variables import Variables
 from reconciler.manifest.interpolation import _parse, parse_template
 from reconciler.manifest.models import Variable
-from reconciler.manifest.parsing import parse_documents
+from reconciler.manifest.parsing import ManifestLoader, _Builder, parse_documents
 
 DOCUMENT = parse_documents("m.yaml", "spec:\n  parameters:\n    x: 1\n", [])[0]
 PATH = ("spec", "parameters", "x")
@@ -47,3 +48,24 @@ def test_remembered_templates_equal_fresh_parses(text: str) -> None:
     first, again = parse_template(text), parse_template(text)
     fresh = _parse(text) if "${" in text else ((text,), ())
     assert first == again == (fresh[0], list(fresh[1]))
+
+
+_TEXT = st.text(st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), max_size=8)
+
+
+@given(
+    st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), _TEXT),
+        lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(_TEXT, children, max_size=4)),
+        max_leaves=20,
+    )
+)
+def test_the_builder_without_alias_bookkeeping_builds_the_same_data(value: Any) -> None:
+    text = yaml.safe_dump({"root": value}, allow_unicode=True)
+    assert "*" not in text
+    node = yaml.compose(text, Loader=ManifestLoader)
+    general_problems: list[Any] = []
+    fast_problems: list[Any] = []
+    general = _Builder("f.yaml", general_problems).build(node)
+    fast = _Builder("f.yaml", fast_problems, aliases=False).build(node)
+    assert (fast, fast_problems) == (general, general_problems)
