@@ -115,16 +115,26 @@ def _commands(node: click.Command, prefix: tuple[str, ...] = ()) -> dict[tuple[s
 def test_ci_pipeline_uses_real_commands_and_options(pipeline: str) -> None:
     text = (EXAMPLES / "ci" / pipeline).read_text()
     yaml.safe_load(text)  # valid YAML
+    _check_calls(pipeline, text)
+
+
+@pytest.mark.parametrize("document", ["README.md", "examples/README.md"])
+def test_documented_commands_and_options_exist(document: str) -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / document).read_text(), flags=re.DOTALL)
+    _check_calls(document, "\n".join(blocks))
+
+
+def _check_calls(where: str, text: str) -> None:
     commands = _commands(cli)
-    calls = re.findall(r"reconciler ([a-z][^\n|>&;]*)", text)
-    assert calls, "the pipeline runs reconciler"
+    calls = re.findall(r"reconciler ([a-z][^\n|>&;#]*)", text)
+    assert calls, f"{where} runs reconciler"
     for call in calls:
         words = call.split()
         path: tuple[str, ...] = ()
         while words and (*path, words[0]) in commands:
             path = (*path, words.pop(0))
-        assert path, f"{pipeline}: unknown command in 'reconciler {call}'"
+        assert path, f"{where}: unknown command in 'reconciler {call}'"
         options = {o for p in commands[path].params for o in (*p.opts, *p.secondary_opts)}
         for word in words:
             if word.startswith("--"):
-                assert word.split("=")[0] in options, f"{pipeline}: 'reconciler {call}': no option {word}"
+                assert word.split("=")[0] in options, f"{where}: 'reconciler {call}': no option {word}"
