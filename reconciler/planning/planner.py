@@ -16,7 +16,7 @@ from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput
 from reconciler.planning.diffs import input_diff
-from reconciler.planning.fingerprints import input_body, key_of, record_input
+from reconciler.planning.fingerprints import inputs_key, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
@@ -126,8 +126,7 @@ def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) 
     """The run key of these resolved inputs, or None while any is unknown."""
     if any(i.value is UNKNOWN for i in inputs.values()):
         return None
-    bodies = {name: input_body(i.type, i.value, i.sensitive, salt) for name, i in inputs.items()}
-    return key_of(run.workflow, bodies, run.revision)
+    return inputs_key(run.workflow, [(n, i.type, i.value, i.sensitive) for n, i in inputs.items()], run.revision, salt)
 
 
 def recorded_inputs(inputs: Mapping[str, PlannedInput], salt: str) -> dict[str, RecordedInput]:
