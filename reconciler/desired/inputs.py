@@ -13,8 +13,12 @@ A file's one trailing newline is dropped. A SecureString written literally in a 
 Fast path: most parameters are plain scalars without ``${`` (``vmName: web-01``, ``cpuCount: 2``).
 Rendering such a value returns it unchanged and can fail on nothing, so `_shorthand` takes their type
 from `_PLAIN_TYPES` (built with `infer_type` itself) and skips the render/inference walk; a large
-stack has tens of thousands of them. `_general_shorthand` is the path every other value takes, and
-tests check that both give equal inputs for plain scalars.
+stack has tens of thousands of them. The next most common value is one whole reference
+(``owner: ${var.owner}``, ``network: ${runs.net.outputs.id}``): rendering it is resolving that one
+reference (`resolve_reference`, which `render` calls too), and a plain scalar or `OutputRef` result
+is typed from `_PLAIN_TYPES` as well; anything else it gives goes through the general typing.
+`_general_shorthand` is the path every other value takes, and tests check that both give equal
+inputs and problems.
 """
 
 from __future__ import annotations
@@ -27,8 +31,16 @@ from typing import Any
 from yaml.nodes import ScalarNode
 
 from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef
-from reconciler.desired.templating import Path, Scope, contains_failure, contains_output, render
+from reconciler.desired.templating import (
+    Path,
+    Scope,
+    contains_failure,
+    contains_output,
+    render,
+    resolve_reference,
+)
 from reconciler.desired.variables import parse_boolean, parse_number
+from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.models import ExplicitParameter, ValueFrom
 from reconciler.manifest.parsing import STR, parse_value
 from reconciler.manifest.validating import validate
@@ -75,8 +87,19 @@ _PLAIN_TYPES: dict[type, str] = {kind: str(infer_type(kind())) for kind in (str,
 
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     kind = type(raw)
-    if kind in _PLAIN_TYPES and not (kind is str and "${" in raw):
-        return _input(_PLAIN_TYPES[kind], raw, path, scope, inferred=True)
+    if kind in _PLAIN_TYPES:
+        if not (kind is str and "${" in raw):
+            return _input(_PLAIN_TYPES[kind], raw, path, scope, inferred=True)
+        if kind is str:
+            parts, errors = parse_template(raw)
+            if not errors and len(parts) == 1 and type(parts[0]) is Reference:
+                value = resolve_reference(parts[0], scope, path, True)
+                found = type(value)
+                if found is OutputRef:
+                    return _input(_PLAIN_TYPES[str], value, path, scope, inferred=True)
+                if found in _PLAIN_TYPES:
+                    return _input(_PLAIN_TYPES[found], value, path, scope, inferred=True)
+                return _typed_shorthand(name, value, path, scope)
     return _general_shorthand(name, raw, path, scope)
 
 
@@ -84,7 +107,11 @@ def _general_shorthand(name: str, raw: Any, path: Path, scope: Scope) -> Desired
     if raw is None:
         scope.problem(path, "", f"parameter {name!r} has no value", key=True)
         return None
-    value = render(raw, scope, path)
+    return _typed_shorthand(name, render(raw, scope, path), path, scope)
+
+
+def _typed_shorthand(name: str, value: Any, path: Path, scope: Scope) -> DesiredInput | None:
+    """A rendered shorthand value as an input typed by `infer_type`, or None with a problem."""
     if contains_failure(value):
         return None
     type_name = infer_type(_for_inference(value))

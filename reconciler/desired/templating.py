@@ -106,8 +106,10 @@ def _render_text(text: str, scope: Scope, path: Path, runs_allowed: bool) -> Any
         return FAILED
     if len(parts) == 1:
         part = parts[0]
-        return part if isinstance(part, str) else _resolve(part, scope, path, runs_allowed)
-    return _join([p if isinstance(p, str) else _resolve(p, scope, path, runs_allowed) for p in parts], scope, path)
+        return part if isinstance(part, str) else resolve_reference(part, scope, path, runs_allowed)
+    return _join(
+        [p if isinstance(p, str) else resolve_reference(p, scope, path, runs_allowed) for p in parts], scope, path
+    )
 
 
 def _join(pieces: list[Any], scope: Scope, path: Path) -> Any:
@@ -131,7 +133,8 @@ def _join(pieces: list[Any], scope: Scope, path: Path) -> Any:
     return Interpolation(tuple(joined))
 
 
-def _resolve(reference: Reference, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+def resolve_reference(reference: Reference, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+    """The value of one ``${...}`` (FAILED, with a problem reported, when it has none)."""
     if reference.kind == "var":
         return _variable(reference, scope, path)
     if reference.kind == "each":

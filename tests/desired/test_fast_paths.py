@@ -69,3 +69,54 @@ def test_the_builder_without_alias_bookkeeping_builds_the_same_data(value: Any) 
     general = _Builder("f.yaml", general_problems).build(node)
     fast = _Builder("f.yaml", fast_problems, aliases=False).build(node)
     assert (fast, fast_problems) == (general, general_problems)
+
+
+_VARIABLE_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.lists(st.one_of(st.integers(), st.text(max_size=3)), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+_REFERENCES = st.sampled_from(
+    [
+        "${var.x}",
+        "${var.secret}",
+        "${var.undeclared}",
+        "${var.unset}",
+        "${runs.net.outputs.id}",
+        "${runs.Bad.outputs.id}",
+        "${each.key}",
+        "${each.value}",
+        "${var.x}${var.x}",
+        " ${var.x}",
+        "${var.}",
+    ]
+)
+
+
+@given(
+    _REFERENCES, _VARIABLE_VALUES, st.booleans(), st.one_of(st.none(), st.tuples(st.text(max_size=3), _VARIABLE_VALUES))
+)
+def test_whole_reference_fast_path_equals_the_general_path(
+    raw: str, value: Any, known: bool, each: tuple[str, Any] | None
+) -> None:
+    def scope() -> Scope:
+        declared = {"x": Variable(), "secret": Variable(sensitive=True), "unset": Variable()}
+        variables = Variables(declared=declared, values={"x": value, "secret": value}, known=known)
+        return Scope(variables, DOCUMENT, [], each)
+
+    fast_scope, general_scope = scope(), scope()
+    fast = inputs._shorthand("x", raw, PATH, fast_scope)
+    general = inputs._general_shorthand("x", raw, PATH, general_scope)
+    assert fast == general
+    assert (fast_scope.problems, fast_scope.uses, fast_scope.sensitive_variables) == (
+        general_scope.problems,
+        general_scope.uses,
+        general_scope.sensitive_variables,
+    )
+    if fast is not None and general is not None:
+        assert type(fast.value) is type(general.value)
+        assert fast.location == general.location
