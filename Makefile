@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DEMO_PORT ?= 18443
+DEMO_PORT ?= 0
 
 .PHONY: demo test lint types unit bench venv clean
 
