@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -190,8 +190,9 @@ def _input(type_name: str, value: Any, path: Path, scope: Scope, *, inferred: bo
         value=value,
         sensitive=_is_sensitive_type(type_name) or sensitive_variable is not None,
         source=f"var:{sensitive_variable}" if sensitive_variable else None,
-        locate=partial(scope.document.location, path[:3], key=True),
+        locate=scope.parameter_locator(),
         type_inferred=inferred,
+        name=path[2],
     )
 
 
@@ -224,7 +225,8 @@ def _from_source(
         value=value,
         sensitive=ParamType(type_name).is_sensitive,
         source=f"{kind}:{where}",
-        locate=partial(scope.document.location, path, key=True),
+        locate=scope.parameter_locator(),
+        name=path[2],
     )
 
 

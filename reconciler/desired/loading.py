@@ -6,6 +6,11 @@ of every file is collected and raised together as one `ManifestError`, each with
 
 The result does not depend on the order of files or documents: runs are keyed by name and ordered
 by dependencies then name, and the digest hashes the files sorted by path.
+
+A document without ``forEach`` (most of them) declares exactly the one run `expand` would give, so
+`_Collector.add` builds that instance and its one scope directly. The inputs of a run share one
+parameter locator (`Scope.parameter_locator`) instead of one per input: a location is looked up
+only when an error or a caller asks for it.
 """
 
 from __future__ import annotations
@@ -97,6 +102,9 @@ def manifests_digest(manifest_files: Sequence[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
+_NAME_PATH = ("metadata", "name")
+
+
 @dataclass
 class _Collector:
     """Builds the desired runs one document at a time, then the graph over all of them.
@@ -118,15 +126,13 @@ class _Collector:
     def add(self, run_document: RunDocument) -> None:
         run, document = run_document.run, run_document.document
         scope = Scope(self.variables, document, self.problems)
+        if run.spec.for_each is None:  # most documents: one run, rendered in this one scope
+            self._add_instance(run_document, Instance(run.metadata.name, None, _NAME_PATH), scope)
+            return
         instances = expand(run.metadata.name, run.spec.for_each, scope)
-        if run.spec.for_each is not None:
-            self.groups.setdefault(run.metadata.name, []).extend(i.name for i in instances)
+        self.groups.setdefault(run.metadata.name, []).extend(i.name for i in instances)
         for instance in instances:
-            # without forEach, the one instance renders in the scope `expand` did not use
-            each_scope = (
-                scope if instance.each is None else Scope(self.variables, document, self.problems, instance.each)
-            )
-            self._add_instance(run_document, instance, each_scope)
+            self._add_instance(run_document, instance, Scope(self.variables, document, self.problems, instance.each))
 
     def _add_instance(self, run_document: RunDocument, instance: Instance, scope: Scope) -> None:
         run, document = run_document.run, run_document.document

@@ -45,6 +45,11 @@ def at(location: SourceLocation) -> Locator:
     return lambda: location
 
 
+# Where a run's parameter is written, given its name: one per run, shared by all its inputs (a
+# large stack has tens of thousands of inputs, and a locator object each cost measurable time).
+ParameterLocator = Callable[[str], SourceLocation]
+
+
 @dataclass(frozen=True, slots=True)
 class DesiredInput:
     """One input parameter: its vRO type and its value template.
@@ -53,18 +58,20 @@ class DesiredInput:
     where it came from (``env:NAME``, ``file:PATH`` or ``var:NAME``) so that a saved plan can name it
     without it. ``type_inferred`` marks a shorthand parameter whose type was read off its value: for
     a whole `OutputRef` that type is a guess (``string``) the resolved output's own type may replace.
+    ``locate`` is the run's parameter locator, called with ``name`` only when a location is asked for.
     """
 
     type: str
     value: Any
     sensitive: bool = False
     source: str | None = None
-    locate: Locator | None = field(default=None, compare=False, repr=False)
+    locate: ParameterLocator | None = field(default=None, compare=False, repr=False)
     type_inferred: bool = False
+    name: str = field(default="", compare=False, repr=False)
 
     @property
     def location(self) -> SourceLocation | None:
-        return self.locate() if self.locate is not None else None
+        return self.locate(self.name) if self.locate is not None else None
 
 
 @dataclass(frozen=True, slots=True)

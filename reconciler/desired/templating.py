@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from reconciler.desired.runs import Interpolation, OutputRef
+from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.variables import Variables
 from reconciler.errors import Problem, SourceLocation
 from reconciler.manifest.interpolation import Reference, parse_template
@@ -56,11 +57,22 @@ class Scope:
     each: tuple[str, Any] | None = None
     uses: list[RunUse] = field(default_factory=list)
     sensitive_variables: list[str] = field(default_factory=list)
+    _parameter_locator: ParameterLocator | None = None
+
+    def parameter_locator(self) -> ParameterLocator:
+        """Where a parameter of this run is written, by name: made once, shared by the run's inputs."""
+        if self._parameter_locator is None:
+            self._parameter_locator = partial(_parameter_location, self.document)
+        return self._parameter_locator
 
     def problem(self, path: Path, source: str, message: str, *, key: bool = False) -> None:
         """A problem at the ``source`` text in the value at ``path`` (or at its key when ``key``)."""
         where = self.document.location(path, key=True) if key else self.document.text_location(path, source)
         self.problems.append(Problem(where, message))
+
+
+def _parameter_location(document: Document, name: str) -> SourceLocation:
+    return document.location(("spec", "parameters", name), key=True)
 
 
 def render(value: Any, scope: Scope, path: Path, *, runs_allowed: bool = True) -> Any:

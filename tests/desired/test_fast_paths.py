@@ -120,3 +120,31 @@ def test_whole_reference_fast_path_equals_the_general_path(
     if fast is not None and general is not None:
         assert type(fast.value) is type(general.value)
         assert fast.location == general.location
+
+
+def test_a_document_without_for_each_is_the_one_instance_expand_gives() -> None:
+    from reconciler.desired.expansion import Instance, expand
+    from reconciler.desired.loading import _NAME_PATH
+
+    assert expand("a", None, _scope()) == [Instance("a", None, _NAME_PATH)]
+
+
+def test_every_input_is_located_at_its_parameter_key_through_the_shared_locator() -> None:
+    from reconciler.desired.loading import load_stack
+
+    from .stacks import STACK, run_doc
+
+    body = (
+        "forEach: [x, y]\nparameters:\n  p: 1\n  q: ${var.owner}\n  r: {type: number, value: 2}\n"
+        "  s: {type: string, valueFrom: {env: E}}\n  t: n-${each.key}\n"
+    )
+    text = run_doc("a", body) + "---\n" + run_doc("b", "parameters:\n  p: 1\n  q: '${runs.a-x.outputs.o}'\n")
+    _, desired = load_stack(STACK, "s.yaml", [("m.yaml", text)], {"zone": "z"}, [], {"E": "e"}, open)
+    documents = parse_documents("m.yaml", text, [])
+    seen = 0
+    for run in desired.runs.values():
+        document = documents[1 if run.name == "b" else 0]
+        for name, found in run.inputs.items():
+            assert found.location == document.location(("spec", "parameters", name), key=True)
+            seen += 1
+    assert seen == 2 * 5 + 2
