@@ -3,6 +3,10 @@
 Each run goes down a flat ladder of early returns (`_decide`), in dependency order so that a run
 knows what its upstreams will do: a reference to an upstream that will (re)start, or is still
 running, is ``(known after apply)``. Decisions use run keys (fingerprints); `diffs` only explains.
+
+Most inputs are scalars: `planned_inputs` gives them their desired type and value straight away, and
+only a run with a reference makes the upstream-outputs lookup; the failed-upstream check is made
+only for a run that would start (nothing else can be blocked).
 """
 
 from __future__ import annotations
@@ -69,12 +73,14 @@ def _plan_run(
     inputs = planned_inputs(run, done)
     key = planned_key(run, inputs, state.salt)
     action, reason = decide(run, record, key, run.name in options.replace)
-    blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
-    if blocked and action.starts:
-        action, reason = (
-            Action.FAILED,
-            f"blocked: depends on {', '.join(blocked)}, which failed and will not be retried",
-        )
+    if action.starts:  # only a run that would start is blocked by a failed upstream
+        blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
+        if blocked:
+            action, reason = (
+                Action.FAILED,
+                f"blocked: depends on {', '.join(blocked)}, which failed and will not be retried",
+            )
+    execution = record.execution if record is not None else None
     diff: tuple[ParamChange, ...] = ()
     if action is Action.RERUN and record is not None:
         diff = input_diff(record, run, inputs, state.salt)
@@ -87,8 +93,8 @@ def _plan_run(
         key=key,
         depends_on=tuple(sorted(run.depends_on)),
         diff=diff,
-        execution_id=record.execution.id if record and record.execution else None,
-        execution_state=record.execution.state if record and record.execution else None,
+        execution_id=execution.id if execution is not None else None,
+        execution_state=execution.state if execution is not None else None,
     )
 
 
@@ -102,14 +108,17 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
     A shorthand whole-value reference (``network: ${runs.net.outputs.id}``) takes the type the
     upstream's output was recorded with, so a number output stays a number (SPEC 2.2)."""
 
-    def outputs(upstream: str) -> Mapping[str, Any] | None:
-        record = done(upstream)
-        return record.outputs if record is not None else None
-
     resolved: dict[str, PlannedInput] = {}
+    outputs: Callable[[str], Mapping[str, Any] | None] | None = None
     for name, i in run.inputs.items():
-        # a scalar template is its own value (most inputs are): `resolve` only walks references
-        value = i.value if type(i.value) in _SCALARS else resolve(i.value, outputs)
+        value = i.value
+        if type(value) in _SCALARS:
+            # a scalar template is its own value (most inputs are) and keeps its desired type
+            resolved[name] = PlannedInput(i.type, value, i.sensitive, i.source)
+            continue
+        if outputs is None:
+            outputs = _outputs_of(done)
+        value = resolve(value, outputs)
         type_name = i.type
         if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
             record = done(i.value.run)
@@ -117,6 +126,16 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
             type_name = recorded or infer_type(value) or i.type
         resolved[name] = PlannedInput(type_name, value, i.sensitive, i.source)
     return resolved
+
+
+def _outputs_of(done: RecordLookup) -> Callable[[str], Mapping[str, Any] | None]:
+    """An upstream's outputs when they are final, else None (made only for a run with references)."""
+
+    def outputs(upstream: str) -> Mapping[str, Any] | None:
+        record = done(upstream)
+        return record.outputs if record is not None else None
+
+    return outputs
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -44,3 +44,70 @@ def test_unusual_names_revisions_and_values_take_the_general_path() -> None:
     for workflow, given_inputs, revision in cases:
         flat = [(name, t, v, s) for name, (t, v, s) in given_inputs.items()]
         assert inputs_key(workflow, flat, revision, SALT) == _slow(workflow, given_inputs, revision)
+
+
+# `planner.planned_inputs` gives a scalar input its desired type and value without `resolve`; this
+# is the one rule for every input, which it must equal.
+def _planned_general(run: Any, done: Any) -> dict[str, Any]:
+    from reconciler.desired.runs import OutputRef
+    from reconciler.parameters import infer_type
+    from reconciler.planning.changes import PlannedInput
+    from reconciler.planning.resolving import UNKNOWN, resolve
+
+    def outputs(upstream: str) -> Any:
+        record = done(upstream)
+        return record.outputs if record is not None else None
+
+    resolved = {}
+    for name, i in run.inputs.items():
+        value = resolve(i.value, outputs)
+        type_name = i.type
+        if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
+            record = done(i.value.run)
+            recorded = record.output_types.get(i.value.output) if record is not None else None
+            type_name = recorded or infer_type(value) or i.type
+        resolved[name] = PlannedInput(type_name, value, i.sensitive, i.source)
+    return resolved
+
+
+def _templates() -> Any:
+    from reconciler.desired.runs import Interpolation, OutputRef
+
+    refs = st.builds(OutputRef, st.sampled_from(["up", "gone"]), st.sampled_from(["o", "n"]))
+    interpolations = st.builds(lambda r: Interpolation(("x-", r)), refs)
+    return st.recursive(leaves | refs | interpolations, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=4), st.tuples(types, _templates(), st.booleans(), st.booleans()), max_size=5),
+    st.booleans(),
+    st.dictionaries(st.sampled_from(["o", "n"]), values, max_size=2),
+    st.dictionaries(st.sampled_from(["o", "n"]), types, max_size=2),
+)
+def test_planned_inputs_equal_the_general_rule(
+    given_inputs: dict[str, Any], upstream_done: bool, outputs: dict[str, Any], output_types: dict[str, str]
+) -> None:
+    from reconciler.desired.runs import DesiredInput, DesiredRun
+    from reconciler.planning.planner import planned_inputs
+    from reconciler.planning.resolving import MissingOutputError
+    from reconciler.state.models import RunRecord
+
+    run = DesiredRun(
+        "r", "wf", {n: DesiredInput(t, v, s, None, type_inferred=inf) for n, (t, v, s, inf) in given_inputs.items()}
+    )
+    record = RunRecord(workflow="wf", key="k", outputs=outputs, output_types=output_types)
+
+    def done(upstream: str) -> Any:
+        return record if upstream_done and upstream == "up" else None
+
+    def outcome(plan: Any) -> Any:
+        try:
+            return plan(run, done)
+        except MissingOutputError as err:
+            return str(err)
+
+    fast, general = outcome(planned_inputs), outcome(_planned_general)
+    assert fast == general
+    if isinstance(fast, dict):
+        assert [type(i.value) for i in fast.values()] == [type(i.value) for i in general.values()]
