@@ -148,3 +148,21 @@ def test_every_input_is_located_at_its_parameter_key_through_the_shared_locator(
             assert found.location == document.location(("spec", "parameters", name), key=True)
             seen += 1
     assert seen == 2 * 5 + 2
+
+
+def test_a_kept_run_builds_the_desired_run_its_fields_name() -> None:
+    import dataclasses
+
+    from reconciler.desired.loading import _Run
+    from reconciler.desired.runs import DesiredRun
+
+    def locate() -> Any:
+        return None
+
+    kept = _Run("n", "wf", {}, 7, 30.0, "retry", 5, {"a": "b"}, locate)
+    built = kept.build(frozenset({"d"}))
+    expected = DesiredRun(**kept._asdict(), depends_on=frozenset({"d"}))
+    assert built == expected
+    assert [getattr(built, f.name) for f in dataclasses.fields(DesiredRun)] == [
+        getattr(expected, f.name) for f in dataclasses.fields(DesiredRun)
+    ]
