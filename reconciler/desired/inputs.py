@@ -13,7 +13,8 @@ A file's one trailing newline is dropped. A SecureString written literally in a 
 Fast path: most parameters are plain scalars without ``${`` (``vmName: web-01``, ``cpuCount: 2``).
 Rendering such a value returns it unchanged and can fail on nothing, so `_shorthand` takes their type
 from `_PLAIN_TYPES` (built with `infer_type` itself) and skips the render/inference walk; a large
-stack has tens of thousands of them. The next most common value is one whole reference
+stack has tens of thousands of them, so their `DesiredInput` is built directly, its sensitivity
+known per Python type (`_PLAIN_SENSITIVE`) when no sensitive variable was rendered. The next most common value is one whole reference
 (``owner: ${var.owner}``, ``network: ${runs.net.outputs.id}``): rendering it is resolving that one
 reference (`resolve_reference`, which `render` calls too), and a plain scalar or `OutputRef` result
 is typed from `_PLAIN_TYPES` as well; anything else it gives goes through the general typing.
@@ -81,14 +82,28 @@ def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) 
     return inputs
 
 
+@lru_cache(maxsize=1024)
+def _is_sensitive_type(type_name: str) -> bool:
+    """`ParamType.is_sensitive` of a type name (remembered: a stack uses a handful of types)."""
+    return ParamType(type_name).is_sensitive
+
+
 # The type `infer_type` gives each plain scalar type (the fast path of `_shorthand`).
 _PLAIN_TYPES: dict[type, str] = {kind: str(infer_type(kind())) for kind in (str, int, float, bool)}
+
+
+# Whether each of those types is sensitive (`_is_sensitive_type`, what `_input` asks).
+_PLAIN_SENSITIVE: dict[type, bool] = {kind: _is_sensitive_type(type_name) for kind, type_name in _PLAIN_TYPES.items()}
 
 
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     kind = type(raw)
     if kind in _PLAIN_TYPES:
         if not (kind is str and "${" in raw):
+            if not scope.sensitive_variables:  # as `build_inputs` leaves it: `_input` with its answers known
+                type_name = _PLAIN_TYPES[kind]
+                locate = scope.parameter_locator()
+                return DesiredInput(type_name, raw, _PLAIN_SENSITIVE[kind], None, locate, True, path[2])
             return _input(_PLAIN_TYPES[kind], raw, path, scope, inferred=True)
         if kind is str:
             parts, errors = parse_template(raw)
@@ -194,12 +209,6 @@ def _input(type_name: str, value: Any, path: Path, scope: Scope, *, inferred: bo
         type_inferred=inferred,
         name=path[2],
     )
-
-
-@lru_cache(maxsize=1024)
-def _is_sensitive_type(type_name: str) -> bool:
-    """`ParamType.is_sensitive` of a type name (remembered: a stack uses a handful of types)."""
-    return ParamType(type_name).is_sensitive
 
 
 def _from_source(
