@@ -70,8 +70,8 @@ def _plan_run(
     run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions, done: RecordLookup
 ) -> Change:
     record = state.runs.get(run.name)
-    inputs = planned_inputs(run, done)
-    key = planned_key(run, inputs, state.salt)
+    inputs, flat = _planned(run, done)
+    key = None if flat is None else inputs_key(run.workflow, flat, run.revision, state.salt)
     action, reason = decide(run, record, key, run.name in options.replace)
     if action.starts:  # only a run that would start is blocked by a failed upstream
         blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
@@ -107,14 +107,22 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
 
     A shorthand whole-value reference (``network: ${runs.net.outputs.id}``) takes the type the
     upstream's output was recorded with, so a number output stays a number (SPEC 2.2)."""
+    return _planned(run, done)[0]
 
+
+def _planned(run: DesiredRun, done: RecordLookup) -> tuple[dict[str, PlannedInput], list[_Flat] | None]:
+    """`planned_inputs` and, unless one is unknown, the (name, type, value, sensitive) list of
+    `planned_key`, gathered in the same pass (tests check the key against `planned_key`)."""
     resolved: dict[str, PlannedInput] = {}
+    flat: list[_Flat] | None = []
     outputs: Callable[[str], Mapping[str, Any] | None] | None = None
     for name, i in run.inputs.items():
         value = i.value
         if type(value) in _SCALARS:
             # a scalar template is its own value (most inputs are) and keeps its desired type
             resolved[name] = PlannedInput(i.type, value, i.sensitive, i.source)
+            if flat is not None:
+                flat.append((name, i.type, value, i.sensitive))
             continue
         if outputs is None:
             outputs = _outputs_of(done)
@@ -125,7 +133,14 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
             recorded = record.output_types.get(i.value.output) if record is not None else None
             type_name = recorded or infer_type(value) or i.type
         resolved[name] = PlannedInput(type_name, value, i.sensitive, i.source)
-    return resolved
+        if value is UNKNOWN:
+            flat = None
+        elif flat is not None:
+            flat.append((name, type_name, value, i.sensitive))
+    return resolved, flat
+
+
+_Flat = tuple[str, str, Any, bool]
 
 
 def _outputs_of(done: RecordLookup) -> Callable[[str], Mapping[str, Any] | None]:

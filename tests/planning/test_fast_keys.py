@@ -89,7 +89,7 @@ def test_planned_inputs_equal_the_general_rule(
     given_inputs: dict[str, Any], upstream_done: bool, outputs: dict[str, Any], output_types: dict[str, str]
 ) -> None:
     from reconciler.desired.runs import DesiredInput, DesiredRun
-    from reconciler.planning.planner import planned_inputs
+    from reconciler.planning.planner import _planned, planned_inputs, planned_key
     from reconciler.planning.resolving import MissingOutputError
     from reconciler.state.models import RunRecord
 
@@ -111,3 +111,8 @@ def test_planned_inputs_equal_the_general_rule(
     assert fast == general
     if isinstance(fast, dict):
         assert [type(i.value) for i in fast.values()] == [type(i.value) for i in general.values()]
+        # make_plan takes the key from the same pass: it equals planned_key over those inputs
+        together, flat = _planned(run, done)
+        assert together == fast
+        key = None if flat is None else inputs_key(run.workflow, flat, run.revision, SALT)
+        assert key == planned_key(run, fast, SALT)
