@@ -7,8 +7,7 @@ from typing import Literal
 import click
 
 from reconciler.cli.common import Context, common_options, enable_collector, handle_errors, pass_context
-
-FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "lost")
+from reconciler.emulator.faults import ALL_FAULT_KINDS
 
 
 @click.command()
@@ -26,7 +25,7 @@ FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "lost")
 )
 @click.option(
     "--fault-kinds",
-    default=",".join(FAULT_KINDS),
+    default=",".join(ALL_FAULT_KINDS),
     show_default=True,
     help="Comma-separated kinds: 500,502,503,504,429,drop (no answer), lost (processed, answer lost).",
 )
@@ -70,7 +69,7 @@ def emulator(
 
     enable_collector()  # a server runs for long: collect its garbage (the CLI starts with it off)
     kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    unknown = [k for k in kinds if k not in ALL_FAULT_KINDS]
     if unknown:
         raise click.BadParameter(f"unknown fault kind(s): {', '.join(unknown)}", param_hint="--fault-kinds")
     try:
