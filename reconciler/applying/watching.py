@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -150,8 +150,3 @@ class Watcher:
 def _fail(watch: _Watch, err: RemoteError) -> None:
     if not watch.future.done():
         watch.future.set_exception(err)
-
-
-async def limited(semaphore: asyncio.Semaphore, call: Awaitable[T]) -> T:
-    async with semaphore:
-        return await call

@@ -28,7 +28,7 @@ from reconciler.planning.planner import PlanOptions
 from reconciler.planning.rendering import plan_document
 from reconciler.planning.saved import load as load_saved_plan
 from reconciler.planning.saved import save as save_plan
-from reconciler.state.models import IN_PROGRESS, State
+from reconciler.state.models import State
 from reconciler.ui import plan_view, state_view
 
 
@@ -170,7 +170,7 @@ def schema(ctx: Context) -> None:
 
 def _refresh_view(project: Project, state: State) -> State:
     """Refresh in memory; the HTTP client is imported only when something is in progress."""
-    if not any(r.execution is not None and r.execution.state in IN_PROGRESS for r in state.runs.values()):
+    if not state.has_work_in_progress():
         return state
     from reconciler.operations.executing import refreshed_view
 

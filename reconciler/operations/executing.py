@@ -21,16 +21,17 @@ from reconciler.applying.recorder import Recorder
 from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
+from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError, UserError
 from reconciler.operations.project import Inputs, Project, new_state
 from reconciler.planning.changes import Plan
-from reconciler.planning.planner import PlanOptions, make_plan, planned_key
+from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
 from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
 from reconciler.remote.settings import ApiSettings, settings_from
-from reconciler.state.models import IN_PROGRESS, RunRecord, State
+from reconciler.state.models import RunRecord, State
 
 Approve = Callable[[Plan], bool]
 
@@ -87,7 +88,7 @@ async def _apply(
     settings: ApiSettings,
     state: State,
     exists: bool,
-    desired: Any,
+    desired: DesiredStack,
     request: ApplyRequest,
     parallelism: int,
     approve: Approve,
@@ -181,7 +182,13 @@ def import_execution(project: Project, inputs: Inputs, run: str, execution_id: s
 
 
 async def _import(
-    backend: StateBackend, settings: ApiSettings, state: State, exists: bool, desired: Any, run: str, execution_id: str
+    backend: StateBackend,
+    settings: ApiSettings,
+    state: State,
+    exists: bool,
+    desired: DesiredStack,
+    run: str,
+    execution_id: str,
 ) -> RunRecord:
     spec = desired.runs[run]
     async with WorkflowClient(settings) as client:
@@ -192,7 +199,7 @@ async def _import(
         i.value is not UNKNOWN and name in remote.inputs and same_value(i.type, i.value, remote.inputs[name][1])
         for name, i in change.inputs.items()
     )
-    key = planned_key(spec, change.inputs, state.salt) if matches else f"imported:{execution_id}"
+    key = planned_key(spec, change.inputs, state.salt) if matches else None
     base = RunRecord(
         workflow=spec.workflow,
         key=key or f"imported:{execution_id}",
@@ -201,8 +208,6 @@ async def _import(
         depends_on=sorted(spec.depends_on),
     )
     if matches:
-        from reconciler.planning.planner import recorded_inputs
-
         base = base.model_copy(update={"inputs": recorded_inputs(change.inputs, state.salt)})
     record = execution_record(base, remote)
     if not exists:
@@ -217,7 +222,7 @@ async def _import(
 def refreshed_view(project: Project, state: State) -> State:
     """``plan``'s refresh: in-progress executions read from the server, in memory only (nothing is
     written). Contacts the server only when the state records something in progress."""
-    if not any(r.execution is not None and r.execution.state in IN_PROGRESS for r in state.runs.values()):
+    if not state.has_work_in_progress():
         return state
     settings = api_settings(project)
 

@@ -159,8 +159,3 @@ def _display(root: Path, path: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
-
-
-def describe_endpoint(stack: StackConfig) -> dict[str, Any]:
-    endpoint = stack.spec.endpoint
-    return {} if endpoint is None else endpoint.model_dump(by_alias=True, exclude_none=True)

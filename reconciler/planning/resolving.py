@@ -79,16 +79,3 @@ def _interpolate(template: Interpolation, lookup: OutputLookup) -> Any:
             return UNKNOWN
         parts.append(value if isinstance(value, str) else json.dumps(value))
     return "".join(parts)
-
-
-def references(template: Any) -> set[str]:
-    """The runs whose outputs ``template`` reads."""
-    if isinstance(template, OutputRef):
-        return {template.run}
-    if isinstance(template, Interpolation):
-        return {p.run for p in template.parts if isinstance(p, OutputRef)}
-    if isinstance(template, list):
-        return set().union(*(references(i) for i in template)) if template else set()
-    if isinstance(template, dict):
-        return set().union(*(references(v) for v in template.values())) if template else set()
-    return set()

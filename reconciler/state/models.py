@@ -15,8 +15,6 @@ from pydantic.alias_generators import to_camel
 STATE_VERSION: Literal[1] = 1
 IN_PROGRESS = frozenset({"initializing", "running", "waiting", "waiting-signal", "suspended"})
 TERMINAL = frozenset({"completed", "failed", "canceled"})
-# "unknown" is ours: a start was sent and its answer lost; the next plan/apply looks it up.
-ExecutionStateName = str
 
 
 class _Model(BaseModel):
@@ -27,7 +25,7 @@ class Execution(_Model):
     """One execution on the server, as last seen."""
 
     id: str
-    state: ExecutionStateName
+    state: str
     start_date: str | None = None
     end_date: str | None = None
     started_by: str | None = None
@@ -73,3 +71,7 @@ class State(_Model):
     lineage: str
     salt: str  # key of the secrets' HMAC; random per lineage
     runs: dict[str, RunRecord] = Field(default_factory=dict)
+
+    def has_work_in_progress(self) -> bool:
+        """Whether any recorded execution is still in progress (only then has a refresh work to do)."""
+        return any(r.execution is not None and r.execution.state in IN_PROGRESS for r in self.runs.values())
