@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from reconciler.cli.common import Context, Duration, common_options, handle_errors, inputs_from, pass_context
+from reconciler.cli.common import (
+    Context,
+    Duration,
+    common_options,
+    handle_errors,
+    inputs_from,
+    json_option,
+    pass_context,
+    record_document,
+    var_options,
+)
 from reconciler.cli.planning_commands import plan_options
 from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import UserError
@@ -127,11 +138,15 @@ def _ask(ui: Ui) -> bool:
 @click.command()
 @common_options
 @lock_timeout_option
+@json_option
 @pass_context
 @handle_errors
-def refresh(ctx: Context, lock_timeout: float) -> None:
+def refresh(ctx: Context, lock_timeout: float, as_json: bool) -> None:
     """Update recorded executions from the server (state, end date, outputs). Starts nothing."""
     changed = executing.refresh(ctx.project(), lock_timeout)
+    if as_json:
+        ctx.ui.raw(json.dumps({"changed": {n: record_document(r) for n, r in sorted(changed.items())}}, indent=2))
+        return
     for name, record in sorted(changed.items()):
         state = record.execution.state if record.execution else "?"
         ctx.ui.line(f"{name}: {state}")
@@ -142,9 +157,9 @@ def refresh(ctx: Context, lock_timeout: float) -> None:
 @common_options
 @click.argument("run")
 @click.argument("execution_id")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a stack variable.")
-@click.option("--var-file", "var_files", multiple=True, metavar="FILE", help="YAML file of variable values.")
+@var_options
 @lock_timeout_option
+@json_option
 @pass_context
 @handle_errors
 def import_(
@@ -154,11 +169,15 @@ def import_(
     variables: tuple[str, ...],
     var_files: tuple[str, ...],
     lock_timeout: float,
+    as_json: bool,
 ) -> None:
     """Adopt EXECUTION_ID, which already exists on the server, as the record of declared run RUN."""
     record = executing.import_execution(
         ctx.project(), inputs_from(variables, var_files), run, execution_id, lock_timeout
     )
+    if as_json:
+        ctx.ui.raw(json.dumps({"run": run, "record": record_document(record)}, indent=2))
+        return
     state = record.execution.state if record.execution else "?"
     same = not record.key.startswith("imported:")
     note = "its inputs match the manifest" if same else "its inputs differ from the manifest: the next plan re-runs it"

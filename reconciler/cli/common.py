@@ -16,6 +16,7 @@ import click
 
 from reconciler.errors import ReconcilerError, RemoteError
 from reconciler.operations.project import Inputs, Project, open_project, read_inputs
+from reconciler.state.models import RunRecord
 from reconciler.ui.console import Ui
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +73,15 @@ def var_options(func: F) -> F:
         func
     )
     return func
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def record_document(record: RunRecord) -> dict[str, Any]:
+    """One recorded run as JSON (the state holds no secret in clear)."""
+    doc: dict[str, Any] = record.model_dump(mode="json", by_alias=True)
+    return doc
 
 
 def inputs_from(variables: tuple[str, ...], var_files: tuple[str, ...]) -> Inputs:

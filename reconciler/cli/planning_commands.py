@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,11 +16,12 @@ from reconciler.cli.common import (
     common_options,
     handle_errors,
     inputs_from,
+    json_option,
     keep_until_exit,
     pass_context,
     var_options,
 )
-from reconciler.errors import UserError
+from reconciler.errors import ManifestError, Problem, UserError
 from reconciler.manifest.schema import json_schema
 from reconciler.operations import inspecting
 from reconciler.operations.project import Project
@@ -35,15 +37,32 @@ from reconciler.ui import plan_view, state_view
 @click.command()
 @common_options
 @var_options
+@json_option
 @pass_context
 @handle_errors
-def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
+def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
     """Check the stack file and manifests offline: schema, names, references, cycles, secrets."""
     project = ctx.project()
-    desired, unset = project.check(inputs_from(variables, var_files))
-    for name in unset:
-        ctx.ui.warn(f"environment variable {name} is not set: plan and apply will need it")
-    ctx.ui.line(f"[green]Success![/] {len(desired.runs)} run(s) in {len(project.manifest_files())} file(s) are valid.")
+    try:
+        desired, unset = project.check(inputs_from(variables, var_files))
+    except ManifestError as err:
+        if not as_json:
+            raise
+        ctx.ui.raw(json.dumps({"valid": False, "problems": [_problem(p) for p in err.problems]}, indent=2))
+        sys.exit(1)
+    warnings = [f"environment variable {name} is not set: plan and apply will need it" for name in unset]
+    files = len(project.manifest_files())
+    if as_json:
+        ctx.ui.raw(json.dumps({"valid": True, "runs": len(desired.runs), "files": files, "warnings": warnings}))
+        return
+    for warning in warnings:
+        ctx.ui.warn(warning)
+    ctx.ui.line(f"[green]Success![/] {len(desired.runs)} run(s) in {files} file(s) are valid.")
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    where = problem.location
+    return {"file": where.file, "line": where.line, "column": where.column, "message": problem.message}
 
 
 def plan_options(func: F) -> F:

@@ -7,7 +7,15 @@ import sys
 
 import click
 
-from reconciler.cli.common import Context, Duration, common_options, handle_errors, pass_context
+from reconciler.cli.common import (
+    Context,
+    Duration,
+    common_options,
+    handle_errors,
+    json_option,
+    pass_context,
+    record_document,
+)
 from reconciler.errors import StateError
 from reconciler.operations import inspecting, surgery
 from reconciler.ui import state_view
@@ -28,11 +36,15 @@ def state() -> None:
 
 @state.command("list")
 @common_options
+@json_option
 @pass_context
 @handle_errors
-def state_list(ctx: Context) -> None:
+def state_list(ctx: Context, as_json: bool) -> None:
     """List the recorded runs."""
     recorded, _ = ctx.project().read_state()
+    if as_json:
+        ctx.ui.raw(json.dumps(sorted(recorded.runs)))
+        return
     for name in sorted(recorded.runs):
         ctx.ui.raw(name)
 
@@ -40,13 +52,17 @@ def state_list(ctx: Context) -> None:
 @state.command("show")
 @common_options
 @click.argument("run")
+@json_option
 @pass_context
 @handle_errors
-def state_show(ctx: Context, run: str) -> None:
+def state_show(ctx: Context, run: str, as_json: bool) -> None:
     """Show one recorded run."""
     recorded, _ = ctx.project().read_state()
     if run not in recorded.runs:
         raise StateError(f"no run named {run!r} in the state")
+    if as_json:
+        ctx.ui.raw(json.dumps(record_document(recorded.runs[run]), indent=2))
+        return
     one = recorded.model_copy(update={"runs": {run: recorded.runs[run]}})
     ctx.ui.lines(state_view.state_lines(one, True)[2:])
 
