@@ -49,22 +49,11 @@ def load_stack(
     values (text, typed by the variable's declared type); ``read_file`` reads a ``valueFrom`` file
     (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot.
     """
-    return _load(stack_text, stack_path, manifest_files, variables, var_files, Sources(environ, read_file))
-
-
-def _load(
-    stack_text: str,
-    stack_path: str,
-    manifest_files: Sequence[tuple[str, str]],
-    variables: Mapping[str, str],
-    var_files: Sequence[tuple[str, str]],
-    sources: Sources,
-) -> tuple[StackConfig, DesiredStack]:
     problems: list[Problem] = []
     stack = read_stack(stack_text, stack_path, problems)
     values = resolve_variables(stack, var_files, variables, problems)
     files = sorted((f for f in manifest_files if f[0] != stack_path), key=lambda f: f[0])
-    collector = _Collector(values, sources, problems)
+    collector = _Collector(values, Sources(environ, read_file), problems)
     for run_document in read_runs(files, problems):
         collector.add(run_document)
     desired = collector.finish(manifests_digest(manifest_files))
