@@ -28,8 +28,9 @@ from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
 from reconciler.errors import ManifestError, Problem, SourceLocation
-from reconciler.manifest.documents import RunDocument, parse_stack, read_runs, read_stack
+from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
 from reconciler.manifest.models import StackConfig, duration_seconds
+from reconciler.manifest.parsing import parse_documents
 
 __all__ = ["load_stack", "manifests_digest", "parse_stack"]
 
@@ -42,19 +43,21 @@ def load_stack(
     var_files: Sequence[tuple[str, str]],
     environ: Mapping[str, str],
     read_file: Callable[[str], str],
+    documents_of: DocumentsOf = parse_documents,
 ) -> tuple[StackConfig, DesiredStack]:
     """Read and check everything; `ManifestError` with every problem found otherwise.
 
     ``manifest_files`` and ``var_files`` are (display path, text) pairs; ``variables`` the ``--var``
     values (text, typed by the variable's declared type); ``read_file`` reads a ``valueFrom`` file
-    (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot.
+    (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot;
+    ``documents_of`` parses one manifest file (a caller may hand over files it parsed already).
     """
     problems: list[Problem] = []
     stack = read_stack(stack_text, stack_path, problems)
     values = resolve_variables(stack, var_files, variables, problems)
     files = sorted((f for f in manifest_files if f[0] != stack_path), key=lambda f: f[0])
     collector = _Collector(values, Sources(environ, read_file), problems)
-    for run_document in read_runs(files, problems):
+    for run_document in read_runs(files, problems, documents_of):
         collector.add(run_document)
     desired = collector.finish(manifests_digest(manifest_files))
     if problems or stack is None:

@@ -7,7 +7,7 @@ its other "errors" would only be noise from reading it as the wrong format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,11 +50,18 @@ def read_stack(text: str, path: str, problems: list[Problem]) -> tuple[StackConf
     return None if stack is None else (stack, document)
 
 
-def read_runs(files: Sequence[tuple[str, str]], problems: list[Problem]) -> list[RunDocument]:
+# (path, text, problems) -> the file's documents, its problems appended: `parse_documents`, or what a
+# caller parsed already (`reconciler.operations.parsing_ahead` parses on another core).
+DocumentsOf = Callable[[str, str, list[Problem]], list[Document]]
+
+
+def read_runs(
+    files: Sequence[tuple[str, str]], problems: list[Problem], documents_of: DocumentsOf = parse_documents
+) -> list[RunDocument]:
     """Every valid WorkflowRun document of ``files`` ((path, text) pairs)."""
     found: list[RunDocument] = []
     for path, text in files:
-        for document in parse_documents(path, text, problems):
+        for document in documents_of(path, text, problems):
             if not _header_ok(document, "WorkflowRun", problems):
                 continue
             run = validate(document, WorkflowRun, problems)

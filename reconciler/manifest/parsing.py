@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import yaml
@@ -105,15 +103,34 @@ def mark_location(file: str, mark: Any) -> SourceLocation:
     return SourceLocation(file, mark.line + 1, mark.column + 1)
 
 
-@dataclass
 class Document:
-    """One YAML document: its plain data and the node tree it was built from."""
+    """One YAML document: its plain data and the node tree it was built from.
 
-    file: str
-    text: str
-    node: Node
-    data: Any
-    _children: dict[int, dict[Any, tuple[Node, Node]]] = field(default_factory=dict, repr=False)
+    ``index`` is the document's place among the non-empty documents of ``text``. The node tree is
+    only needed to say where something is written; a document whose data was built elsewhere (in a
+    parsing worker: `parse_data`) is given without it, and `node` composes ``text`` again on first
+    use, which only a problem or a location asked for does.
+    """
+
+    __slots__ = ("_children", "_lines", "_node", "data", "file", "index", "text")
+
+    def __init__(self, file: str, text: str, data: Any, index: int = 0, node: Node | None = None) -> None:
+        self.file = file
+        self.text = text
+        self.data = data
+        self.index = index
+        self._node = node
+        self._children: dict[int, dict[Any, tuple[Node, Node]]] = {}
+        self._lines: list[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Document(file={self.file!r}, index={self.index}, data={self.data!r})"
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = _compose_again(self.file, self.text, self.index)
+        return self._node
 
     def children(self, node: MappingNode) -> dict[Any, tuple[Node, Node]]:
         """Key -> (key node, value node) of a mapping node, merge keys included (cached)."""
@@ -140,9 +157,11 @@ class Document:
         """Where ``path`` is written (the key when ``key``); the nearest existing parent otherwise."""
         return mark_location(self.file, self.node_at(path, key=key).start_mark)
 
-    @cached_property
+    @property
     def lines(self) -> list[str]:
-        return self.text.split("\n")
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
 
     def text_location(self, path: tuple[Any, ...], text: str) -> SourceLocation:
         """Where ``text`` (e.g. one ``${...}`` reference) is written inside the scalar at ``path``."""
@@ -283,23 +302,59 @@ def parse_documents(file: str, text: str, problems: list[Problem]) -> list[Docum
 
     A syntax error ends the file (YAML cannot resume after one); the documents before it are kept.
     """
-    documents: list[Document] = []
+    return [Document(file, text, data, i, node) for i, (node, data) in enumerate(_parse(file, text, problems))]
+
+
+def parse_data(file: str, text: str, keep: list[Node]) -> tuple[list[Any], list[Problem]]:
+    """The plain data of every non-empty document of ``text``, and the problems found: what
+    `parse_documents` gives without the node trees, for a parsing worker to send back (plain data
+    pickles fast; node trees do not). ``Document(file, text, data, index)`` rebuilds each one.
+
+    The node trees go to ``keep``: a worker about to exit need not spend time freeing them."""
+    problems: list[Problem] = []
+    found = _parse(file, text, problems)
+    keep.extend(node for node, _ in found)
+    return [data for _, data in found], problems
+
+
+def _parse(file: str, text: str, problems: list[Problem]) -> list[tuple[Node, Any]]:
+    found: list[tuple[Node, Any]] = []
     aliases = "*" in text
     loader = ManifestLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
-            if node is None or (isinstance(node, ScalarNode) and node.tag == NULL):
+            if _is_empty(node):
                 continue  # an empty document (a stray `---`, or only comments)
-            data = _Builder(file, problems, aliases=aliases).build(node)
-            documents.append(Document(file, text, node, data))
+            found.append((node, _Builder(file, problems, aliases=aliases).build(node)))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(file, exc))
     except yaml.YAMLError as exc:  # a reader error: bytes that are not valid text
         problems.append(Problem(SourceLocation(file), f"cannot read YAML: {exc}"))
     finally:
         loader.dispose()
-    return documents
+    return found
+
+
+def _is_empty(node: Node | None) -> bool:
+    return node is None or (isinstance(node, ScalarNode) and node.tag == NULL)
+
+
+def _compose_again(file: str, text: str, index: int) -> Node:
+    """The node tree of the ``index``-th non-empty document of ``text`` (which parsed before)."""
+    loader = ManifestLoader(text)
+    try:
+        seen = 0
+        while loader.check_node():
+            node: Node | None = loader.get_node()
+            if node is None or _is_empty(node):
+                continue
+            if seen == index:
+                return node
+            seen += 1
+    finally:
+        loader.dispose()
+    raise ValueError(f"{file}: document {index} is no longer in the text")
 
 
 def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:

@@ -20,6 +20,8 @@ from reconciler.desired.loading import load_stack, parse_stack
 from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError
 from reconciler.manifest.models import StackConfig
+from reconciler.operations import parsing_ahead
+from reconciler.operations.parsing_ahead import ParsingAhead
 from reconciler.state.models import State
 
 STACK_FILE = "reconciler.yaml"
@@ -52,16 +54,27 @@ class Project:
             files += _collect(self.root, entry)
         return sorted(set(files))
 
-    def load(self, inputs: Inputs, environ: Mapping[str, str] | None = None) -> DesiredStack:
-        _, desired = load_stack(
-            self.stack_text,
-            STACK_FILE,
-            self.manifest_files(),
-            inputs.variables,
-            inputs.var_files,
-            self.environ if environ is None else environ,
-            self.read_file,
-        )
+    def parse_ahead(self, files: list[tuple[str, str]] | None = None) -> ParsingAhead:
+        """Start parsing the manifest files on a second core where that pays (`ParsingAhead`); give
+        the result to `load`, in a ``with`` block that ends after it."""
+        chosen = self.manifest_files() if files is None else files
+        return ParsingAhead(chosen, fork=parsing_ahead.enabled(self.environ))
+
+    def load(
+        self, inputs: Inputs, environ: Mapping[str, str] | None = None, ahead: ParsingAhead | None = None
+    ) -> DesiredStack:
+        files = self.manifest_files() if ahead is None else ahead.files
+        with ahead or self.parse_ahead(files) as parsing:
+            _, desired = load_stack(
+                self.stack_text,
+                STACK_FILE,
+                files,
+                inputs.variables,
+                inputs.var_files,
+                self.environ if environ is None else environ,
+                self.read_file,
+                parsing.documents,
+            )
         return desired
 
     def check(self, inputs: Inputs) -> tuple[DesiredStack, list[str]]:
