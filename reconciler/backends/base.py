@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from reconciler.state.events import PutRun, RemoveRun
-from reconciler.state.models import State
+if TYPE_CHECKING:  # the event models (and their TypeAdapter) are built only by what appends or replays
+    from reconciler.state.events import PutRun, RemoveRun
+    from reconciler.state.models import State
 
 
 @dataclass(frozen=True)

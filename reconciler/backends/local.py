@@ -55,7 +55,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -63,8 +63,10 @@ from reconciler.backends.base import LockInfo
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until, this_host
 from reconciler.backends.serials import Stored, check_write
 from reconciler.errors import StateError
-from reconciler.state.events import EVENT_ADAPTER, PutRun, RemoveRun, replay
 from reconciler.state.models import State
+
+if TYPE_CHECKING:
+    from reconciler.state.events import PutRun, RemoveRun
 
 JOURNAL_FORMAT = 1
 FILE_MODE = 0o600
@@ -214,6 +216,8 @@ class _JournalReader:
             raise self.fail(line, f"part {part} of {of} out of order (an earlier group is incomplete?)")
         if serial <= self.serial:
             raise self.fail(line, f"serial {serial} does not follow {self.serial}")
+        from reconciler.state.events import EVENT_ADAPTER  # built only when a journal has events (not for plan)
+
         try:
             self.pending.append(EVENT_ADAPTER.validate_python(doc.get("event")))
         except ValidationError as exc:
@@ -331,7 +335,12 @@ class LocalBackend:
         base = parse_state(raw, str(self.path))
         sha = hashlib.sha256(raw).hexdigest()
         journal = self._read_journal(sha, base.serial)
-        state = replay(base, journal.events, journal.serial) if journal.serial is not None else base
+        if journal.serial is None:
+            state = base
+        else:
+            from reconciler.state.events import replay  # only with a journal to replay (not for plan)
+
+            state = replay(base, journal.events, journal.serial)
         tail = _Tail(key, sha, base.serial, journal.valid_length, state.serial)
         return _Loaded(state, tail)
 

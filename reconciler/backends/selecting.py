@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.backends.base import StateBackend
 from reconciler.backends.local import LocalBackend
-from reconciler.backends.postgres import PostgresBackend
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reconciler.backends.base import StateBackend
+    from reconciler.backends.postgres import PostgresBackend
 
 DEFAULT_PATH = "reconciler.state.json"
 DEFAULT_DSN_ENV = "RECONCILER_PG_DSN"
@@ -65,6 +67,8 @@ def postgres_backend(cfg: Mapping[str, Any], environ: Mapping[str, str]) -> Post
     if not dsn:
         raise ConfigError(f"the postgres backend reads its DSN from the environment variable {name}, which is not set")
     workspace = str(cfg.get("workspace", DEFAULT_WORKSPACE))
+    from reconciler.backends.postgres import PostgresBackend  # only for stacks that use it
+
     return PostgresBackend(dsn, workspace=workspace, schema=str(cfg.get("schema", DEFAULT_SCHEMA)))
 
 

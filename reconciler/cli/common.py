@@ -10,14 +10,16 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconciler.errors import ReconcilerError, RemoteError
 from reconciler.operations.project import Inputs, Project, open_project, read_inputs
-from reconciler.state.models import RunRecord
 from reconciler.ui.console import Ui
+
+if TYPE_CHECKING:
+    from reconciler.state.models import RunRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 

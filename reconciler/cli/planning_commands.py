@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,16 +22,13 @@ from reconciler.cli.common import (
     var_options,
 )
 from reconciler.errors import ManifestError, Problem, UserError
-from reconciler.manifest.schema import json_schema
-from reconciler.operations import inspecting
-from reconciler.operations.project import Project
 from reconciler.operations.proposing import propose
 from reconciler.planning.planner import PlanOptions
-from reconciler.planning.rendering import plan_document
-from reconciler.planning.saved import load as load_saved_plan
-from reconciler.planning.saved import save as save_plan
-from reconciler.state.models import State
-from reconciler.ui import plan_view, state_view
+from reconciler.ui import plan_view
+
+if TYPE_CHECKING:
+    from reconciler.operations.project import Project
+    from reconciler.state.models import State
 
 
 @click.command()
@@ -108,10 +105,14 @@ def plan(
     planned = propose(project, inputs, PlanOptions(targets, replace), _refresh_view if refresh else None)
     keep_until_exit(planned)
     if out:
+        from reconciler.planning.saved import save as save_plan  # only with --out
+
         created = dt.datetime.now(dt.UTC).isoformat()
         Path(out).write_text(save_plan(planned.plan, inputs.variables, inputs.var_files, created), encoding="utf-8")
         Path(out).chmod(0o600)
     if as_json:
+        from reconciler.planning.rendering import plan_document  # only with --json
+
         ctx.ui.raw(json.dumps(plan_document(planned.plan), indent=2))
     elif markdown:
         ctx.ui.raw(plan_view.markdown(planned.plan))
@@ -131,6 +132,11 @@ def plan(
 @handle_errors
 def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
     """Show the state, or a saved plan."""
+    # imported here, not at start-up: `plan` needs none of them
+    from reconciler.operations import inspecting
+    from reconciler.planning.saved import load as load_saved_plan
+    from reconciler.ui import state_view
+
     if planfile:
         saved = load_saved_plan(_read(planfile), planfile)
         if as_json:
@@ -154,6 +160,10 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
 @handle_errors
 def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None:
     """Show recorded outputs."""
+    # imported here, not at start-up: `plan` needs neither
+    from reconciler.operations import inspecting
+    from reconciler.ui import state_view
+
     state, _ = ctx.project().read_state()
     values = inspecting.outputs_of(state, selector)
     if raw:
@@ -174,6 +184,8 @@ def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None
 @handle_errors
 def graph(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
     """Print the run dependency graph in DOT (pipe it to `dot -Tsvg`)."""
+    from reconciler.operations import inspecting  # imported here, not at start-up: `plan` needs it not
+
     desired = ctx.project().load(inputs_from(variables, var_files))
     ctx.ui.raw(inspecting.dot_graph(desired))
 
@@ -184,6 +196,8 @@ def graph(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) 
 @handle_errors
 def schema(ctx: Context) -> None:
     """Print the JSON Schema of the stack and manifest formats (for editors)."""
+    from reconciler.manifest.schema import json_schema  # imported here, not at start-up: `plan` needs it not
+
     ctx.ui.raw(json.dumps(json_schema(), indent=2))
 
 
