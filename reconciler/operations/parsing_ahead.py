@@ -1,25 +1,32 @@
-"""Parsing the manifests on a second core while this process does something else.
+"""Parsing the manifests on a second core while this process reads the state and builds the runs.
 
 YAML parsing is the largest single cost of ``plan`` on a large stack (10,000 runs: ~0.35 s of
-composing node trees in libyaml and PyYAML). `ParsingAhead` forks one worker that parses files while
-this process goes on: it reads the state, then parses files too. Both take files from one queue, a
-pipe holding the file numbers (a read of a few bytes from a pipe is atomic, so every file is taken
-by exactly one of them): whoever is faster takes more, and a worker that is slow to start, or finds
-the other core busy, costs little. The worker sends back only plain data (`parse_data`: what the
-documents hold and the problems found, pickled); a document it parsed gets its node tree again,
-from its text, only if a problem or a location needs it.
+composing node trees in libyaml and PyYAML), and building the desired runs from what was parsed is
+the next. `ParsingAhead` makes them a pipeline: a forked worker parses the files in order and sends
+each one back as soon as it is parsed, while this process reads the state and then, file by file,
+builds runs from what has arrived. Work is taken from one queue, a pipe holding the file numbers (a
+read of a few bytes from a pipe is atomic, so every file is taken by exactly one of the two): when
+the next file this process needs has not arrived yet, it parses one from the queue itself instead of
+waiting, so a worker that is slow to start, or finds the other core busy, costs little.
 
-Only on Linux (``os.fork``), with at least two usable cores, for manifests of at least
-`MIN_BYTES`, and while this process runs no other thread (forking a process with threads can copy
-a lock that another thread holds). ``RECONCILER_PARSE_AHEAD=0`` turns it off. Whatever happens to
-the worker (it fails, is killed, sends something unreadable), this process parses what the worker
-did not deliver: the result is always that of parsing every file here, in the same order.
+The worker sends only plain data (`parse_data`: what the documents hold and the problems found,
+pickled); a document it parsed composes its node tree again, from its text, only when a problem or
+a location needs it. The worker writes without blocking into a backlog of its own, so it goes on
+parsing while this process is busy elsewhere (reading the state) and not reading the pipe.
+
+Only on Linux (``os.fork``), with at least two usable cores, for manifests of at least `MIN_BYTES`,
+and while this process runs no other thread (forking a process with threads can copy a lock that
+another thread holds). ``RECONCILER_PARSE_AHEAD=0`` turns it off. Whatever happens to the worker
+(it fails, is killed, sends something unreadable), this process parses what did not arrive: the
+result is always that of parsing every file here, in the same order.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -35,14 +42,18 @@ from reconciler.manifest.parsing import Document, parse_data, parse_documents
 MIN_BYTES = 256 * 1024
 _TICKET = 4  # bytes per queue entry: a chunk number, little-endian
 _MAX_TICKETS = 8192  # 32 KiB of tickets: written before the fork, they must fit in the pipe at once
+_HEADER = 8  # bytes of a message's length
 _READ = 1 << 20
+_PIPE_SIZE = 1 << 20  # asked of the kernel for the results pipe (fewer, larger writes)
 
-Parsed = tuple[list[Any], list[Problem]]  # a file's documents' data and its problems, as the worker sends them
+# What the worker sends for one file: its number, its documents' data and its problems.
+Message = tuple[int, list[Any], list[Problem]]
+Parsed = tuple[list[Document], list[Problem]]
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
     """Whether this machine and process can parse on a second core (and the user did not say no)."""
-    if environ.get("RECONCILER_PARSE_AHEAD", "1").strip() in ("0", "false", "no", "off"):
+    if environ.get("RECONCILER_PARSE_AHEAD", "1").strip().lower() in ("0", "false", "no", "off"):
         return False
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
@@ -59,9 +70,8 @@ class ParsingAhead:
     def __init__(self, files: Sequence[tuple[str, str]], *, fork: bool, min_bytes: int = MIN_BYTES) -> None:
         self._files = list(files)
         self._index = {path: i for i, (path, _) in enumerate(self._files)}
-        self._parsed: dict[int, tuple[list[Document], list[Problem]]] = {}
+        self._parsed: dict[int, Parsed] = {}
         self._worker: _Worker | None = None
-        self._finished = False
         if fork and len(self._files) > 1 and sum(len(text) for _, text in self._files) >= min_bytes:
             self._worker = _Worker.start(self._files)
 
@@ -69,9 +79,7 @@ class ParsingAhead:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
+        self._stop()
 
     @property
     def files(self) -> list[tuple[str, str]]:
@@ -83,48 +91,65 @@ class ParsingAhead:
 
     def documents(self, path: str, text: str, problems: list[Problem]) -> list[Document]:
         """The documents of one file and its problems (appended), as `parse_documents` gives them."""
-        self._finish()
         i = self._index.get(path)
-        done = self._parsed.pop(i, None) if i is not None and self._files[i][1] == text else None
-        if done is None:
+        if i is None or self._files[i][1] != text:  # not one of the files given
             return parse_documents(path, text, problems)
+        done = self._parsed.pop(i, None) or self._wait_for(i)
         documents, found = done
         problems.extend(found)
         return documents
 
-    def _finish(self) -> None:
-        """Parse what is left in the queue here, then take the worker's files (once)."""
-        if self._finished:
-            return
-        self._finished = True
-        worker, self._worker = self._worker, None
-        if worker is None:
-            return
-        try:
-            while taken := worker.take():  # one chunk at a time: the worker goes on taking too
-                for i in taken:
-                    self._parsed[i] = self._here(i)
-            for i, (data, found) in worker.results().items():
-                path, text = self._files[i]
-                self._parsed[i] = ([Document(path, text, item, n) for n, item in enumerate(data)], found)
-        finally:
-            worker.stop()
+    def _wait_for(self, i: int) -> Parsed:
+        """File ``i``: from the worker when it has it, parsing others from the queue meanwhile."""
+        while self._worker is not None:
+            try:
+                self._receive(wait=False)
+                if i in self._parsed:
+                    return self._parsed.pop(i)
+                taken = self._worker.take()
+                if taken:
+                    for j in taken:
+                        self._parsed[j] = self._here(j)
+                elif not self._receive(wait=True):
+                    self._stop()  # the worker is done (or died): what it did not send is parsed here
+            except _WorkerFailed:
+                self._stop()
+        return self._parsed.pop(i, None) or self._here(i)
 
-    def _here(self, i: int) -> tuple[list[Document], list[Problem]]:
+    def _receive(self, *, wait: bool) -> bool:
+        """Take what the worker sent (waiting for more when ``wait``); False once it sends no more."""
+        assert self._worker is not None
+        more = self._worker.read(wait=wait)
+        for j, data, found in self._worker.messages():
+            path, text = self._files[j]
+            self._parsed[j] = ([Document(path, text, item, n) for n, item in enumerate(data)], found)
+        return more
+
+    def _here(self, i: int) -> Parsed:
         problems: list[Problem] = []
         documents = parse_documents(*self._files[i], problems)
         return documents, problems
 
+    def _stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+
+class _WorkerFailed(Exception):
+    """The worker sent something that is not a message."""
+
 
 class _Worker:
-    """A forked process parsing files from the queue and sending back what it parsed."""
+    """A forked process parsing files from the queue and sending each back as it is done."""
 
     def __init__(self, pid: int, tickets: int, results: int, chunk: int, count: int) -> None:
         self.pid = pid
         self.tickets = tickets
-        self.results_fd = results
+        self.results = results
         self.chunk = chunk
         self.count = count
+        self.buffer = bytearray()
 
     @classmethod
     def start(cls, files: list[tuple[str, str]]) -> _Worker:
@@ -136,6 +161,10 @@ class _Worker:
         finally:
             os.close(queue_write)  # once the queue is empty, a read gives b"" in both processes
         results_read, results_write = os.pipe()
+        try:
+            fcntl.fcntl(results_write, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:
+            pass  # the system's limit is lower: the default size works, with more writes
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             os.close(results_read)
@@ -151,20 +180,29 @@ class _Worker:
         first = int.from_bytes(ticket, "little") * self.chunk
         return range(first, min(first + self.chunk, self.count))
 
-    def results(self) -> dict[int, Parsed]:
-        """What the worker parsed; empty if it failed (the caller then parses those files itself)."""
-        chunks: list[bytes] = []
-        while block := os.read(self.results_fd, _READ):
-            chunks.append(block)
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            return {}
-        try:
-            parsed: dict[int, Parsed] = pickle.loads(b"".join(chunks))
-        except Exception:  # a truncated or garbled answer: parse those files here
-            return {}
-        return parsed
+    def read(self, *, wait: bool) -> bool:
+        """Read what the pipe holds (when ``wait``, block until something); False at its end."""
+        if not wait and not select.select([self.results], [], [], 0)[0]:
+            return True
+        block = os.read(self.results, _READ)
+        self.buffer += block
+        return bool(block)
+
+    def messages(self) -> list[Message]:
+        """The whole messages read so far (a message cut short stays in the buffer)."""
+        found: list[Message] = []
+        buffer, start = self.buffer, 0
+        while len(buffer) - start >= _HEADER:
+            end = start + _HEADER + int.from_bytes(buffer[start : start + _HEADER], "little")
+            if end > len(buffer):
+                break
+            try:
+                found.append(pickle.loads(buffer[start + _HEADER : end]))
+            except Exception as exc:  # a garbled answer: parse those files here
+                raise _WorkerFailed from exc
+            start = end
+        del buffer[:start]
+        return found
 
     def stop(self) -> None:
         if self.pid:
@@ -174,28 +212,56 @@ class _Worker:
                 pass
             os.waitpid(self.pid, 0)
             self.pid = 0
-        for fd in (self.tickets, self.results_fd):
+        for fd in (self.tickets, self.results):
             if fd >= 0:
                 os.close(fd)
-        self.tickets = self.results_fd = -1
+        self.tickets = self.results = -1
 
 
 def _serve(files: list[tuple[str, str]], queue: int, out: int, chunk: int) -> None:
-    """The worker's whole life: parse files from the queue, send them, and exit without cleanup
+    """The worker's whole life: parse files from the queue, send each, and exit without cleanup
     (``os._exit``: no atexit handler, buffered output or finalizer of the parent's runs here)."""
     code = 1
     try:
         for number in (signal.SIGINT, signal.SIGTERM):  # end at once, not in the parent's handlers
             signal.signal(number, signal.SIG_DFL)
-        parsed: dict[int, Parsed] = {}
-        kept: list[Node] = []
+        backlog = _Backlog(out)
+        kept: list[Node] = []  # freeing the node trees would only cost time: the worker exits
         while ticket := os.read(queue, _TICKET):
             first = int.from_bytes(ticket, "little") * chunk
             for i in range(first, min(first + chunk, len(files))):
-                parsed[i] = parse_data(*files[i], kept)
-        view = memoryview(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
-        while view:
-            view = view[os.write(out, view) :]
+                data, problems = parse_data(*files[i], kept)
+                backlog.send(pickle.dumps((i, data, problems), protocol=pickle.HIGHEST_PROTOCOL))
+        backlog.flush()
         code = 0
     finally:
         os._exit(code)
+
+
+class _Backlog:
+    """Messages on their way to the parent: written without blocking as far as the pipe takes them,
+    the rest kept and written later (so the worker goes on parsing while the parent is busy)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending: list[memoryview] = []
+        os.set_blocking(fd, False)
+
+    def send(self, blob: bytes) -> None:
+        self.pending.append(memoryview(len(blob).to_bytes(_HEADER, "little") + blob))
+        self._write()
+
+    def flush(self) -> None:
+        os.set_blocking(self.fd, True)
+        self._write()
+
+    def _write(self) -> None:
+        while self.pending:
+            try:
+                written = os.write(self.fd, self.pending[0])
+            except BlockingIOError:
+                return
+            if written == len(self.pending[0]):
+                self.pending.pop(0)
+            else:
+                self.pending[0] = self.pending[0][written:]
