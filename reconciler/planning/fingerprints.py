@@ -59,29 +59,43 @@ def key_of(workflow: str, bodies: Mapping[str, Mapping[str, Any]], revision: int
 
 
 def inputs_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revision: int, salt: str) -> str:
-    """`key_of` over the `input_body` of each (name, type, value, sensitive), written as text directly."""
+    """`key_of` over the `input_body` of each (name, type, value, sensitive), written as text directly.
+
+    The text before a plain value (``"name":{"type":"string","value":``) depends only on the name and
+    the type, which repeat over the runs of a stack: it is written once (`_head`) and looked up."""
     if type(workflow) is not str or type(revision) is not int:
         return _bodies_key(workflow, inputs, revision, salt)
     fragments: list[tuple[str, str]] = []
+    heads = _HEADS
     for name, type_name, value, sensitive in inputs:
         if type(name) is not str:
             return _bodies_key(workflow, inputs, revision, salt)
         kind = type(value)
-        if sensitive or type(type_name) is not str:
-            text = _CANONICAL.encode(input_body(type_name, value, sensitive, salt))
+        if sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
+            text = f"{encode_basestring(name)}:{_CANONICAL.encode(input_body(type_name, value, sensitive, salt))}"
         elif kind is str:
-            text = '{"type":' + encode_basestring(type_name) + ',"value":' + encode_basestring(value) + "}"
+            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{encode_basestring(value)}}}"
         elif kind is int:
-            text = '{"type":' + encode_basestring(type_name) + ',"value":' + int.__repr__(value) + "}"
-        elif kind is bool:
-            text = '{"type":' + encode_basestring(type_name) + ',"value":' + ("true" if value else "false") + "}"
+            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{int.__repr__(value)}}}"
         else:
-            text = _CANONICAL.encode(input_body(type_name, value, sensitive, salt))
+            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{'true' if value else 'false'}}}"
         fragments.append((name, text))
     fragments.sort()
-    body = ",".join([encode_basestring(name) + ":" + text for name, text in fragments])
-    encoded = '{"inputs":{' + body + '},"revision":' + int.__repr__(revision) + ',"workflow":'
-    return "sha256:" + hashlib.sha256((encoded + encode_basestring(workflow) + "}").encode()).hexdigest()
+    body = ",".join([text for _, text in fragments])
+    encoded = f'{{"inputs":{{{body}}},"revision":{int.__repr__(revision)},"workflow":{encode_basestring(workflow)}}}'
+    return "sha256:" + hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# (name, type) -> the text of `_head`; a stack has a few distinct pairs, bounded here all the same.
+_HEADS: dict[tuple[str, str], str] = {}
+_MAX_HEADS = 4096
+
+
+def _head(name: str, type_name: str) -> str:
+    if len(_HEADS) >= _MAX_HEADS:
+        _HEADS.clear()
+    head = _HEADS[(name, type_name)] = f'{encode_basestring(name)}:{{"type":{encode_basestring(type_name)},"value":'
+    return head
 
 
 def _bodies_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revision: int, salt: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.desired.runs import DesiredRun, DesiredStack, OutputRef
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
-from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput
+from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import inputs_key, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
@@ -33,69 +33,148 @@ class PlanOptions:
 
 def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOptions = PlanOptions()) -> Plan:
     """The plan that would bring ``state`` to ``desired``. Pure; raises ManifestError on bad refs."""
-    _check_names(desired, state, options)
-    selected = _selected(desired, state, options.targets)
+    if options.targets or options.replace:  # without either, every name is known
+        _check_names(desired, state, options)
+    records = state.runs
+    salt = state.salt
+    replace = options.replace
     changes: dict[str, Change] = {}
+    failed: list[Change] = []
     problems: list[Problem] = []
-
-    def final_record(upstream: str) -> RunRecord | None:
-        """The upstream's record when its outputs are final (it is planned as a noop)."""
-        change = changes.get(upstream)
-        return state.runs[upstream] if change is not None and change.action is Action.NOOP else None
-
     for name in desired.order:
         run = desired.runs[name]
         try:
-            changes[name] = _plan_run(run, state, changes, options, final_record)
+            change = _plan_run(run, records.get(name), records, changes, salt, name in replace)
         except MissingOutputError as err:
             problems.append(Problem(_location(run), _missing(err, state)))
+            continue
+        changes[name] = change
+        if change.action is _FAILED:
+            failed.append(change)
     if problems:
         raise ManifestError(problems)
-    deletes = [_delete(name, state.runs[name]) for name in sorted(set(state.runs) - set(desired.runs))]
-    ordered = [changes[n] for n in desired.order if n in selected] + [d for d in deletes if d.run in selected]
+    deletes = [_delete(name, records[name]) for name in sorted(records.keys() - desired.runs.keys())]
+    if options.targets:
+        selected = _selected(desired, state, options.targets)
+        ordered = [changes[n] for n in desired.order if n in selected] + [d for d in deletes if d.run in selected]
+        failed = [c for c in failed if c.run in selected]
+    else:  # every run is selected; `changes` is in desired.order
+        ordered = [*changes.values(), *deletes]
     return Plan(
         changes=tuple(ordered),
         lineage=state.lineage,
         serial=state.serial,
-        salt=state.salt,
+        salt=salt,
         state_exists=exists,
         manifests_digest=desired.manifests_digest,
         targets=options.targets,
         replace=options.replace,
-        warnings=tuple(f"{c.run}: {c.reason}" for c in ordered if c.action is Action.FAILED),
+        warnings=tuple([f"{c.run}: {c.reason}" for c in failed]),  # a delete never fails
     )
 
 
+_START, _RERUN, _RETRY, _AWAIT, _NOOP, _FAILED = (
+    Action.START,
+    Action.RERUN,
+    Action.RETRY,
+    Action.AWAIT,
+    Action.NOOP,
+    Action.FAILED,
+)
+
+
 def _plan_run(
-    run: DesiredRun, state: State, planned: Mapping[str, Change], options: PlanOptions, done: RecordLookup
+    run: DesiredRun,
+    record: RunRecord | None,
+    records: Mapping[str, RunRecord],
+    planned: Mapping[str, Change],
+    salt: str,
+    replace: bool,
 ) -> Change:
-    record = state.runs.get(run.name)
-    inputs, flat = _planned(run, done)
-    key = None if flat is None else inputs_key(run.workflow, flat, run.revision, state.salt)
-    action, reason = decide(run, record, key, run.name in options.replace)
-    if action.starts:  # only a run that would start is blocked by a failed upstream
-        blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
+    inputs, key = _planned_lazily(run, planned, records, salt)
+    action, reason = decide(run, record, key, replace)
+    if action is _START or action is _RERUN or action is _RETRY:  # only a run that would start is blocked
+        blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is _FAILED)
         if blocked:
             action, reason = (
-                Action.FAILED,
+                _FAILED,
                 f"blocked: depends on {', '.join(blocked)}, which failed and will not be retried",
             )
     execution = record.execution if record is not None else None
     diff: tuple[ParamChange, ...] = ()
-    if action is Action.RERUN and record is not None:
-        diff = input_diff(record, run, inputs, state.salt)
+    if action is _RERUN and record is not None:
+        diff = input_diff(record, run, inputs, salt)
+    depends_on = run.depends_on
     return Change(
-        run=run.name,
-        action=action,
-        reason=reason,
-        workflow=run.workflow,
-        inputs=inputs,
-        key=key,
-        depends_on=tuple(sorted(run.depends_on)),
-        diff=diff,
-        execution_id=execution.id if execution is not None else None,
-        execution_state=execution.state if execution is not None else None,
+        run.name,
+        action,
+        reason,
+        run.workflow,
+        inputs,
+        key,
+        tuple(sorted(depends_on)) if depends_on else (),
+        diff,
+        execution.id if execution is not None else None,
+        execution.state if execution is not None else None,
     )
+
+
+def _planned_lazily(
+    run: DesiredRun, planned: Mapping[str, Change], records: Mapping[str, RunRecord], salt: str
+) -> tuple[PlannedInputs, str | None]:
+    """`planned_inputs` as a `PlannedInputs` (built when read), and the run key (`planned_key`).
+
+    The planner's fast path (tests check both against `planned_inputs` and `planned_key`): a scalar
+    template is its own value, so only the other inputs are resolved and kept; a whole reference is
+    read from the upstream's record when the upstream is planned as a noop (the `final_record` rule
+    of `make_plan`), without a lookup function per run; and the key's (name, type, value, sensitive)
+    list is gathered in the same pass, then dropped for a run with an unknown input."""
+    resolved: dict[str, tuple[str, Any]] | None = None
+    flat: list[_Flat] | None = []
+    outputs: Callable[[str], Mapping[str, Any] | None] | None = None
+    for name, i in run.inputs.items():
+        value = i.value
+        kind = type(value)
+        if kind in _SCALARS:
+            if flat is not None:
+                flat.append((name, i.type, value, i.sensitive))
+            continue
+        type_name = i.type
+        if kind is OutputRef:
+            change = planned.get(value.run)
+            if change is None or change.action is not _NOOP:
+                value = UNKNOWN
+            else:
+                record = records[value.run]
+                upstream_outputs = record.outputs
+                if value.output not in upstream_outputs:
+                    raise MissingOutputError(value, sorted(upstream_outputs))
+                output = value.output
+                value = upstream_outputs[output]
+                if i.type_inferred:
+                    type_name = record.output_types.get(output) or infer_type(value) or type_name
+        else:
+            if outputs is None:
+                outputs = _outputs_of(_noop_records(planned, records))
+            value = resolve(value, outputs)
+        if resolved is None:
+            resolved = {}
+        resolved[name] = (type_name, value)
+        if value is UNKNOWN:
+            flat = None
+        elif flat is not None:
+            flat.append((name, type_name, value, i.sensitive))
+    key = None if flat is None else inputs_key(run.workflow, flat, run.revision, salt)
+    return PlannedInputs(run.inputs, resolved), key
+
+
+def _noop_records(planned: Mapping[str, Change], records: Mapping[str, RunRecord]) -> RecordLookup:
+    def final_record(upstream: str) -> RunRecord | None:
+        """The upstream's record when its outputs are final (it is planned as a noop)."""
+        change = planned.get(upstream)
+        return records[upstream] if change is not None and change.action is _NOOP else None
+
+    return final_record
 
 
 # Given an upstream run: its record when its outputs are final, or None (known after apply).

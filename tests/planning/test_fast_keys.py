@@ -89,7 +89,8 @@ def test_planned_inputs_equal_the_general_rule(
     given_inputs: dict[str, Any], upstream_done: bool, outputs: dict[str, Any], output_types: dict[str, str]
 ) -> None:
     from reconciler.desired.runs import DesiredInput, DesiredRun
-    from reconciler.planning.planner import _planned, planned_inputs, planned_key
+    from reconciler.planning.changes import Action, Change
+    from reconciler.planning.planner import _planned, _planned_lazily, planned_inputs, planned_key
     from reconciler.planning.resolving import MissingOutputError
     from reconciler.state.models import RunRecord
 
@@ -109,6 +110,17 @@ def test_planned_inputs_equal_the_general_rule(
 
     fast, general = outcome(planned_inputs), outcome(_planned_general)
     assert fast == general
+    # make_plan's path: the upstream is done when it is planned as a noop, then read from the records
+    upstream = Change("up", Action.NOOP if upstream_done else Action.START, "", "wf")
+    try:
+        lazy, lazy_key = _planned_lazily(run, {"up": upstream}, {"up": record}, SALT)
+    except MissingOutputError as err:
+        assert str(err) == fast
+    else:
+        assert isinstance(fast, dict)
+        assert repr(lazy) == repr(fast) and lazy == fast and list(lazy.items()) == list(fast.items())
+        assert [type(i.value) for i in lazy.values()] == [type(i.value) for i in fast.values()]
+        assert lazy_key == planned_key(run, fast, SALT)
     if isinstance(fast, dict):
         assert [type(i.value) for i in fast.values()] == [type(i.value) for i in general.values()]
         # make_plan takes the key from the same pass: it equals planned_key over those inputs
@@ -116,3 +128,14 @@ def test_planned_inputs_equal_the_general_rule(
         assert together == fast
         key = None if flat is None else inputs_key(run.workflow, flat, run.revision, SALT)
         assert key == planned_key(run, fast, SALT)
+
+
+def test_the_remembered_heads_are_bounded_and_give_the_same_keys() -> None:
+    from reconciler.planning import fingerprints
+
+    flat = [("a", "string", "x", False), ("b", "number", 2, False), ("c", "boolean", True, False)]
+    first = inputs_key("wf", flat, 1, SALT)
+    for n in range(fingerprints._MAX_HEADS + 10):
+        inputs_key("wf", [(f"n{n}", "string", "v", False)], 1, SALT)
+    assert len(fingerprints._HEADS) <= fingerprints._MAX_HEADS
+    assert inputs_key("wf", flat, 1, SALT) == first == _slow("wf", {n: (t, v, s) for n, t, v, s in flat}, 1)
