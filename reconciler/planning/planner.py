@@ -105,7 +105,7 @@ def _plan_run(
     if action is _RERUN and record is not None:
         diff = input_diff(record, run, inputs, salt)
     depends_on = run.depends_on
-    return Change(
+    return Change.of(
         run.name,
         action,
         reason,
@@ -248,25 +248,26 @@ def recorded_inputs(inputs: Mapping[str, PlannedInput], salt: str) -> dict[str, 
 
 def decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: bool) -> tuple[Action, str]:
     if record is None:
-        return Action.START, "not yet run"
+        return _START, "not yet run"
     if record.pending is not None:
-        return Action.AWAIT, "a start was interrupted before its answer was recorded: apply looks it up and adopts it"
+        return _AWAIT, "a start was interrupted before its answer was recorded: apply looks it up and adopts it"
     execution = record.execution
     if execution is None:
-        return Action.START, "recorded without an execution"
-    if execution.state in IN_PROGRESS:
-        return Action.AWAIT, f"execution {execution.id} is still {execution.state}"
+        return _START, "recorded without an execution"
+    state = execution.state  # read once: a pydantic attribute costs more than a local
+    if state in IN_PROGRESS:
+        return _AWAIT, f"execution {execution.id} is still {state}"
     if replace:
-        return Action.RERUN, "replacement requested with --replace"
+        return _RERUN, "replacement requested with --replace"
     if key is None:
-        return Action.RERUN, "inputs depend on outputs known after apply; re-runs only if they change"
+        return _RERUN, "inputs depend on outputs known after apply; re-runs only if they change"
     if key != record.key:
-        return Action.RERUN, _why_key_changed(run, record)
-    if execution.state == "completed":
-        return Action.NOOP, "completed with the same inputs"
+        return _RERUN, _why_key_changed(run, record)
+    if state == "completed":
+        return _NOOP, "completed with the same inputs"
     if run.on_failure == "retry" and record.attempts < run.max_attempts:
-        return Action.RETRY, f"last execution {execution.state}; attempt {record.attempts + 1} of {run.max_attempts}"
-    return Action.FAILED, _why_failed(run, record)
+        return _RETRY, f"last execution {state}; attempt {record.attempts + 1} of {run.max_attempts}"
+    return _FAILED, _why_failed(run, record)
 
 
 def _why_key_changed(run: DesiredRun, record: RunRecord) -> str:

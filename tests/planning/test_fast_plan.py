@@ -5,13 +5,15 @@ and it reads every lazily built input."""
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
-from reconciler.planning.changes import Plan, PlannedInput, PlannedInputs
+from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.planning.rendering import plan_document
 
@@ -84,3 +86,33 @@ def test_planned_inputs_mapping_reads_like_the_dict() -> None:
     assert list(lazy) == list(eager) and len(lazy) == 3 and "a" in lazy and "z" not in lazy
     assert repr(lazy) == repr(eager) and lazy.get("z") is None
     assert PlannedInputs(run.inputs, None)["c"] == PlannedInput(run.inputs["c"].type, run.inputs["c"].value)
+
+
+texts = st.text(max_size=5)
+optional = st.none() | texts
+
+
+@given(
+    st.tuples(texts, st.sampled_from(list(Action)), texts, texts),
+    st.dictionaries(texts, st.builds(PlannedInput, texts, st.integers() | texts, st.booleans(), optional), max_size=2),
+    optional,
+    st.lists(texts, max_size=2).map(tuple),
+    optional,
+    optional,
+)
+def test_change_of_equals_the_dataclass_constructor(
+    head: tuple[str, Action, str, str],
+    inputs: dict[str, PlannedInput],
+    key: str | None,
+    depends_on: tuple[str, ...],
+    execution_id: str | None,
+    execution_state: str | None,
+) -> None:
+    run, action, reason, workflow = head
+    diff = (ParamChange("p", "changed", 1, 2),) if key else ()
+    args = (run, action, reason, workflow, inputs, key, depends_on, diff, execution_id, execution_state)
+    fast, plain = Change.of(*args), Change(*args)
+    assert fast == plain and repr(fast) == repr(plain)
+    assert [getattr(fast, f.name) for f in fields(Change)] == list(args)
+    with pytest.raises(FrozenInstanceError):
+        fast.run = "other"  # type: ignore[misc]
