@@ -94,7 +94,23 @@ def validation_summary(error: ValidationError) -> str:
 
 
 def parse_state(raw: bytes, name: str) -> State:
-    """The state in a state file's bytes, or a `StateError` saying what is wrong where."""
+    """The state in a state file's bytes, or a `StateError` saying what is wrong where.
+
+    pydantic's own JSON parser validates while it decodes (one pass, no intermediate dicts): on
+    10,000 runs that is ~0.05 s faster than ``json.loads`` + ``model_validate``, for the same `State`
+    (tests/backends/test_parse_state.py compares them: floats, NaN/Infinity, big ints, unicode,
+    duplicate keys). When it fails, the file is read again the old way, whose messages say what is
+    wrong where (JSON line and column, not UTF-8, which field), and which also accepts what pydantic's
+    parser does not (a UTF-8 BOM, UTF-16/32, lone surrogate escapes).
+    """
+    try:
+        return State.model_validate_json(raw)
+    except ValueError:  # pydantic's ValidationError, for bad JSON as for a bad state
+        return parse_state_slowly(raw, name)
+
+
+def parse_state_slowly(raw: bytes, name: str) -> State:
+    """`parse_state` with ``json.loads`` then ``State.model_validate``: the reference, and its messages."""
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
