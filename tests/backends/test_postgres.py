@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+import struct
 import threading
 from typing import Any
 
@@ -9,9 +12,11 @@ import pytest
 
 from reconciler.backends.postgres import PostgresBackend, redact
 from reconciler.errors import StateError
+from reconciler.state.models import State
 
 from .conftest import Store
 from .samples import put, remove, state
+from .test_parse_state import same
 
 
 def query(backend: PostgresBackend, text: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -124,3 +129,52 @@ def test_a_row_left_by_a_dead_holder_is_overwritten_or_force_unlocked(pg_store: 
     with backend.lock("apply") as info:
         assert backend.read_lock_info() == info
         assert query(backend, "SELECT id FROM {s}.locks") == [(info.id,)]
+
+
+def decoded(backend: PostgresBackend) -> State | None:
+    """The reference read: psycopg's decoded ``jsonb`` and ``State.model_validate``."""
+    with backend._session("reading the state") as conn, conn.transaction():
+        return backend._read_decoded(conn)
+
+
+def test_rows_read_as_json_text_give_the_reference_state(pg_store: Store) -> None:
+    backend, fast_only = pg_store.open(), pg_store.open()
+    assert isinstance(backend, PostgresBackend) and isinstance(fast_only, PostgresBackend)
+    fast_only._read_decoded = lambda conn: pytest.fail("fell back")  # type: ignore[method-assign]
+    rng = random.Random(3)
+    floats = [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0] for _ in range(500)]
+    outputs: dict[str, Any] = {f"f{i}": x for i, x in enumerate(floats) if math.isfinite(x)}
+    outputs |= {"big": 10**40, "neg": -(2**64), "zero": -0.0, "tiny": 5e-324, "text": 'é😀 "q" \\ \u2028 \x01'}
+    outputs |= {"nested": {"list": [1, 2.5, None, True, "x", {"deep": []}], "empty": {}}}
+    base = state(serial=3, lineage="L-é", runs=3)
+    runs = dict(base.runs)
+    runs['odd "name" é😀'] = runs["run-0"].model_copy(update={"outputs": outputs})
+    backend.write(base.model_copy(update={"runs": runs}), None)
+    read = fast_only.read()
+    assert read is not None and same(read, decoded(backend))
+    kept = read.runs['odd "name" é😀'].outputs  # jsonb prints large floats as integers: both paths read those
+    assert all(same(kept[name], outputs[name]) for name in ("big", "neg", "tiny", "text", "nested", "f0"))
+    # a body key that the columns override, numbers as jsonb keeps them, a record with every field unset
+    query(backend, "UPDATE {s}.states SET body = body || %s::jsonb RETURNING 1", '{"serial": 99, "lineage": "x"}')
+    record = '{"workflow": "w", "key": "k", "outputs": {"a": 1e400, "b": 1.50, "c": 0.1e1, "d": 12345678901234567890}}'
+    query(backend, "UPDATE {s}.runs SET record = %s::jsonb WHERE name = 'run-1' RETURNING 1", record)
+    read = fast_only.read()
+    assert read is not None and same(read, decoded(backend))
+    assert read.serial == 3 and read.lineage == "L-é" and read.runs["run-1"].outputs["d"] == 12345678901234567890
+
+
+@pytest.mark.parametrize(
+    "record",
+    ['{"workflow": 1, "key": "k"}', '{"workflow": "w", "key": "k", "unknown": true}', '"text"', "[]"],
+)
+def test_an_invalid_stored_run_gives_the_reference_error(pg_store: Store, record: str) -> None:
+    backend = pg_store.open()
+    assert isinstance(backend, PostgresBackend)
+    backend.write(state(serial=1, runs=2), None)
+    query(backend, "UPDATE {s}.runs SET record = %s::jsonb WHERE name = 'run-1' RETURNING 1", record)
+    with pytest.raises(StateError, match=r"the stored state is not valid:\n1 validation error for State") as raised:
+        backend.read()
+    with pytest.raises(StateError) as reference:
+        decoded(backend)
+    assert str(raised.value) == str(reference.value)
+    assert "runs.run-1" in str(raised.value)
