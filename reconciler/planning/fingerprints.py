@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -61,40 +61,64 @@ def key_of(workflow: str, bodies: Mapping[str, Mapping[str, Any]], revision: int
 def inputs_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revision: int, salt: str) -> str:
     """`key_of` over the `input_body` of each (name, type, value, sensitive), written as text directly.
 
-    The text before a plain value (``"name":{"type":"string","value":``) depends only on the name and
-    the type, which repeat over the runs of a stack: it is written once (`_head`) and looked up."""
+    Each input is one fragment ``"name":{...}`` of the ``inputs`` object: a plain value (a string,
+    integer or boolean that is not a secret) is written after its `plain_head`, any other through
+    `input_fragment`; `fragments_key` sorts them by name and hashes the whole text. The planner
+    writes the fragments of a run in its own pass over the inputs, by these same rules."""
     if type(workflow) is not str or type(revision) is not int:
         return _bodies_key(workflow, inputs, revision, salt)
     fragments: list[tuple[str, str]] = []
-    heads = _HEADS
+    heads = PLAIN_HEADS
     for name, type_name, value, sensitive in inputs:
         if type(name) is not str:
             return _bodies_key(workflow, inputs, revision, salt)
         kind = type(value)
         if sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
-            text = f"{encode_basestring(name)}:{_CANONICAL.encode(input_body(type_name, value, sensitive, salt))}"
+            text = input_fragment(name, type_name, value, sensitive, salt)
         elif kind is str:
-            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{encode_basestring(value)}}}"
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{encode_basestring(value)}}}"
         elif kind is int:
-            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{int.__repr__(value)}}}"
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{int.__repr__(value)}}}"
         else:
-            text = f"{heads.get((name, type_name)) or _head(name, type_name)}{'true' if value else 'false'}}}"
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{'true' if value else 'false'}}}"
         fragments.append((name, text))
+    return fragments_key(workflow, fragments, revision)
+
+
+def fragments_key(workflow: str, fragments: list[tuple[str, str]], revision: int) -> str:
+    """The run key of (name, fragment) pairs of distinct string names (sorted here, in place)."""
     fragments.sort()
     body = ",".join([text for _, text in fragments])
     encoded = f'{{"inputs":{{{body}}},"revision":{int.__repr__(revision)},"workflow":{encode_basestring(workflow)}}}'
     return "sha256:" + hashlib.sha256(encoded.encode()).hexdigest()
 
 
-# (name, type) -> the text of `_head`; a stack has a few distinct pairs, bounded here all the same.
-_HEADS: dict[tuple[str, str], str] = {}
+def input_fragment(name: str, type_name: str, value: Any, sensitive: bool, salt: str) -> str:
+    """One input's ``"name":{...}`` in the key's text, from its `input_body` (any input, string name)."""
+    return f"{encode_basestring(name)}:{_CANONICAL.encode(input_body(type_name, value, sensitive, salt))}"
+
+
+# The JSON text of a plain value, by its exact type (a bool is not an int here, nor a str subclass a str).
+PLAIN_TEXT: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring,
+    int: int.__repr__,
+    bool: {True: "true", False: "false"}.__getitem__,
+}
+
+# (name, type) -> `plain_head`: the text before a plain value, ``"name":{"type":"string","value":``,
+# which depends only on the name and the type; they repeat over the runs of a stack, so each pair is
+# written once (a stack has a few; bounded all the same). Only string names and types are entered.
+PLAIN_HEADS: dict[tuple[str, str], str] = {}
 _MAX_HEADS = 4096
 
 
-def _head(name: str, type_name: str) -> str:
-    if len(_HEADS) >= _MAX_HEADS:
-        _HEADS.clear()
-    head = _HEADS[(name, type_name)] = f'{encode_basestring(name)}:{{"type":{encode_basestring(type_name)},"value":'
+def plain_head(name: str, type_name: str) -> str:
+    """``"name":{"type":TYPE,"value":`` (a plain value's JSON text and ``}`` complete the fragment)."""
+    if len(PLAIN_HEADS) >= _MAX_HEADS:
+        PLAIN_HEADS.clear()
+    head = PLAIN_HEADS[(name, type_name)] = (
+        f'{encode_basestring(name)}:{{"type":{encode_basestring(type_name)},"value":'
+    )
     return head
 
 

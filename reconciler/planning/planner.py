@@ -13,14 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
-from reconciler.desired.runs import DesiredRun, DesiredStack, OutputRef
+from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, OutputRef
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
 from reconciler.planning.diffs import input_diff
-from reconciler.planning.fingerprints import inputs_key, record_input
+from reconciler.planning.fingerprints import (
+    PLAIN_HEADS,
+    fragments_key,
+    input_fragment,
+    inputs_key,
+    plain_head,
+    record_input,
+)
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
@@ -127,45 +135,65 @@ def _planned_lazily(
     The planner's fast path (tests check both against `planned_inputs` and `planned_key`): a scalar
     template is its own value, so only the other inputs are resolved and kept; a whole reference is
     read from the upstream's record when the upstream is planned as a noop (the `final_record` rule
-    of `make_plan`), without a lookup function per run; and the key's (name, type, value, sensitive)
-    list is gathered in the same pass, then dropped for a run with an unknown input."""
+    of `make_plan`), without a lookup function per run; and the key's fragments are written in the
+    same pass by the rules of `fingerprints.inputs_key` (a list of (name, type, value, sensitive)
+    for it to walk again cost a tenth of `make_plan`), then dropped for a run with an unknown input.
+    """
     resolved: dict[str, tuple[str, Any]] | None = None
-    flat: list[_Flat] | None = []
-    outputs: Callable[[str], Mapping[str, Any] | None] | None = None
+    fragments: list[tuple[str, str]] | None = []
+    general = type(run.workflow) is not str or type(run.revision) is not int  # then `inputs_key` decides
+    heads = PLAIN_HEADS
     for name, i in run.inputs.items():
         value = i.value
         kind = type(value)
-        if kind in _SCALARS:
-            if flat is not None:
-                flat.append((name, i.type, value, i.sensitive))
-            continue
         type_name = i.type
-        if kind is OutputRef:
-            change = planned.get(value.run)
-            if change is None or change.action is not _NOOP:
-                value = UNKNOWN
-            else:
-                record = records[value.run]
-                upstream_outputs = record.outputs
-                if value.output not in upstream_outputs:
-                    raise MissingOutputError(value, sorted(upstream_outputs))
-                output = value.output
-                value = upstream_outputs[output]
-                if i.type_inferred:
-                    type_name = record.output_types.get(output) or infer_type(value) or type_name
+        if kind not in _SCALARS:
+            type_name, value = _resolved(i, planned, records)
+            if resolved is None:
+                resolved = {}
+            resolved[name] = (type_name, value)
+            if value is UNKNOWN:
+                fragments = None
+                continue
+            kind = type(value)
+        if fragments is None or general:
+            continue
+        if type(name) is not str:
+            general = True
+            continue
+        if i.sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
+            text = input_fragment(name, type_name, value, i.sensitive, salt)
+        elif kind is str:
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{encode_basestring(value)}}}"
+        elif kind is int:
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{int.__repr__(value)}}}"
         else:
-            if outputs is None:
-                outputs = _outputs_of(_noop_records(planned, records))
-            value = resolve(value, outputs)
-        if resolved is None:
-            resolved = {}
-        resolved[name] = (type_name, value)
-        if value is UNKNOWN:
-            flat = None
-        elif flat is not None:
-            flat.append((name, type_name, value, i.sensitive))
-    key = None if flat is None else inputs_key(run.workflow, flat, run.revision, salt)
-    return PlannedInputs(run.inputs, resolved), key
+            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{'true' if value else 'false'}}}"
+        fragments.append((name, text))
+    inputs = PlannedInputs(run.inputs, resolved)
+    if fragments is None:
+        return inputs, None
+    if general:
+        return inputs, planned_key(run, inputs, salt)
+    return inputs, fragments_key(run.workflow, fragments, run.revision)
+
+
+def _resolved(i: DesiredInput, planned: Mapping[str, Change], records: Mapping[str, RunRecord]) -> tuple[str, Any]:
+    """The (type, value) a template input resolves to (`planned_inputs`' rule, upstreams done when noop)."""
+    template = i.value
+    if type(template) is not OutputRef:
+        return i.type, resolve(template, _outputs_of(_noop_records(planned, records)))
+    change = planned.get(template.run)
+    if change is None or change.action is not _NOOP:
+        return i.type, UNKNOWN
+    record = records[template.run]
+    outputs = record.outputs
+    if template.output not in outputs:
+        raise MissingOutputError(template, sorted(outputs))
+    value = outputs[template.output]
+    if i.type_inferred:
+        return record.output_types.get(template.output) or infer_type(value) or i.type, value
+    return i.type, value
 
 
 def _noop_records(planned: Mapping[str, Change], records: Mapping[str, RunRecord]) -> RecordLookup:

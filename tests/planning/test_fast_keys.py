@@ -137,5 +137,21 @@ def test_the_remembered_heads_are_bounded_and_give_the_same_keys() -> None:
     first = inputs_key("wf", flat, 1, SALT)
     for n in range(fingerprints._MAX_HEADS + 10):
         inputs_key("wf", [(f"n{n}", "string", "v", False)], 1, SALT)
-    assert len(fingerprints._HEADS) <= fingerprints._MAX_HEADS
+    assert len(fingerprints.PLAIN_HEADS) <= fingerprints._MAX_HEADS
     assert inputs_key("wf", flat, 1, SALT) == first == _slow("wf", {n: (t, v, s) for n, t, v, s in flat}, 1)
+
+
+def test_make_plans_key_pass_leaves_unusual_names_and_revisions_to_inputs_key() -> None:
+    from reconciler.desired.runs import DesiredInput, DesiredRun
+    from reconciler.planning.planner import _planned_lazily, planned_inputs, planned_key
+
+    unusual: dict[Any, DesiredInput] = {2: DesiredInput("number", 1), 1: DesiredInput("string", "x", True)}
+    runs = [
+        DesiredRun("r", "wf", unusual),
+        DesiredRun("r", "wf", {"a": DesiredInput("number", 1.5)}, revision=True),
+        DesiredRun("r", "wf", {"b": DesiredInput("boolean", False), "a": DesiredInput("number", 2**70)}),
+    ]
+    for run in runs:
+        lazy, key = _planned_lazily(run, {}, {}, SALT)
+        eager = planned_inputs(run, lambda upstream: None)
+        assert lazy == eager and key == planned_key(run, eager, SALT) is not None
