@@ -27,13 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from yaml.nodes import ScalarNode
 
-from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef
+from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.templating import (
     Path,
+    RunUse,
     Scope,
     contains_failure,
     contains_output,
@@ -45,7 +46,7 @@ from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.models import ExplicitParameter, ValueFrom
 from reconciler.manifest.parsing import STR, parse_value
 from reconciler.manifest.validating import validate
-from reconciler.parameters import ParamType, check_value, infer_type, is_valid_type
+from reconciler.parameters import SCALAR_TYPES, ParamType, check_value, infer_type, is_valid_type
 
 
 @dataclass
@@ -68,18 +69,113 @@ class Sources:
         return found
 
 
-def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) -> dict[str, DesiredInput]:
-    """The desired inputs of one run; problems go to ``scope.problems``."""
+class Remembered(NamedTuple):
+    """How a shorthand that is one whole reference resolved, for the next run that writes the same text.
+
+    Kept only for what cannot differ between runs of one load: a ``${var.X}`` that gave an input
+    without a problem or a sensitive variable, and a ``${runs.R.outputs.O}`` (``run`` is then R and
+    ``source`` the text, for the `RunUse` each run records). ``${each...}`` depends on the run.
+    """
+
+    type: str
+    value: Any
+    sensitive: bool
+    run: str | None
+    source: str
+
+
+def build_inputs(
+    parameters: Mapping[str, Any],
+    scope: Scope,
+    sources: Sources,
+    remembered: dict[str, Remembered] | None = None,
+) -> dict[str, DesiredInput]:
+    """The desired inputs of one run; problems go to ``scope.problems``.
+
+    ``remembered`` (one per load, shared by its runs) holds whole-reference shorthands already
+    resolved (`Remembered`): a large stack writes ``owner: ${var.owner}`` in every run and reads
+    each upstream output from several runs. Plain scalars (`_PLAIN_TYPES`) and the plain explicit
+    form (`_plain_explicit`) are built here directly, without the per-input call chain: all three
+    give what `_shorthand` / `_explicit` give (tests/desired/test_fast_paths.py).
+    """
     inputs: dict[str, DesiredInput] = {}
+    if not parameters:
+        return inputs
+    locate = scope.parameter_locator()
+    sensitive = scope.sensitive_variables
     for name, raw in parameters.items():
-        path = ("spec", "parameters", name)
-        scope.sensitive_variables.clear()
-        built = (
-            _explicit(name, raw, path, scope, sources) if isinstance(raw, dict) else _shorthand(name, raw, path, scope)
-        )
+        if sensitive:
+            sensitive.clear()
+        kind = type(raw)
+        if kind in _PLAIN_TYPES and (kind is not str or "${" not in raw):
+            inputs[name] = DesiredInput(_PLAIN_TYPES[kind], raw, _PLAIN_SENSITIVE[kind], None, locate, True, name)
+            continue
+        known = remembered.get(raw) if kind is str and remembered is not None else None
+        if known is not None:
+            if known.run is not None:
+                scope.uses.append(RunUse(known.run, scope.document, ("spec", "parameters", name), known.source))
+            inputs[name] = DesiredInput(known.type, known.value, known.sensitive, None, locate, True, name)
+            continue
+        built = _other_input(name, raw, scope, sources, remembered, locate)
         if built is not None:
             inputs[name] = built
     return inputs
+
+
+def _other_input(
+    name: str,
+    raw: Any,
+    scope: Scope,
+    sources: Sources,
+    remembered: dict[str, Remembered] | None,
+    locate: ParameterLocator,
+) -> DesiredInput | None:
+    """A parameter the loop of `build_inputs` did not build directly: `_explicit` or `_shorthand`."""
+    path = ("spec", "parameters", name)
+    if isinstance(raw, dict):
+        built = _plain_explicit(name, raw, locate) if type(raw) is dict else None
+        return built if built is not None else _explicit(name, raw, path, scope, sources)
+    if remembered is None or type(raw) is not str:
+        return _shorthand(name, raw, path, scope)
+    reported = len(scope.problems)
+    built = _shorthand(name, raw, path, scope)
+    if built is not None and len(scope.problems) == reported and not scope.sensitive_variables:
+        _remember(raw, built, remembered)
+    return built
+
+
+def _remember(raw: str, built: DesiredInput, remembered: dict[str, Remembered]) -> None:
+    """Keep how ``raw`` resolved when it is one whole ``var`` or ``runs`` reference (`Remembered`)."""
+    parts, errors = parse_template(raw)
+    if errors or len(parts) != 1 or type(parts[0]) is not Reference or built.source is not None:
+        return
+    reference = parts[0]
+    if reference.kind == "var":
+        remembered[raw] = Remembered(built.type, built.value, built.sensitive, None, "")
+    elif reference.kind == "runs":
+        remembered[raw] = Remembered(built.type, built.value, built.sensitive, reference.name, reference.source)
+
+
+# The explicit types whose plain value `_plain_explicit` takes: valid scalar types that are not secrets.
+_PLAIN_EXPLICIT_TYPES = frozenset(t for t in SCALAR_TYPES if is_valid_type(t) and not ParamType(t).is_sensitive)
+
+
+def _plain_explicit(name: str, raw: dict[str, Any], locate: ParameterLocator) -> DesiredInput | None:
+    """``{type: string, value: 10.0.0.0/24}`` with a plain scalar of a non-secret type, or None.
+
+    Such a mapping is always a valid `ExplicitParameter` and its value renders to itself, so what
+    `_explicit` does reduces to `check_value`; anything else (None) takes `_explicit`.
+    """
+    if len(raw) != 2 or "value" not in raw:
+        return None
+    type_name = raw.get("type")
+    if type(type_name) is not str or type_name not in _PLAIN_EXPLICIT_TYPES:
+        return None
+    value = raw["value"]
+    kind = type(value)
+    if kind not in _PLAIN_TYPES or (kind is str and "${" in value) or check_value(type_name, value) is not None:
+        return None
+    return DesiredInput(type_name, value, False, None, locate, False, name)
 
 
 @lru_cache(maxsize=1024)

@@ -19,18 +19,18 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from reconciler.desired.expansion import Instance, expand
+from reconciler.desired.expansion import expand
 from reconciler.desired.graph import resolve_edges, topological_order
-from reconciler.desired.inputs import Sources, build_inputs
+from reconciler.desired.inputs import Remembered, Sources, build_inputs
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
-from reconciler.manifest.models import StackConfig, duration_seconds
-from reconciler.manifest.parsing import parse_documents
+from reconciler.manifest.models import StackConfig, WorkflowRun, duration_seconds
+from reconciler.manifest.parsing import Document, parse_documents
 
 __all__ = ["load_stack", "manifests_digest", "parse_stack"]
 
@@ -113,49 +113,64 @@ class _Collector:
     sources: Sources
     problems: list[Problem]
     runs: dict[str, _Run] = field(default_factory=dict)
-    locations: dict[str, Callable[[], SourceLocation]] = field(default_factory=dict)
     uses: dict[str, list[RunUse]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    remembered: dict[str, Remembered] = field(default_factory=dict)
 
     def add(self, run_document: RunDocument) -> None:
         run, document = run_document.run, run_document.document
         scope = Scope(self.variables, document, self.problems)
         if run.spec.for_each is None:  # most documents: one run, rendered in this one scope
-            self._add_instance(run_document, Instance(run.metadata.name, None, _NAME_PATH), scope)
+            self._add_instance(run, document, run.metadata.name, _NAME_PATH, scope)
             return
         instances = expand(run.metadata.name, run.spec.for_each, scope)
         self.groups.setdefault(run.metadata.name, []).extend(i.name for i in instances)
         for instance in instances:
-            self._add_instance(run_document, instance, Scope(self.variables, document, self.problems, instance.each))
+            each_scope = Scope(self.variables, document, self.problems, instance.each)
+            self._add_instance(run, document, instance.name, instance.name_path, each_scope)
 
-    def _add_instance(self, run_document: RunDocument, instance: Instance, scope: Scope) -> None:
-        run, document = run_document.run, run_document.document
-        locate = partial(document.location, instance.name_path, key=True)
-        if instance.name in self.runs:
-            first = self.locations[instance.name]()
-            self.problems.append(Problem(locate(), f"duplicate run name {instance.name!r} (first declared at {first})"))
+    def _add_instance(
+        self, run: WorkflowRun, document: Document, name: str, name_path: tuple[Any, ...], scope: Scope
+    ) -> None:
+        """One run, ``name`` (written at ``name_path``), rendered in ``scope``.
+
+        A workflow without ``${`` renders to itself (and the model has checked that it is a
+        non-empty string), and an empty ``dependsOn`` records nothing: both skip their walk.
+        """
+        locate = partial(document.location, name_path, key=True)
+        runs = self.runs
+        if name in runs:
+            first = runs[name].locate()
+            self.problems.append(Problem(locate(), f"duplicate run name {name!r} (first declared at {first})"))
             return
-        workflow = render(run.spec.workflow, scope, ("spec", "workflow"), runs_allowed=False)
-        if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
-            scope.problem(("spec", "workflow"), "", "spec.workflow must be a non-empty string")
-        inputs = build_inputs(run.spec.parameters, scope, self.sources)
-        self._depends_on(run_document, scope)
-        self.uses[instance.name] = scope.uses
-        self.locations[instance.name] = locate
-        self.runs[instance.name] = _Run(
-            name=instance.name,
-            workflow=workflow if isinstance(workflow, str) else "",
-            inputs=inputs,
-            revision=run.spec.revision,
-            timeout_seconds=float(duration_seconds(run.spec.timeout)) if run.spec.timeout else None,
-            on_failure=run.spec.on_failure,
-            max_attempts=run.spec.max_attempts or (3 if run.spec.on_failure == "retry" else 1),
-            labels=dict(run.metadata.labels),
-            locate=locate,
+        spec = run.spec
+        workflow: Any = spec.workflow
+        if "${" in workflow:
+            workflow = render(workflow, scope, ("spec", "workflow"), runs_allowed=False)
+            if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
+                scope.problem(("spec", "workflow"), "", "spec.workflow must be a non-empty string")
+            if not isinstance(workflow, str):
+                workflow = ""
+        inputs = build_inputs(spec.parameters, scope, self.sources, self.remembered)
+        if spec.depends_on:
+            self._depends_on(spec.depends_on, scope)
+        self.uses[name] = scope.uses
+        timeout = spec.timeout
+        on_failure = spec.on_failure
+        runs[name] = _Run(  # positional, in the order of _Run's fields
+            name,
+            workflow,
+            inputs,
+            spec.revision,
+            float(duration_seconds(timeout)) if timeout else None,
+            on_failure,
+            spec.max_attempts or (3 if on_failure == "retry" else 1),
+            dict(run.metadata.labels),
+            locate,
         )
 
-    def _depends_on(self, run_document: RunDocument, scope: Scope) -> None:
-        for i, item in enumerate(run_document.run.spec.depends_on):
+    def _depends_on(self, depends_on: list[str], scope: Scope) -> None:
+        for i, item in enumerate(depends_on):
             path = ("spec", "dependsOn", i)
             name = render(item, scope, path, runs_allowed=False)
             if isinstance(name, str):

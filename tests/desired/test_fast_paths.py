@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired import inputs
+from reconciler.desired.runs import OutputRef
 from reconciler.desired.templating import Scope
 from reconciler.desired.variables import Variables
 from reconciler.manifest.interpolation import _parse, parse_template
@@ -166,3 +167,136 @@ def test_a_kept_run_builds_the_desired_run_its_fields_name() -> None:
     assert [getattr(built, f.name) for f in dataclasses.fields(DesiredRun)] == [
         getattr(expected, f.name) for f in dataclasses.fields(DesiredRun)
     ]
+
+
+def _general_inputs(parameters: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """What `build_inputs` gives without its fast paths: `_explicit` or `_general_shorthand` per input."""
+    sources = inputs.Sources({"E": "e"}, open)
+    built: dict[str, Any] = {}
+    for name, raw in parameters.items():
+        scope.sensitive_variables.clear()
+        path = ("spec", "parameters", name)
+        found = (
+            inputs._explicit(name, raw, path, scope, sources)
+            if isinstance(raw, dict)
+            else inputs._general_shorthand(name, raw, path, scope)
+        )
+        if found is not None:
+            built[name] = found
+    return built
+
+
+_EXPLICIT_TYPES = st.sampled_from(["string", "number", "boolean", "Date", "SecureString", "Array/string", "bad", "", 1])
+_EXPLICIT_VALUES = st.one_of(
+    plain_scalars,
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.sampled_from(["2026-01-31", "2026-01-31T10:00:00Z", "31/01/2026", "${var.x}", "$${x}", 1.5, True, 3]),
+)
+_EXPLICIT = st.one_of(
+    st.fixed_dictionaries({"type": _EXPLICIT_TYPES, "value": _EXPLICIT_VALUES}),
+    st.fixed_dictionaries({"value": _EXPLICIT_VALUES, "type": _EXPLICIT_TYPES}),
+    st.fixed_dictionaries({"type": st.sampled_from(["string", "number"]), "valueFrom": st.just({"env": "E"})}),
+    st.fixed_dictionaries({"type": st.just("string"), "value": st.text(max_size=3), "description": st.just("d")}),
+    st.fixed_dictionaries({"type": st.just("string")}),
+)
+_PARAMETER_VALUES = st.one_of(
+    plain_scalars, _REFERENCES, _REFERENCES, st.none(), st.lists(st.integers(), max_size=2), _EXPLICIT
+)
+
+
+@given(_EXPLICIT)
+def test_the_plain_explicit_form_equals_the_general_explicit_path(raw: dict[str, Any]) -> None:
+    fast_scope, general_scope = _scope(), _scope()
+    fast = inputs._plain_explicit("x", raw, fast_scope.parameter_locator())
+    general = inputs._explicit("x", raw, PATH, general_scope, inputs.Sources({"E": "e"}, open))
+    if fast is not None:  # otherwise build_inputs takes the general path itself
+        assert fast == general
+        assert general_scope.problems == []
+        assert general is not None
+        assert type(fast.value) is type(general.value)
+        assert (fast.name, fast.location) == (general.name, general.location)
+
+
+def test_the_plain_explicit_form_is_taken_for_plain_values_of_plain_types() -> None:
+    locate = _scope().parameter_locator()
+    for raw in (
+        {"type": "string", "value": "a"},
+        {"value": 2, "type": "number"},
+        {"type": "Date", "value": "2026-01-31"},
+    ):
+        assert inputs._plain_explicit("x", raw, locate) is not None
+    for raw in ({"type": "SecureString", "value": "a"}, {"type": "number", "value": "2"}, {"type": "string"}):
+        assert inputs._plain_explicit("x", raw, locate) is None
+
+
+_EACH = st.one_of(st.none(), st.tuples(st.text(max_size=3), _VARIABLE_VALUES))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.dictionaries(st.sampled_from(["x", "y", "z"]), _PARAMETER_VALUES, max_size=3), _EACH),
+        min_size=1,
+        max_size=4,
+    ),
+    _VARIABLE_VALUES,
+    st.booleans(),
+)
+def test_build_inputs_with_its_fast_paths_and_remembered_references_equals_the_general_path(
+    runs: list[tuple[dict[str, Any], tuple[str, Any] | None]], value: Any, known: bool
+) -> None:
+    """Several runs of one load share `Remembered`: each run's inputs, problems, uses and locations
+    are those of the general path (`_explicit` / `_general_shorthand`, nothing remembered)."""
+    declared = {"x": Variable(), "secret": Variable(sensitive=True), "unset": Variable()}
+    variables = Variables(declared=declared, values={"x": value, "secret": value}, known=known)
+    remembered: dict[str, inputs.Remembered] = {}
+    sources = inputs.Sources({"E": "e"}, open)
+    for parameters, each in runs:
+        fast_scope, general_scope = Scope(variables, DOCUMENT, [], each), Scope(variables, DOCUMENT, [], each)
+        fast = inputs.build_inputs(parameters, fast_scope, sources, remembered)
+        general = _general_inputs(parameters, general_scope)
+        assert fast == general
+        assert (fast_scope.problems, fast_scope.uses) == (general_scope.problems, general_scope.uses)
+        for name, found in fast.items():
+            assert type(found.value) is type(general[name].value)
+            assert (found.name, found.location) == (general[name].name, general[name].location)
+        without = inputs.build_inputs(parameters, Scope(variables, DOCUMENT, [], each), sources)
+        assert without == general
+
+
+def test_only_whole_var_and_runs_references_without_problems_are_remembered() -> None:
+    declared = {"x": Variable(), "secret": Variable(sensitive=True)}
+    scope = Scope(Variables(declared=declared, values={"x": "v", "secret": "s"}), DOCUMENT, [], ("k", "v"))
+    remembered: dict[str, inputs.Remembered] = {}
+    parameters = {
+        "a": "${var.x}",
+        "b": "${runs.net.outputs.id}",
+        "c": "${each.key}",
+        "d": "${var.secret}",
+        "e": "${var.nope}",
+        "f": "n-${var.x}",
+    }
+    inputs.build_inputs(parameters, scope, inputs.Sources({}, open), remembered)
+    assert remembered == {
+        "${var.x}": inputs.Remembered("string", "v", False, None, ""),
+        "${runs.net.outputs.id}": inputs.Remembered(
+            "string", OutputRef("net", "id"), False, "net", "${runs.net.outputs.id}"
+        ),
+    }
+
+
+@given(st.text(max_size=12).filter(lambda text: "${" not in text))
+def test_a_workflow_without_a_reference_renders_to_itself(workflow: str) -> None:
+    """Why `_Collector._add_instance` takes such a workflow as it is, without `render`."""
+    from reconciler.desired.templating import render
+
+    scope = _scope()
+    assert render(workflow, scope, ("spec", "workflow"), runs_allowed=False) is workflow
+    assert (scope.problems, scope.uses) == ([], [])
+
+
+def test_a_workflow_with_a_reference_is_still_rendered() -> None:
+    from .stacks import one_run, run_doc
+
+    assert one_run(run_doc("a", workflow="wf-${var.owner}")).workflow == "wf-platform-team"
