@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -89,6 +89,16 @@ class PlannedInputs(Mapping[str, PlannedInput]):
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
+
+    def shown(self, show: Callable[[Any, bool], Any]) -> dict[str, Any]:
+        """``{name: show(value, sensitive)}`` in order, without building the PlannedInputs: what
+        ``plan --json`` and saved plans read of every change's inputs."""
+        desired = self._desired
+        shown = {name: show(i.value, i.sensitive) for name, i in desired.items()}
+        if self._resolved is not None:  # a template's own value is replaced; the order is kept
+            for name, (_, value) in self._resolved.items():
+                shown[name] = show(value, desired[name].sensitive)
+        return shown
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,14 @@ def _param_change(name: str, before: RecordedInput | None, after: PlannedInput |
 
 
 def display(planned: PlannedInput) -> Any:
-    if planned.value is UNKNOWN:
+    return display_value(planned.value, planned.sensitive)
+
+
+def display_value(value: Any, sensitive: bool) -> Any:
+    """What a plan shows of an input's value: the value, or the unknown and sensitive marks."""
+    if value is UNKNOWN:
         return UNKNOWN_MARK
-    return SENSITIVE_MARK if planned.sensitive else planned.value
+    return SENSITIVE_MARK if sensitive else value
 
 
 def _display_recorded(recorded: RecordedInput) -> Any:

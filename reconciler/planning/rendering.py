@@ -6,10 +6,11 @@ Pure: builds plain dicts; `ui` turns them into text. Secrets are ``(sensitive)``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from reconciler.planning.changes import Change, ParamChange, Plan
-from reconciler.planning.diffs import display
+from reconciler.planning.changes import Change, ParamChange, Plan, PlannedInput, PlannedInputs
+from reconciler.planning.diffs import display, display_value
 
 PLAN_FORMAT_VERSION = "1.0"
 
@@ -32,8 +33,8 @@ def change_document(change: Change) -> dict[str, Any]:
         "action": change.action.value,
         "reason": change.reason,
         "workflow": change.workflow,
-        "inputs": {name: display(i) for name, i in change.inputs.items()},
-        "diff": [_param_doc(p) for p in change.diff],
+        "inputs": _inputs_doc(change.inputs),
+        "diff": [_param_doc(p) for p in change.diff] if change.diff else [],  # most have none: no comprehension
     }
     if change.key is not None:
         doc["key"] = change.key
@@ -42,6 +43,12 @@ def change_document(change: Change) -> dict[str, Any]:
     if change.execution_id is not None:
         doc["execution"] = {"id": change.execution_id, "state": change.execution_state}
     return doc
+
+
+def _inputs_doc(inputs: Mapping[str, PlannedInput]) -> dict[str, Any]:
+    if type(inputs) is PlannedInputs:  # read without building each PlannedInput (see PlannedInputs)
+        return inputs.shown(display_value)
+    return {name: display(i) for name, i in inputs.items()}
 
 
 def _param_doc(p: ParamChange) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
+from reconciler.planning.diffs import display, display_value
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.planning.rendering import plan_document
+from reconciler.planning.resolving import UNKNOWN
 
 from .reference import reference_plan
 from .stacks import load, run_doc, stack, to_yaml, with_record
@@ -86,6 +88,10 @@ def test_planned_inputs_mapping_reads_like_the_dict() -> None:
     assert list(lazy) == list(eager) and len(lazy) == 3 and "a" in lazy and "z" not in lazy
     assert repr(lazy) == repr(eager) and lazy.get("z") is None
     assert PlannedInputs(run.inputs, None)["c"] == PlannedInput(run.inputs["c"].type, run.inputs["c"].value)
+    unknown = PlannedInputs(run.inputs, {"c": ("Array/number", UNKNOWN)})
+    for inputs in (lazy, unknown):  # what plan --json shows of them, read without building each input
+        shown = inputs.shown(display_value)
+        assert list(shown.items()) == [(n, display(i)) for n, i in inputs.items()]
 
 
 texts = st.text(max_size=5)
