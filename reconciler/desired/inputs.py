@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from yaml.nodes import ScalarNode
 
-from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef, ParameterLocator
+from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef, ParameterLocator, new_input
 from reconciler.desired.templating import (
     Path,
     RunUse,
@@ -108,13 +108,13 @@ def build_inputs(
             sensitive.clear()
         kind = type(raw)
         if kind in _PLAIN_TYPES and (kind is not str or "${" not in raw):
-            inputs[name] = DesiredInput(_PLAIN_TYPES[kind], raw, _PLAIN_SENSITIVE[kind], None, locate, True, name)
+            inputs[name] = new_input(_PLAIN_TYPES[kind], raw, _PLAIN_SENSITIVE[kind], None, locate, True, name)
             continue
         known = remembered.get(raw) if kind is str and remembered is not None else None
         if known is not None:
             if known.run is not None:
                 scope.uses.append(RunUse(known.run, scope.document, ("spec", "parameters", name), known.source))
-            inputs[name] = DesiredInput(known.type, known.value, known.sensitive, None, locate, True, name)
+            inputs[name] = new_input(known.type, known.value, known.sensitive, None, locate, True, name)
             continue
         built = _other_input(name, raw, scope, sources, remembered, locate)
         if built is not None:
@@ -175,7 +175,7 @@ def _plain_explicit(name: str, raw: dict[str, Any], locate: ParameterLocator) ->
     kind = type(value)
     if kind not in _PLAIN_TYPES or (kind is str and "${" in value) or check_value(type_name, value) is not None:
         return None
-    return DesiredInput(type_name, value, False, None, locate, False, name)
+    return new_input(type_name, value, False, None, locate, False, name)
 
 
 @lru_cache(maxsize=1024)

@@ -300,3 +300,51 @@ def test_a_workflow_with_a_reference_is_still_rendered() -> None:
     from .stacks import one_run, run_doc
 
     assert one_run(run_doc("a", workflow="wf-${var.owner}")).workflow == "wf-platform-team"
+
+
+@given(
+    st.text(max_size=3),
+    plain_scalars,
+    st.booleans(),
+    st.one_of(st.none(), st.text(max_size=3)),
+    st.booleans(),
+    st.text(max_size=3),
+)
+def test_new_input_builds_the_frozen_input_its_fields_name(
+    type_name: str, value: Any, sensitive: bool, source: str | None, inferred: bool, name: str
+) -> None:
+    import dataclasses
+
+    import pytest
+
+    from reconciler.desired.runs import DesiredInput, new_input
+
+    def locate(name: str) -> Any:
+        return name
+
+    args = (type_name, value, sensitive, source, locate, inferred, name)
+    fast, plain = new_input(*args), DesiredInput(*args)
+    assert fast == plain
+    assert [getattr(fast, f.name) for f in dataclasses.fields(DesiredInput)] == list(args)
+    assert fast.location == plain.location == name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.type = "x"  # type: ignore[misc]
+
+
+def test_new_run_builds_the_frozen_run_its_fields_name() -> None:
+    import dataclasses
+
+    import pytest
+
+    from reconciler.desired.runs import DesiredRun, new_run
+
+    def locate() -> Any:
+        return "here"
+
+    args = ("n", "wf", {}, 7, frozenset({"d"}), 30.0, "retry", 5, {"a": "b"}, locate)
+    fast, plain = new_run(*args), DesiredRun(*args)  # type: ignore[arg-type]
+    assert fast == plain
+    assert [getattr(fast, f.name) for f in dataclasses.fields(DesiredRun)] == list(args)
+    assert fast.location == "here"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.name = "x"  # type: ignore[misc]
