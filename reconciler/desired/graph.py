@@ -26,11 +26,18 @@ def resolve_edges(
     problems: list[Problem],
 ) -> Edges:
     """Each run's dependencies, by name; unknown runs are problems."""
-    edges: Edges = {name: {} for name in uses}
+    edges: Edges = {}
     for name, run_uses in uses.items():
+        found: dict[str, RunUse] = {}
         for use in run_uses:
+            target = use.run
+            if target in uses:  # the common case of `_targets`, without the call
+                if target not in found:
+                    found[target] = use
+                continue
             for target in _targets(use, uses, groups, problems):
-                edges[name].setdefault(target, use)
+                found.setdefault(target, use)
+        edges[name] = found
     return edges
 
 
@@ -64,23 +71,34 @@ def topological_order(edges: Edges, problems: list[Problem]) -> tuple[str, ...]:
 
 def _kahn(edges: Edges, nodes: set[str]) -> tuple[list[str], set[str]]:
     """Peel ``nodes`` in order; the nodes left over are on or behind a cycle."""
-    waiting = {name: sum(1 for dep in edges[name] if dep in nodes) for name in nodes}
+    waiting: dict[str, int] = {}
     dependents: dict[str, list[str]] = {}
-    for name in nodes:
+    ready: list[str] = []
+    for name in nodes:  # one pass: each run's count of dependencies, and the reverse edges
+        count = 0
         for dep in edges[name]:
             if dep in nodes:
-                dependents.setdefault(dep, []).append(name)
-    ready = [name for name, count in waiting.items() if count == 0]
+                count += 1
+                found = dependents.get(dep)
+                if found is None:
+                    dependents[dep] = [name]
+                else:
+                    found.append(name)
+        waiting[name] = count
+        if not count:
+            ready.append(name)
     heapq.heapify(ready)
     order: list[str] = []
+    pop, push, no_dependents = heapq.heappop, heapq.heappush, ()
     while ready:
-        name = heapq.heappop(ready)
+        name = pop(ready)
         order.append(name)
-        for dependent in dependents.get(name, ()):
-            waiting[dependent] -= 1
-            if waiting[dependent] == 0:
-                heapq.heappush(ready, dependent)
-    return order, nodes - set(order)
+        for dependent in dependents.get(name, no_dependents):
+            left = waiting[dependent] - 1
+            waiting[dependent] = left
+            if not left:
+                push(ready, dependent)
+    return order, (nodes - set(order) if len(order) < len(nodes) else set())
 
 
 def _find_cycle(edges: Edges, remaining: set[str]) -> list[str]:

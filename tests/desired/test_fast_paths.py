@@ -348,3 +348,72 @@ def test_new_run_builds_the_frozen_run_its_fields_name() -> None:
     assert fast.location == "here"
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.name = "x"  # type: ignore[misc]
+
+
+def _reference_edges(uses: dict[str, list[Any]], groups: dict[str, list[str]], problems: list[Any]) -> Any:
+    """`resolve_edges` as first written: every use through `_targets`."""
+    from reconciler.desired import graph
+
+    edges: dict[str, dict[str, Any]] = {name: {} for name in uses}
+    for name, run_uses in uses.items():
+        for use in run_uses:
+            for target in graph._targets(use, uses, groups, problems):
+                edges[name].setdefault(target, use)
+    return edges
+
+
+def _reference_order(edges: dict[str, dict[str, Any]], nodes: set[str]) -> tuple[list[str], set[str]]:
+    """`_kahn` as first written: the counts and reverse edges in two passes."""
+    import heapq
+
+    waiting = {name: sum(1 for dep in edges[name] if dep in nodes) for name in nodes}
+    dependents: dict[str, list[str]] = {}
+    for name in nodes:
+        for dep in edges[name]:
+            if dep in nodes:
+                dependents.setdefault(dep, []).append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for dependent in dependents.get(name, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(ready, dependent)
+    return order, nodes - set(order)
+
+
+_RUN_NAMES = st.sampled_from(["a", "b", "c", "d", "e", "g-x", "g-y"])
+
+
+@given(
+    st.dictionaries(
+        _RUN_NAMES,
+        st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "e", "g-x", "g-y", "g", "zz"]), st.booleans())),
+    ),
+    st.booleans(),
+)
+def test_the_graph_equals_its_first_straightforward_version(declared: dict[str, list[Any]], group: bool) -> None:
+    from reconciler.desired import graph
+    from reconciler.desired.templating import RunUse
+
+    uses = {
+        name: [
+            RunUse(target, DOCUMENT, ("spec", "dependsOn", i), depends_on=flag) for i, (target, flag) in enumerate(u)
+        ]
+        for name, u in declared.items()
+    }
+    groups = {"g": [n for n in ("g-x", "g-y") if n in uses]} if group else {}
+    fast_problems: list[Any] = []
+    general_problems: list[Any] = []
+    edges = graph.resolve_edges(uses, groups, fast_problems)
+    expected = _reference_edges(uses, groups, general_problems)
+    assert edges == expected
+    assert [list(e) for e in edges.values()] == [list(e) for e in expected.values()]
+    assert fast_problems == general_problems
+    nodes = set(edges)
+    assert graph._kahn(edges, nodes) == _reference_order(edges, nodes)
+    for left_out in nodes:
+        assert graph._kahn(edges, nodes - {left_out}) == _reference_order(edges, nodes - {left_out})
