@@ -120,7 +120,7 @@ def _plan_run(
         run.workflow,
         inputs,
         key,
-        tuple(sorted(depends_on)) if depends_on else (),
+        tuple(sorted(depends_on)) if len(depends_on) > 1 else tuple(depends_on),  # one name is sorted
         diff,
         execution.id if execution is not None else None,
         execution.state if execution is not None else None,
