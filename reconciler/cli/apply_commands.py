@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,13 +23,15 @@ from reconciler.cli.common import (
 from reconciler.cli.planning_commands import plan_options
 from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import UserError
-from reconciler.operations import executing
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions
 from reconciler.planning.saved import load as load_saved_plan
 from reconciler.ui import plan_view
 from reconciler.ui.console import Ui
 from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
+
+if TYPE_CHECKING:
+    from reconciler.operations import executing
 
 
 @click.command()
@@ -59,6 +62,10 @@ def apply(
     With PLANFILE, apply exactly that saved plan (refused when stale); otherwise plan, show the plan
     and ask for `yes` (on a terminal) unless --auto-approve.
     """
+    # imported here, not with the module: it brings the HTTP client and the apply engine, which
+    # `reconciler --help` (it loads every command) and `plan` do not need
+    from reconciler.operations import executing
+
     ui = ctx.ui
     request = executing.ApplyRequest(
         inputs_from(variables, var_files),
@@ -143,6 +150,8 @@ def _ask(ui: Ui) -> bool:
 @handle_errors
 def refresh(ctx: Context, lock_timeout: float, as_json: bool) -> None:
     """Update recorded executions from the server (state, end date, outputs). Starts nothing."""
+    from reconciler.operations import executing  # the HTTP client: not loaded with the module (see apply)
+
     changed = executing.refresh(ctx.project(), lock_timeout)
     if as_json:
         ctx.ui.raw(json.dumps({"changed": {n: record_document(r) for n, r in sorted(changed.items())}}, indent=2))
@@ -172,6 +181,8 @@ def import_(
     as_json: bool,
 ) -> None:
     """Adopt EXECUTION_ID, which already exists on the server, as the record of declared run RUN."""
+    from reconciler.operations import executing  # the HTTP client: not loaded with the module (see apply)
+
     record = executing.import_execution(
         ctx.project(), inputs_from(variables, var_files), run, execution_id, lock_timeout
     )
