@@ -19,6 +19,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.state.models import RecordedInput
@@ -75,12 +76,14 @@ def inputs_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revi
         kind = type(value)
         if sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
             text = input_fragment(name, type_name, value, sensitive, salt)
-        elif kind is str:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{encode_basestring(value)}}}"
-        elif kind is int:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{int.__repr__(value)}}}"
         else:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{'true' if value else 'false'}}}"
+            head = (heads.get(type_name) or NO_HEADS).get(name) or plain_head(name, type_name)
+            if kind is str:
+                text = f"{head}{encode_basestring(value)}}}"
+            elif kind is int:
+                text = f"{head}{int.__repr__(value)}}}"
+            else:
+                text = f"{head}{'true' if value else 'false'}}}"
         fragments.append((name, text))
     return fragments_key(workflow, fragments, revision)
 
@@ -105,21 +108,26 @@ PLAIN_TEXT: dict[type, Callable[[Any], str]] = {
     bool: {True: "true", False: "false"}.__getitem__,
 }
 
-# (name, type) -> `plain_head`: the text before a plain value, ``"name":{"type":"string","value":``,
+# type -> name -> `plain_head`: the text before a plain value, ``"name":{"type":"string","value":``,
 # which depends only on the name and the type; they repeat over the runs of a stack, so each pair is
-# written once (a stack has a few; bounded all the same). Only string names and types are entered.
-PLAIN_HEADS: dict[tuple[str, str], str] = {}
+# written once (a stack has a few; bounded all the same). Keyed by one string at each level: a pair
+# as a tuple key would be a tuple to build and hash per input. Only string names and types enter.
+PLAIN_HEADS: dict[str, dict[str, str]] = {}
 _MAX_HEADS = 4096
 
 
 def plain_head(name: str, type_name: str) -> str:
     """``"name":{"type":TYPE,"value":`` (a plain value's JSON text and ``}`` complete the fragment)."""
-    if len(PLAIN_HEADS) >= _MAX_HEADS:
+    if sum(map(len, PLAIN_HEADS.values())) >= _MAX_HEADS:  # counted on a miss only: there are few
         PLAIN_HEADS.clear()
-    head = PLAIN_HEADS[(name, type_name)] = (
+    head = PLAIN_HEADS.setdefault(type_name, {})[name] = (
         f'{encode_basestring(name)}:{{"type":{encode_basestring(type_name)},"value":'
     )
     return head
+
+
+# What a type without remembered heads reads as (never written to).
+NO_HEADS: Mapping[str, str] = MappingProxyType({})
 
 
 def _bodies_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revision: int, salt: str) -> str:

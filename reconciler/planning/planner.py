@@ -22,6 +22,7 @@ from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import (
+    NO_HEADS,
     PLAIN_HEADS,
     fragments_key,
     input_fragment,
@@ -163,12 +164,14 @@ def _planned_lazily(
             continue
         if i.sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
             text = input_fragment(name, type_name, value, i.sensitive, salt)
-        elif kind is str:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{encode_basestring(value)}}}"
-        elif kind is int:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{int.__repr__(value)}}}"
         else:
-            text = f"{heads.get((name, type_name)) or plain_head(name, type_name)}{'true' if value else 'false'}}}"
+            head = (heads.get(type_name) or NO_HEADS).get(name) or plain_head(name, type_name)
+            if kind is str:
+                text = f"{head}{encode_basestring(value)}}}"
+            elif kind is int:
+                text = f"{head}{int.__repr__(value)}}}"
+            else:
+                text = f"{head}{'true' if value else 'false'}}}"
         fragments.append((name, text))
     inputs = PlannedInputs(run.inputs, resolved)
     if fragments is None:
