@@ -19,6 +19,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -91,9 +92,12 @@ def inputs_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revi
 def fragments_key(workflow: str, fragments: list[tuple[str, str]], revision: int) -> str:
     """The run key of (name, fragment) pairs of distinct string names (sorted here, in place)."""
     fragments.sort()
-    body = ",".join([text for _, text in fragments])
+    body = ",".join(map(_second, fragments))
     encoded = f'{{"inputs":{{{body}}},"revision":{int.__repr__(revision)},"workflow":{encode_basestring(workflow)}}}'
     return "sha256:" + hashlib.sha256(encoded.encode()).hexdigest()
+
+
+_second = itemgetter(1)
 
 
 def input_fragment(name: str, type_name: str, value: Any, sensitive: bool, salt: str) -> str:

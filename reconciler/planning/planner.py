@@ -50,8 +50,9 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
     changes: dict[str, Change] = {}
     failed: list[Change] = []
     problems: list[Problem] = []
+    runs = desired.runs
     for name in desired.order:
-        run = desired.runs[name]
+        run = runs[name]
         try:
             change = _plan_run(run, records.get(name), records, changes, salt, name in replace)
         except MissingOutputError as err:
