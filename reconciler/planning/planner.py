@@ -7,6 +7,10 @@ running, is ``(known after apply)``. Decisions use run keys (fingerprints); `dif
 Most inputs are scalars: `planned_inputs` gives them their desired type and value straight away, and
 only a run with a reference makes the upstream-outputs lookup; the failed-upstream check is made
 only for a run that would start (nothing else can be blocked).
+
+`make_plan` takes a faster path to the same plan (tests check it against the plain planner): a
+change's inputs are a `PlannedInputs` built when read, whole references to a noop upstream are read
+from its record inline, and a run's key fragments are written in the same pass over its inputs.
 """
 
 from __future__ import annotations
