@@ -291,7 +291,7 @@ class _Tail:
     """What an append needs to know about the files (valid while we hold the lock)."""
 
     state_key: tuple[int, int, int, int]
-    state_sha: str | None  # None: not hashed yet (no journal to check it against), see `_hashed`
+    state_sha: str
     state_serial: int  # the state file's own serial (the journal header's baseSerial)
     journal_length: int  # bytes of complete groups; 0 = start a new journal
     serial: int  # the serial with the journal replayed
@@ -325,10 +325,10 @@ class LocalBackend:
             loaded = self._load()
         return None if loaded is None else loaded.state
 
-    def _load(self, *, hash_state: bool = False) -> _Loaded | None:
+    def _load(self) -> _Loaded | None:
         """The state file plus journal; retried if a writer replaced the file while we read."""
         for _ in range(5):
-            loaded = self._load_once(hash_state)
+            loaded = self._load_once()
             if loaded is None or self._state_key() == loaded.tail.state_key:
                 self._tail = None if loaded is None else loaded.tail
                 return loaded
@@ -340,7 +340,7 @@ class LocalBackend:
         except FileNotFoundError:
             return None
 
-    def _load_once(self, hash_state: bool) -> _Loaded | None:
+    def _load_once(self) -> _Loaded | None:
         try:
             with open(self.path, "rb") as handle:
                 key = stat_key(os.fstat(handle.fileno()))
@@ -350,11 +350,8 @@ class LocalBackend:
         except OSError as exc:
             raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
         base = parse_state(raw, str(self.path))
-        data = self._read_journal()
-        # The file's sha256 checks a journal's header and starts a new journal: with no journal here it
-        # waits for the first append (`_hashed`), which `plan` never makes (7 ms on a 13 MB state).
-        sha = hashlib.sha256(raw).hexdigest() if data or hash_state else None
-        journal = _JournalReader(data, str(self.journal_path), sha, base.serial).read() if sha and data else Replay()
+        sha = hashlib.sha256(raw).hexdigest()
+        journal = self._read_journal(sha, base.serial)
         if journal.serial is None:
             state = base
         else:
@@ -364,13 +361,14 @@ class LocalBackend:
         tail = _Tail(key, sha, base.serial, journal.valid_length, state.serial)
         return _Loaded(state, tail)
 
-    def _read_journal(self) -> bytes:
+    def _read_journal(self, state_sha: str, state_serial: int) -> Replay:
         try:
-            return self.journal_path.read_bytes()
+            data = self.journal_path.read_bytes()
         except FileNotFoundError:
-            return b""
+            return Replay()
         except OSError as exc:
             raise StateError(f"cannot read {self.journal_path}: {exc.strerror}") from exc
+        return _JournalReader(data, str(self.journal_path), state_sha, state_serial).read()
 
     # --- writing ---
 
@@ -413,13 +411,11 @@ class LocalBackend:
             return
         with self._mutex:
             tail = self._current_tail()
-            header = b""
-            if tail.journal_length == 0:
-                tail, sha = self._hashed(tail)
-                header = header_line(sha, tail.state_serial)
             if serial <= tail.serial:
                 raise StateError(f"{self.path}: new serial {serial} is not above the current serial {tail.serial}")
-            payload = header + group_lines(events, serial)
+            payload = group_lines(events, serial)
+            if tail.journal_length == 0:
+                payload = header_line(tail.state_sha, tail.state_serial) + payload
             try:
                 self._append_bytes(payload, tail.journal_length)
             except OSError as exc:
@@ -432,28 +428,11 @@ class LocalBackend:
         """The cached tail if the files are as we left them, else reloaded from disk."""
         tail = self._tail
         if tail is None or self._state_key() != tail.state_key or self._journal_size() != tail.journal_length:
-            loaded = self._load(hash_state=True)
+            loaded = self._load()
             if loaded is None:
                 raise StateError(f"{self.path} does not exist: write the initial state before appending events to it")
             tail = loaded.tail
         return tail
-
-    def _hashed(self, tail: _Tail) -> tuple[_Tail, str]:
-        """``tail`` and the state file's sha256 (for a new journal's header): hashed from the file if it
-        is still the one ``tail`` describes and was not hashed when read, else reloaded."""
-        if tail.state_sha is not None:
-            return tail, tail.state_sha
-        try:
-            with open(self.path, "rb") as handle:
-                if stat_key(os.fstat(handle.fileno())) == tail.state_key:
-                    tail.state_sha = hashlib.sha256(handle.read()).hexdigest()
-                    return tail, tail.state_sha
-        except OSError:
-            pass  # reloading says what is wrong
-        loaded = self._load(hash_state=True)
-        if loaded is None or loaded.tail.state_sha is None:
-            raise StateError(f"{self.path} does not exist: write the initial state before appending events to it")
-        return loaded.tail, loaded.tail.state_sha
 
     def _journal_size(self) -> int:
         try:

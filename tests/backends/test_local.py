@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import itertools
 import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from reconciler.backends import local
 from reconciler.backends.local import LocalBackend
 from reconciler.errors import StateError
 from reconciler.state.events import replay
@@ -180,46 +176,3 @@ def test_force_unlock_refuses_a_live_holder_and_clears_a_dead_one(path: Path) ->
     assert not sidecar(path, ".lock.info").exists()
     with other.lock("apply"):
         pass
-
-
-def test_a_read_without_journal_does_not_hash_and_the_first_append_still_names_the_file(
-    path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The state file's sha256 waits for the first append (plan only reads): that journal header is right."""
-
-    LocalBackend(path).write(state(serial=1), None)
-    hashed: list[int] = []
-    real = hashlib.sha256
-
-    def counting(data: bytes = b"") -> Any:
-        hashed.append(len(data))
-        return real(data)
-
-    monkeypatch.setattr(local.hashlib, "sha256", counting)
-    reader = LocalBackend(path)
-    initial = reader.read()
-    assert initial is not None and hashed == []
-    for appender in (reader, LocalBackend(path)):  # with the tail cached by read(), and without one
-        sidecar(path, ".journal").unlink(missing_ok=True)
-        if appender is not reader:
-            assert appender.read() == initial
-        # reader: straight after read() (its tail not hashed yet); the other under the lock (tail reloaded)
-        with appender.lock("apply") if appender is not reader else contextlib.nullcontext():
-            appender.append([put("a")], 2)
-        header = json.loads(sidecar(path, ".journal").read_bytes().splitlines()[0])
-        assert header["stateSha256"] == real(path.read_bytes()).hexdigest()
-        assert LocalBackend(path).read() == replay(initial, [put("a")], 2)
-    reader.append([put("b")], 3)  # the cached tail knows the sha now
-    assert LocalBackend(path).read() == replay(initial, [put("a"), put("b")], 3)
-
-
-def test_an_append_after_a_read_hashes_a_state_file_replaced_meanwhile(path: Path) -> None:
-    reader = LocalBackend(path)
-    reader.write(state(serial=1), None)
-    assert reader.read() is not None
-    replaced = state(serial=4)
-    LocalBackend(path).write(replaced, 1, force=True)
-    reader.append([put("a")], 5)
-    header = json.loads(sidecar(path, ".journal").read_bytes().splitlines()[0])
-    assert header["stateSha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and header["baseSerial"] == 4
-    assert LocalBackend(path).read() == replay(replaced, [put("a")], 5)
