@@ -40,9 +40,12 @@ def validate(
     """``data`` (the document's, by default), found at ``at``, as a ``model``; None after problems."""
     data = document.data if data is None else data
     try:
-        return model.model_validate(data)
+        # what `model.model_validate(data)` does, without its Python wrapper: ~0.5 us a document
+        found: M = model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         errors = exc.errors()
+    else:
+        return found
     fixed = _numbers_as_text(document, data, at, errors)
     if fixed is not None:
         try:

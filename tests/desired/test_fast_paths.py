@@ -417,3 +417,38 @@ def test_the_graph_equals_its_first_straightforward_version(declared: dict[str, 
     assert graph._kahn(edges, nodes) == _reference_order(edges, nodes)
     for left_out in nodes:
         assert graph._kahn(edges, nodes - {left_out}) == _reference_order(edges, nodes - {left_out})
+
+
+@given(st.text(alphabet="0123456789dhms x", max_size=6))
+def test_the_remembered_duration_check_equals_the_plain_one(text: str) -> None:
+    from reconciler.manifest.models import _check_duration, duration_seconds
+
+    def plain() -> Any:
+        try:
+            return duration_seconds.__wrapped__(text)
+        except ValueError as exc:
+            return str(exc)
+
+    for _ in range(2):  # a failure is raised again, never remembered
+        try:
+            assert _check_duration(text) == text
+            assert duration_seconds(text) == plain()
+        except ValueError as exc:
+            assert str(exc) == plain()
+
+
+def test_validate_calls_the_model_validator_as_model_validate_does() -> None:
+    from reconciler.manifest.models import WorkflowRun
+    from reconciler.manifest.validating import validate
+
+    from .stacks import run_doc
+
+    good = parse_documents("m.yaml", run_doc("a", "timeout: 10m\nparameters: {x: 1}\n"), [])[0]
+    assert validate(good, WorkflowRun, []) == WorkflowRun.model_validate(good.data)
+    bad = parse_documents("m.yaml", run_doc("a", "timeout: 10x\n"), [])[0]
+    for _ in range(2):
+        problems: list[Any] = []
+        assert validate(bad, WorkflowRun, problems) is None
+        assert [str(p) for p in problems] == [
+            "m.yaml:7:12: spec.timeout: '10x' is not a duration: write e.g. 30s, 30m, 2h or 1h30m"
+        ]
