@@ -34,10 +34,10 @@ from yaml.nodes import ScalarNode
 from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef, ParameterLocator, new_input
 from reconciler.desired.templating import (
     Path,
-    RunUse,
     Scope,
     contains_failure,
     contains_output,
+    new_use,
     render,
     resolve_reference,
 )
@@ -113,7 +113,7 @@ def build_inputs(
         known = remembered.get(raw) if kind is str and remembered is not None else None
         if known is not None:
             if known.run is not None:
-                scope.uses.append(RunUse(known.run, scope.document, ("spec", "parameters", name), known.source))
+                scope.uses.append(new_use(known.run, scope.document, ("spec", "parameters", name), known.source, False))
             inputs[name] = new_input(known.type, known.value, known.sensitive, None, locate, True, name)
             continue
         built = _other_input(name, raw, scope, sources, remembered, locate)

@@ -472,3 +472,19 @@ def test_validate_calls_the_model_validator_as_model_validate_does() -> None:
         assert [str(p) for p in problems] == [
             "m.yaml:7:12: spec.timeout: '10x' is not a duration: write e.g. 30s, 30m, 2h or 1h30m"
         ]
+
+
+@given(st.text(max_size=3), st.text(max_size=3), st.booleans())
+def test_new_use_builds_the_frozen_use_its_fields_name(run: str, source: str, depends_on: bool) -> None:
+    import dataclasses
+
+    import pytest
+
+    from reconciler.desired.templating import RunUse, new_use
+
+    args = (run, DOCUMENT, PATH, source, depends_on)
+    fast, plain = new_use(*args), RunUse(*args)
+    assert fast == plain
+    assert [getattr(fast, f.name) for f in dataclasses.fields(RunUse)] == list(args)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.run = "x"  # type: ignore[misc]
