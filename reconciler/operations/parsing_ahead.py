@@ -2,23 +2,23 @@
 
 YAML parsing is the largest single cost of ``plan`` on a large stack (10,000 runs: ~0.35 s of
 composing node trees in libyaml and PyYAML), and building the desired runs from what was parsed is
-the next. `ParsingAhead` makes them a pipeline: a forked worker parses the files in order and sends
-each one back as soon as it is parsed, while this process reads the state and then, file by file,
-builds runs from what has arrived. Work is taken from one queue, a pipe holding the file numbers (a
-read of a few bytes from a pipe is atomic, so every file is taken by exactly one of the two): when
-the next file this process needs has not arrived yet, it parses one from the queue itself instead of
-waiting, so a worker that is slow to start, or finds the other core busy, costs little.
+the next. `ParsingAhead` makes them a pipeline: a worker process (`parsing_worker`) parses the
+files in order and sends each one back as soon as it is parsed, while this process reads the state
+and then, file by file, builds runs from what has arrived. Work is taken from one queue, a pipe
+holding the file numbers (a read of a few bytes from a pipe is atomic, so every file is taken by
+exactly one of the two): when the next file this process needs has not arrived yet, it parses one
+from the queue itself instead of waiting, so a worker that is slow to start, or finds the other core
+busy, costs little.
 
 The worker sends only plain data (`parse_data`: what the documents hold and the problems found,
 pickled); a document it parsed composes its node tree again, from its text, only when a problem or
-a location needs it. The worker writes without blocking into a backlog of its own, so it goes on
-parsing while this process is busy elsewhere (reading the state) and not reading the pipe.
+a location needs it. It writes without blocking into a backlog of its own, so it goes on parsing
+while this process is busy elsewhere (reading the state) and not reading the pipe.
 
-Only on Linux (``os.fork``), with at least two usable cores, for manifests of at least `MIN_BYTES`,
-and while this process runs no other thread (forking a process with threads can copy a lock that
-another thread holds). ``RECONCILER_PARSE_AHEAD=0`` turns it off. Whatever happens to the worker
-(it fails, is killed, sends something unreadable), this process parses what did not arrive: the
-result is always that of parsing every file here, in the same order.
+Only on POSIX systems with at least two usable cores, and for manifests of at least `MIN_BYTES`;
+``RECONCILER_PARSE_AHEAD=0`` turns it off. Whatever happens to the worker (it cannot start, fails,
+is killed, sends something unreadable), this process parses what did not arrive: the result is
+always that of parsing every file here, in the same order.
 """
 
 from __future__ import annotations
@@ -27,27 +27,23 @@ import fcntl
 import os
 import pickle
 import select
-import signal
+import subprocess
 import sys
-import threading
+import tempfile
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
-
-from yaml.nodes import Node
+from typing import BinaryIO
 
 from reconciler.errors import Problem
-from reconciler.manifest.parsing import Document, parse_data, parse_documents
+from reconciler.manifest.parsing import Document, parse_documents
+from reconciler.operations.parsing_worker import HEADER, TICKET, Message
 
 MIN_BYTES = 256 * 1024
-_TICKET = 4  # bytes per queue entry: a chunk number, little-endian
-_MAX_TICKETS = 8192  # 32 KiB of tickets: written before the fork, they must fit in the pipe at once
-_HEADER = 8  # bytes of a message's length
+WORKER_MODULE = "reconciler.operations.parsing_worker"
+_MAXTICKETS = 8192  # 32 KiB of tickets: written before the worker starts, they must fit in the pipe
 _READ = 1 << 20
 _PIPE_SIZE = 1 << 20  # asked of the kernel for the results pipe (fewer, larger writes)
 
-# What the worker sends for one file: its number, its documents' data and its problems.
-Message = tuple[int, list[Any], list[Problem]]
 Parsed = tuple[list[Document], list[Problem]]
 
 
@@ -55,9 +51,10 @@ def enabled(environ: Mapping[str, str]) -> bool:
     """Whether this machine and process can parse on a second core (and the user did not say no)."""
     if environ.get("RECONCILER_PARSE_AHEAD", "1").strip().lower() in ("0", "false", "no", "off"):
         return False
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+    if os.name != "posix":  # the worker is handed its pipes by descriptor number
         return False
-    return len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores >= 2
 
 
 class ParsingAhead:
@@ -67,12 +64,12 @@ class ParsingAhead:
     `documents` to the loader where it would parse a file.
     """
 
-    def __init__(self, files: Sequence[tuple[str, str]], *, fork: bool, min_bytes: int = MIN_BYTES) -> None:
+    def __init__(self, files: Sequence[tuple[str, str]], *, worker: bool, min_bytes: int = MIN_BYTES) -> None:
         self._files = list(files)
         self._index = {path: i for i, (path, _) in enumerate(self._files)}
         self._parsed: dict[int, Parsed] = {}
         self._worker: _Worker | None = None
-        if fork and len(self._files) > 1 and sum(len(text) for _, text in self._files) >= min_bytes:
+        if worker and len(self._files) > 1 and sum(len(text) for _, text in self._files) >= min_bytes:
             self._worker = _Worker.start(self._files)
 
     def __enter__(self) -> ParsingAhead:
@@ -86,7 +83,7 @@ class ParsingAhead:
         return self._files
 
     @property
-    def forked(self) -> bool:
+    def has_worker(self) -> bool:
         return self._worker is not None
 
     def documents(self, path: str, text: str, problems: list[Problem]) -> list[Document]:
@@ -141,10 +138,11 @@ class _WorkerFailed(Exception):
 
 
 class _Worker:
-    """A forked process parsing files from the queue and sending each back as it is done."""
+    """A worker process parsing files from the queue and sending each back as it is done."""
 
-    def __init__(self, pid: int, tickets: int, results: int, chunk: int, count: int) -> None:
-        self.pid = pid
+    def __init__(self, process: subprocess.Popen[bytes], tickets: int, results: int, chunk: int, count: int) -> None:
+        self.process = process
+        self.pid = process.pid
         self.tickets = tickets
         self.results = results
         self.chunk = chunk
@@ -153,28 +151,38 @@ class _Worker:
 
     @classmethod
     def start(cls, files: list[tuple[str, str]]) -> _Worker:
-        chunk = -(-len(files) // _MAX_TICKETS)
+        chunk = -(-len(files) // _MAXTICKETS)
         queue_read, queue_write = os.pipe()
         try:
             tickets = range(-(-len(files) // chunk))
-            os.write(queue_write, b"".join(n.to_bytes(_TICKET, "little") for n in tickets))
+            os.write(queue_write, b"".join(n.to_bytes(TICKET, "little") for n in tickets))
         finally:
             os.close(queue_write)  # once the queue is empty, a read gives b"" in both processes
         results_read, results_write = os.pipe()
         try:
-            fcntl.fcntl(results_write, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            fcntl.fcntl(results_write, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
         except OSError:
-            pass  # the system's limit is lower: the default size works, with more writes
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
+            pass  # not Linux, or a lower limit: the default size works, with more writes
+        try:
+            with _texts(files) as texts:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", WORKER_MODULE, str(queue_read), str(results_write), str(chunk)],
+                    stdin=texts,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(queue_read, results_write),
+                )
+        except BaseException:
+            os.close(queue_read)
             os.close(results_read)
-            _serve(files, queue_read, results_write, chunk)
-        os.close(results_write)
-        return cls(pid, queue_read, results_read, chunk, len(files))
+            raise
+        finally:
+            os.close(results_write)
+        return cls(process, queue_read, results_read, chunk, len(files))
 
     def take(self) -> range:
         """The next chunk of files from the queue for this process to parse (empty at the end)."""
-        ticket = os.read(self.tickets, _TICKET)
+        ticket = os.read(self.tickets, TICKET)
         if not ticket:
             return range(0)
         first = int.from_bytes(ticket, "little") * self.chunk
@@ -192,12 +200,12 @@ class _Worker:
         """The whole messages read so far (a message cut short stays in the buffer)."""
         found: list[Message] = []
         buffer, start = self.buffer, 0
-        while len(buffer) - start >= _HEADER:
-            end = start + _HEADER + int.from_bytes(buffer[start : start + _HEADER], "little")
+        while len(buffer) - start >= HEADER:
+            end = start + HEADER + int.from_bytes(buffer[start : start + HEADER], "little")
             if end > len(buffer):
                 break
             try:
-                found.append(pickle.loads(buffer[start + _HEADER : end]))
+                found.append(pickle.loads(buffer[start + HEADER : end]))
             except Exception as exc:  # a garbled answer: parse those files here
                 raise _WorkerFailed from exc
             start = end
@@ -205,63 +213,22 @@ class _Worker:
         return found
 
     def stop(self) -> None:
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self.pid, 0)
-            self.pid = 0
+        if self.process.returncode is None:
+            self.process.kill()
+            self.process.wait()
         for fd in (self.tickets, self.results):
             if fd >= 0:
                 os.close(fd)
         self.tickets = self.results = -1
 
 
-def _serve(files: list[tuple[str, str]], queue: int, out: int, chunk: int) -> None:
-    """The worker's whole life: parse files from the queue, send each, and exit without cleanup
-    (``os._exit``: no atexit handler, buffered output or finalizer of the parent's runs here)."""
-    code = 1
-    try:
-        for number in (signal.SIGINT, signal.SIGTERM):  # end at once, not in the parent's handlers
-            signal.signal(number, signal.SIG_DFL)
-        backlog = _Backlog(out)
-        kept: list[Node] = []  # freeing the node trees would only cost time: the worker exits
-        while ticket := os.read(queue, _TICKET):
-            first = int.from_bytes(ticket, "little") * chunk
-            for i in range(first, min(first + chunk, len(files))):
-                data, problems = parse_data(*files[i], kept)
-                backlog.send(pickle.dumps((i, data, problems), protocol=pickle.HIGHEST_PROTOCOL))
-        backlog.flush()
-        code = 0
-    finally:
-        os._exit(code)
-
-
-class _Backlog:
-    """Messages on their way to the parent: written without blocking as far as the pipe takes them,
-    the rest kept and written later (so the worker goes on parsing while the parent is busy)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.pending: list[memoryview] = []
-        os.set_blocking(fd, False)
-
-    def send(self, blob: bytes) -> None:
-        self.pending.append(memoryview(len(blob).to_bytes(_HEADER, "little") + blob))
-        self._write()
-
-    def flush(self) -> None:
-        os.set_blocking(self.fd, True)
-        self._write()
-
-    def _write(self) -> None:
-        while self.pending:
-            try:
-                written = os.write(self.fd, self.pending[0])
-            except BlockingIOError:
-                return
-            if written == len(self.pending[0]):
-                self.pending.pop(0)
-            else:
-                self.pending[0] = self.pending[0][written:]
+def _texts(files: list[tuple[str, str]]) -> BinaryIO:
+    """The files, pickled, in an anonymous in-memory file: the worker's stdin (written before it
+    starts, so this process never waits for the worker to read)."""
+    if hasattr(os, "memfd_create"):
+        handle: BinaryIO = os.fdopen(os.memfd_create("reconciler-manifests"), "w+b")
+    else:
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller's `with` closes it
+    pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    handle.seek(0)
+    return handle

@@ -58,7 +58,7 @@ class Project:
         """Start parsing the manifest files on a second core where that pays (`ParsingAhead`); give
         the result to `load`, in a ``with`` block that ends after it."""
         chosen = self.manifest_files() if files is None else files
-        return ParsingAhead(chosen, fork=parsing_ahead.enabled(self.environ))
+        return ParsingAhead(chosen, worker=parsing_ahead.enabled(self.environ))
 
     def load(
         self, inputs: Inputs, environ: Mapping[str, str] | None = None, ahead: ParsingAhead | None = None

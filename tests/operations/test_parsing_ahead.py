@@ -19,7 +19,7 @@ from reconciler.manifest.parsing import parse_documents
 from reconciler.operations import parsing_ahead
 from reconciler.operations.parsing_ahead import ParsingAhead
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parsing ahead forks (Linux only)")
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="parsing ahead hands its worker pipes (POSIX only)")
 
 CLI = str(Path(sys.executable).with_name("reconciler"))
 
@@ -91,8 +91,8 @@ def _locations(desired: DesiredStack) -> dict[str, object]:
 def test_the_same_runs_and_locations_whoever_parsed_each_file() -> None:
     files = _manifests(40, 25, broken=False)
     expected = _load(files, None)
-    with ParsingAhead(files, fork=True, min_bytes=0) as ahead:
-        assert ahead.forked
+    with ParsingAhead(files, worker=True, min_bytes=0) as ahead:
+        assert ahead.has_worker
         got = _load(files, ahead)
     assert isinstance(expected, DesiredStack) and isinstance(got, DesiredStack)
     assert got == expected
@@ -103,7 +103,7 @@ def test_the_same_runs_and_locations_whoever_parsed_each_file() -> None:
 def test_the_same_problems_at_the_same_places() -> None:
     files = _manifests(20, 25, broken=True)
     expected = _load(files, None)
-    with ParsingAhead(files, fork=True, min_bytes=0) as ahead:
+    with ParsingAhead(files, worker=True, min_bytes=0) as ahead:
         got = _load(files, ahead)
     assert isinstance(expected, list) and expected
     assert got == expected
@@ -115,7 +115,7 @@ def test_the_same_problems_at_the_same_places() -> None:
 def test_a_worker_that_dies_costs_nothing_but_time() -> None:
     files = _manifests(30, 10, broken=True)
     expected = _load(files, None)
-    with ParsingAhead(files, fork=True, min_bytes=0) as ahead:
+    with ParsingAhead(files, worker=True, min_bytes=0) as ahead:
         worker = ahead._worker
         assert worker is not None
         os.kill(worker.pid, signal.SIGKILL)
@@ -125,7 +125,7 @@ def test_a_worker_that_dies_costs_nothing_but_time() -> None:
 
 def test_left_without_being_used_the_worker_is_stopped_and_reaped() -> None:
     files = _manifests(10, 10, broken=False)
-    with ParsingAhead(files, fork=True, min_bytes=0) as ahead:
+    with ParsingAhead(files, worker=True, min_bytes=0) as ahead:
         worker = ahead._worker
         assert worker is not None
         pid = worker.pid
@@ -133,17 +133,17 @@ def test_left_without_being_used_the_worker_is_stopped_and_reaped() -> None:
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
 
 
-def test_small_stacks_and_a_no_do_not_fork() -> None:
+def test_small_stacks_and_a_no_start_no_worker() -> None:
     files = _manifests(2, 2, broken=False)
-    with ParsingAhead(files, fork=True) as ahead:
-        assert not ahead.forked  # under MIN_BYTES: a fork would cost more than it saves
+    with ParsingAhead(files, worker=True) as ahead:
+        assert not ahead.has_worker  # under MIN_BYTES: a worker would cost more than it saves
     assert not parsing_ahead.enabled({"RECONCILER_PARSE_AHEAD": "0"})
 
 
 def test_a_file_not_among_those_given_is_parsed_here() -> None:
     files = _manifests(4, 5, broken=False)
     problems: list[Problem] = []
-    with ParsingAhead(files[:2], fork=True, min_bytes=0) as ahead:
+    with ParsingAhead(files[:2], worker=True, min_bytes=0) as ahead:
         documents = ahead.documents(*files[3], problems)
     assert [d.data for d in documents] == [d.data for d in parse_documents(*files[3], [])]
 
@@ -152,7 +152,7 @@ def test_a_file_not_among_those_given_is_parsed_here() -> None:
 def test_the_cli_prints_the_same_with_and_without(tmp_path: Path, command: list[str]) -> None:
     (tmp_path / "reconciler.yaml").write_text(STACK)
     (tmp_path / "manifests").mkdir()
-    files = _manifests(40, 30, broken=command == ["validate"])  # > MIN_BYTES: the CLI forks
+    files = _manifests(40, 30, broken=command == ["validate"])  # > MIN_BYTES: the CLI starts a worker
     assert sum(len(text) for _, text in files) > parsing_ahead.MIN_BYTES
     for path, text in files:
         (tmp_path / path).write_text(text)
@@ -171,3 +171,13 @@ def test_the_cli_prints_the_same_with_and_without(tmp_path: Path, command: list[
         assert on[0] == 1 and "manifests/m0013.yaml:" in on[2] and "m0011.yaml:7:8: unknown run 'nowhere'" in on[2]
     else:
         assert on[0] == 2 and "1200 to start" in on[1]
+
+
+def test_a_worker_that_cannot_start_costs_nothing_but_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _manifests(10, 10, broken=True)
+    expected = _load(files, None)
+    monkeypatch.setattr(parsing_ahead, "WORKER_MODULE", "reconciler.no_such_module")
+    with ParsingAhead(files, worker=True, min_bytes=0) as ahead:
+        assert ahead.has_worker
+        got = _load(files, ahead)
+    assert got == expected
