@@ -171,15 +171,6 @@ def new_run(
     return built
 
 
-def settle_depends_on(run: DesiredRun, depends_on: frozenset[str]) -> None:
-    """Give a run built by `new_run` the ``depends_on`` that was not known yet; only for the loader.
-
-    Why: a run's dependencies are known once every document is read, its other fields as soon as
-    its own document is. Building the run then and settling this one slot before the stack is
-    handed out saves keeping its fields in a second object and copying them (10,000 runs)."""
-    _set_run_depends_on(run, depends_on)
-
-
 @dataclass(frozen=True)
 class DesiredStack:
     """Every desired run, keyed by name, in dependency order (dependencies first, then by name)."""

@@ -151,42 +151,22 @@ def test_every_input_is_located_at_its_parameter_key_through_the_shared_locator(
     assert seen == 2 * 5 + 2
 
 
-def test_a_settled_run_is_the_desired_run_its_fields_name() -> None:
+def test_a_kept_run_builds_the_desired_run_its_fields_name() -> None:
     import dataclasses
 
-    from reconciler.desired.runs import DesiredRun, new_run, settle_depends_on
+    from reconciler.desired.loading import _Run
+    from reconciler.desired.runs import DesiredRun
 
     def locate() -> Any:
         return None
 
-    built = new_run("n", "wf", {}, 7, frozenset(), 30.0, "retry", 5, {"a": "b"}, locate)
-    settle_depends_on(built, frozenset({"d"}))
-    expected = DesiredRun("n", "wf", {}, 7, frozenset({"d"}), 30.0, "retry", 5, {"a": "b"}, locate)
+    kept = _Run("n", "wf", {}, 7, 30.0, "retry", 5, {"a": "b"}, locate)
+    built = kept.build(frozenset({"d"}))
+    expected = DesiredRun(**kept._asdict(), depends_on=frozenset({"d"}))
     assert built == expected
     assert [getattr(built, f.name) for f in dataclasses.fields(DesiredRun)] == [
         getattr(expected, f.name) for f in dataclasses.fields(DesiredRun)
     ]
-
-
-def test_every_loaded_run_has_its_dependencies_settled() -> None:
-    from reconciler.desired.loading import load_stack
-
-    from .stacks import STACK, run_doc
-
-    text = "---\n".join(
-        [
-            run_doc("a"),
-            run_doc("b", "dependsOn: [a]\nparameters: {x: '${runs.c.outputs.o}'}"),
-            run_doc("c", "parameters: {y: '${runs.a.outputs.o}'}"),
-        ]
-    )
-    _, desired = load_stack(STACK, "s.yaml", [("m.yaml", text)], {"zone": "z"}, [], {}, open)
-    assert {name: run.depends_on for name, run in desired.runs.items()} == {
-        "a": frozenset(),
-        "b": frozenset({"a", "c"}),
-        "c": frozenset({"a"}),
-    }
-    assert desired.order == ("a", "c", "b")
 
 
 def _general_inputs(parameters: dict[str, Any], scope: Scope) -> dict[str, Any]:
