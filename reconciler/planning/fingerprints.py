@@ -70,23 +70,26 @@ def inputs_key(workflow: str, inputs: Sequence[tuple[str, str, Any, bool]], revi
     if type(workflow) is not str or type(revision) is not int:
         return _bodies_key(workflow, inputs, revision, salt)
     fragments: list[tuple[str, str]] = []
-    heads = PLAIN_HEADS
     for name, type_name, value, sensitive in inputs:
         if type(name) is not str:
             return _bodies_key(workflow, inputs, revision, salt)
-        kind = type(value)
-        if sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
-            text = input_fragment(name, type_name, value, sensitive, salt)
-        else:
-            head = (heads.get(type_name) or NO_HEADS).get(name) or plain_head(name, type_name)
-            if kind is str:
-                text = f"{head}{encode_basestring(value)}}}"
-            elif kind is int:
-                text = f"{head}{int.__repr__(value)}}}"
-            else:
-                text = f"{head}{'true' if value else 'false'}}}"
-        fragments.append((name, text))
+        fragments.append((name, fragment(name, type_name, value, sensitive, salt)))
     return fragments_key(workflow, fragments, revision)
+
+
+def fragment(name: str, type_name: str, value: Any, sensitive: bool, salt: str) -> str:
+    """One input's ``"name":{...}`` fragment of the key text: a plain value (a string, integer or
+    boolean that is not a secret) after its remembered `plain_head`, any other by `input_fragment`.
+    The one definition both `inputs_key` and the planner's pass over a run's inputs write with."""
+    kind = type(value)
+    if sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
+        return input_fragment(name, type_name, value, sensitive, salt)
+    head = (PLAIN_HEADS.get(type_name) or NO_HEADS).get(name) or plain_head(name, type_name)
+    if kind is str:
+        return f"{head}{encode_basestring(value)}}}"
+    if kind is int:
+        return f"{head}{int.__repr__(value)}}}"
+    return f"{head}{'true' if value else 'false'}}}"
 
 
 def fragments_key(workflow: str, fragments: list[tuple[str, str]], revision: int) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from typing import Any
 
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, OutputRef
@@ -25,15 +24,7 @@ from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
 from reconciler.planning.diffs import input_diff
-from reconciler.planning.fingerprints import (
-    NO_HEADS,
-    PLAIN_HEADS,
-    fragments_key,
-    input_fragment,
-    inputs_key,
-    plain_head,
-    record_input,
-)
+from reconciler.planning.fingerprints import fragment, fragments_key, inputs_key, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
@@ -148,12 +139,10 @@ def _planned_lazily(
     resolved: dict[str, tuple[str, Any]] | None = None
     fragments: list[tuple[str, str]] | None = []
     general = type(run.workflow) is not str or type(run.revision) is not int  # then `inputs_key` decides
-    heads = PLAIN_HEADS
     for name, i in run.inputs.items():
         value = i.value
-        kind = type(value)
         type_name = i.type
-        if kind not in _SCALARS:
+        if type(value) not in _SCALARS:
             type_name, value = _resolved(i, planned, records)
             if resolved is None:
                 resolved = {}
@@ -161,23 +150,12 @@ def _planned_lazily(
             if value is UNKNOWN:
                 fragments = None
                 continue
-            kind = type(value)
         if fragments is None or general:
             continue
         if type(name) is not str:
             general = True
             continue
-        if i.sensitive or type(type_name) is not str or (kind is not str and kind is not int and kind is not bool):
-            text = input_fragment(name, type_name, value, i.sensitive, salt)
-        else:
-            head = (heads.get(type_name) or NO_HEADS).get(name) or plain_head(name, type_name)
-            if kind is str:
-                text = f"{head}{encode_basestring(value)}}}"
-            elif kind is int:
-                text = f"{head}{int.__repr__(value)}}}"
-            else:
-                text = f"{head}{'true' if value else 'false'}}}"
-        fragments.append((name, text))
+        fragments.append((name, fragment(name, type_name, value, i.sensitive, salt)))
     inputs = PlannedInputs(run.inputs, resolved)
     if fragments is None:
         return inputs, None
