@@ -13,13 +13,14 @@ was written if the run does not exist or closes a cycle.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.variables import Variables
 from reconciler.errors import Problem, SourceLocation
+from reconciler.frozen import positional_constructor
 from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.parsing import Document
 
@@ -40,25 +41,8 @@ class RunUse:
         return self.document.text_location(self.path, self.source)
 
 
-_new = object.__new__
-_set_use_run, _set_use_document, _set_use_path, _set_use_source, _set_use_depends_on = (
-    RunUse.__dict__[f.name].__set__ for f in fields(RunUse)
-)
-
-
-def new_use(run: str, document: Document, path: Path, source: str, depends_on: bool) -> RunUse:
-    """``RunUse(...)`` with every field given in order, for the loader's one use per output reference.
-
-    Why: the frozen dataclass ``__init__`` sets each field through ``object.__setattr__``; setting
-    the slots through their descriptors, fetched once above, takes about half the time (a large
-    stack records a use for most of its runs). The result is the same frozen RunUse."""
-    use = _new(RunUse)
-    _set_use_run(use, run)
-    _set_use_document(use, document)
-    _set_use_path(use, path)
-    _set_use_source(use, source)
-    _set_use_depends_on(use, depends_on)
-    return use
+# The loader records a use for most runs of a large stack (`reconciler.frozen`).
+new_use = positional_constructor(RunUse)
 
 
 class _Failed:

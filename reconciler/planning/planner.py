@@ -22,7 +22,7 @@ from typing import Any
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, OutputRef
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.parameters import infer_type
-from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
+from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs, new_change
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import fragment, fragments_key, inputs_key, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
@@ -98,7 +98,7 @@ def _plan_run(
 ) -> Change:
     inputs, key = _planned_lazily(run, planned, records, salt)
     action, reason = decide(run, record, key, replace)
-    if action is _START or action is _RERUN or action is _RETRY:  # only a run that would start is blocked
+    if action.starts:  # only a run that would start is blocked by a failed upstream
         blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is _FAILED)
         if blocked:
             action, reason = (
@@ -110,7 +110,7 @@ def _plan_run(
     if action is _RERUN and record is not None:
         diff = input_diff(record, run, inputs, salt)
     depends_on = run.depends_on
-    return Change.of(
+    return new_change(
         run.name,
         action,
         reason,

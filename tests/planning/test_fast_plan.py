@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
-from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs
+from reconciler.planning.changes import Action, Change, ParamChange, Plan, PlannedInput, PlannedInputs, new_change
 from reconciler.planning.diffs import display, display_value
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.planning.rendering import plan_document
@@ -106,7 +106,7 @@ optional = st.none() | texts
     optional,
     optional,
 )
-def test_change_of_equals_the_dataclass_constructor(
+def test_new_change_equals_the_dataclass_constructor(
     head: tuple[str, Action, str, str],
     inputs: dict[str, PlannedInput],
     key: str | None,
@@ -117,7 +117,7 @@ def test_change_of_equals_the_dataclass_constructor(
     run, action, reason, workflow = head
     diff = (ParamChange("p", "changed", 1, 2),) if key else ()
     args = (run, action, reason, workflow, inputs, key, depends_on, diff, execution_id, execution_state)
-    fast, plain = Change.of(*args), Change(*args)
+    fast, plain = new_change(*args), Change(*args)
     assert fast == plain and repr(fast) == repr(plain)
     assert [getattr(fast, f.name) for f in fields(Change)] == list(args)
     with pytest.raises(FrozenInstanceError):
