@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from operator import itemgetter
 from types import MappingProxyType
@@ -107,13 +107,6 @@ def input_fragment(name: str, type_name: str, value: Any, sensitive: bool, salt:
     """One input's ``"name":{...}`` in the key's text, from its `input_body` (any input, string name)."""
     return f"{encode_basestring(name)}:{_CANONICAL.encode(input_body(type_name, value, sensitive, salt))}"
 
-
-# The JSON text of a plain value, by its exact type (a bool is not an int here, nor a str subclass a str).
-PLAIN_TEXT: dict[type, Callable[[Any], str]] = {
-    str: encode_basestring,
-    int: int.__repr__,
-    bool: {True: "true", False: "false"}.__getitem__,
-}
 
 # type -> name -> `plain_head`: the text before a plain value, ``"name":{"type":"string","value":``,
 # which depends only on the name and the type; they repeat over the runs of a stack, so each pair is
