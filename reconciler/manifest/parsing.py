@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -327,10 +327,7 @@ def _parse(file: str, text: str, problems: list[Problem]) -> list[tuple[Node, An
     aliases = "*" in text
     loader = ManifestLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if _is_empty(node):
-                continue  # an empty document (a stray `---`, or only comments)
+        for node in _non_empty(loader):
             found.append((node, _Builder(file, problems, aliases=aliases).build(node)))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(file, exc))
@@ -341,22 +338,21 @@ def _parse(file: str, text: str, problems: list[Problem]) -> list[tuple[Node, An
     return found
 
 
-def _is_empty(node: Node | None) -> bool:
-    return node is None or (isinstance(node, ScalarNode) and node.tag == NULL)
+def _non_empty(loader: ManifestLoader) -> Iterator[Node]:
+    """The node trees of ``loader``'s documents, but for empty ones (a stray `---`, or only comments)."""
+    while loader.check_node():
+        node: Node | None = loader.get_node()
+        if node is not None and not (isinstance(node, ScalarNode) and node.tag == NULL):
+            yield node
 
 
 def _compose_again(file: str, text: str, index: int) -> Node:
     """The node tree of the ``index``-th non-empty document of ``text`` (which parsed before)."""
     loader = ManifestLoader(text)
     try:
-        seen = 0
-        while loader.check_node():
-            node: Node | None = loader.get_node()
-            if node is None or _is_empty(node):
-                continue
+        for seen, node in enumerate(_non_empty(loader)):
             if seen == index:
                 return node
-            seen += 1
     finally:
         loader.dispose()
     raise ValueError(f"{file}: document {index} is no longer in the text")

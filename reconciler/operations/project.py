@@ -54,27 +54,29 @@ class Project:
             files += _collect(self.root, entry)
         return sorted(set(files))
 
-    def parse_ahead(self, files: list[tuple[str, str]] | None = None) -> ParsingAhead:
+    def parse_ahead(self) -> ParsingAhead:
         """Start parsing the manifest files on a second core where that pays (`ParsingAhead`); give
         the result to `load`, in a ``with`` block that ends after it."""
-        chosen = self.manifest_files() if files is None else files
-        return ParsingAhead(chosen, worker=parsing_ahead.enabled(self.environ))
+        return ParsingAhead(self.manifest_files(), worker=parsing_ahead.enabled(self.environ))
 
     def load(
         self, inputs: Inputs, environ: Mapping[str, str] | None = None, ahead: ParsingAhead | None = None
     ) -> DesiredStack:
-        files = self.manifest_files() if ahead is None else ahead.files
-        with ahead or self.parse_ahead(files) as parsing:
-            _, desired = load_stack(
-                self.stack_text,
-                STACK_FILE,
-                files,
-                inputs.variables,
-                inputs.var_files,
-                self.environ if environ is None else environ,
-                self.read_file,
-                parsing.documents,
-            )
+        """The desired stack; from the files ``ahead`` is parsing when given (its caller stops it),
+        else through a `parse_ahead` of its own."""
+        if ahead is None:
+            with self.parse_ahead() as own:
+                return self.load(inputs, environ, own)
+        _, desired = load_stack(
+            self.stack_text,
+            STACK_FILE,
+            ahead.files,
+            inputs.variables,
+            inputs.var_files,
+            self.environ if environ is None else environ,
+            self.read_file,
+            ahead.documents,
+        )
         return desired
 
     def check(self, inputs: Inputs) -> tuple[DesiredStack, list[str]]:
