@@ -227,15 +227,10 @@ class PostgresBackend:
         the dicts, for the same `State`. When that fails, the same snapshot is read the old way
         (`_read_decoded`), whose errors say what is wrong.
         """
-        row = conn.execute(
-            self._sql("SELECT serial, lineage, body::text FROM {s}.states WHERE workspace = %s"), [self.workspace]
-        ).fetchone()
-        if row is None:
+        rows = self._rows(conn, as_text=True)
+        if rows is None:
             return None
-        serial, lineage, body = row
-        runs = conn.execute(
-            self._sql("SELECT name, record::text FROM {s}.runs WHERE workspace = %s ORDER BY name"), [self.workspace]
-        ).fetchall()
+        (serial, lineage, body), runs = rows
         text = state_text(serial, lineage, body, runs)
         if text is not None:
             try:
@@ -246,20 +241,30 @@ class PostgresBackend:
 
     def _read_decoded(self, conn: Connection[Any]) -> State | None:
         """`_read_in` with psycopg's decoded ``jsonb`` and ``State.model_validate``: the reference."""
-        row = conn.execute(
-            self._sql("SELECT serial, lineage, body FROM {s}.states WHERE workspace = %s"), [self.workspace]
-        ).fetchone()
-        if row is None:
+        rows = self._rows(conn, as_text=False)
+        if rows is None:
             return None
-        serial, lineage, body = row
-        runs = conn.execute(
-            self._sql("SELECT name, record FROM {s}.runs WHERE workspace = %s ORDER BY name"), [self.workspace]
-        ).fetchall()
+        (serial, lineage, body), runs = rows
         doc = {**body, "serial": serial, "lineage": lineage, "runs": dict(runs)}
         try:
             return State.model_validate(doc)
         except ValidationError as exc:
             raise StateError(f"{self.where}: the stored state is not valid:\n{exc}") from exc
+
+    def _rows(self, conn: Connection[Any], *, as_text: bool) -> tuple[Any, list[Any]] | None:
+        """This workspace's state row (serial, lineage, body) and run rows (name, record), in name
+        order; the JSON columns as text with ``as_text``, else as psycopg decodes ``jsonb``."""
+        cast = "::text" if as_text else ""
+        row = conn.execute(
+            self._sql(f"SELECT serial, lineage, body{cast} FROM {{s}}.states WHERE workspace = %s"), [self.workspace]
+        ).fetchone()
+        if row is None:
+            return None
+        runs = conn.execute(
+            self._sql(f"SELECT name, record{cast} FROM {{s}}.runs WHERE workspace = %s ORDER BY name"),
+            [self.workspace],
+        ).fetchall()
+        return row, runs
 
     # --- writing ---
 
