@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from reconciler import killpoints
 from reconciler.applying.recorder import Recorder
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Listener, Outcome, RunResult
 from reconciler.applying.watching import Watcher
@@ -162,6 +163,7 @@ class Engine:
         base = prior or RunRecord(workflow=run.workflow, key=key)
         self.recorder.put(change.run, base.model_copy(update={"pending": pending}))
         await self.recorder.durable()
+        killpoints.reach("intent-durable")
         typed = {name: (i.type, i.value) for name, i in inputs.items()}
         try:
             started = await self._send_start(run.workflow, typed, requested_at)
@@ -174,6 +176,7 @@ class Engine:
         if started is None:  # stopped while waiting for a request slot: nothing was sent
             self._forget_intent(change.run, prior)
             return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
+        killpoints.reach("start-answered")
         attempts = (prior.attempts + 1) if (prior and action is Action.RETRY) else 1
         record = _started_record(
             prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)

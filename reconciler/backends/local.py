@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from reconciler import killpoints
 from reconciler.backends.base import LockInfo
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until, this_host
 from reconciler.backends.serials import Stored, check_write
@@ -274,6 +275,7 @@ def replace_file(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        killpoints.reach("temp-written")
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -386,8 +388,10 @@ class LocalBackend:
             try:
                 if current is not None:
                     replace_file(self.backup_path, state_bytes(current.state))
+                    killpoints.reach("backup-written")
                 data = state_bytes(state)
                 replace_file(self.path, data)
+                killpoints.reach("state-replaced")
                 self._remove_journal()
                 key = stat_key(os.stat(self.path))
             except OSError as exc:
@@ -423,6 +427,7 @@ class LocalBackend:
                 raise StateError(f"cannot append to {self.journal_path}: {exc.strerror}") from exc
             tail.journal_length += len(payload)
             tail.serial = serial
+            killpoints.reach("journal-appended")
 
     def _current_tail(self) -> _Tail:
         """The cached tail if the files are as we left them, else reloaded from disk."""

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from reconciler import killpoints
 from reconciler.backends.base import LockInfo
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until
 from reconciler.backends.serials import Stored, check_write
@@ -324,6 +325,7 @@ class PostgresBackend:
             removed = [(self.workspace, e.run) for e in last.values() if isinstance(e, RemoveRun)]
             with conn.cursor() as cursor:
                 cursor.executemany(self._sql("DELETE FROM {s}.runs WHERE workspace = %s AND name = %s"), removed)
+        killpoints.reach("journal-appended")
 
     def _bump_serial(self, conn: Connection[Any], serial: int) -> None:
         done = conn.execute(

@@ -1,0 +1,33 @@
+"""Named crash points, for the torture tests only.
+
+``RECONCILER_KILL_AT=NAME[:N]`` makes the N-th (default: first) `reach` of ``NAME`` in this process
+send SIGKILL to itself, the way a power cut or the OOM killer would stop it at exactly that moment.
+Unset (always, for users), `reach` is one dictionary lookup. Names in use:
+
+- ``intent-durable``   engine: a start's intent is durable, the request is not sent yet
+- ``start-answered``   engine: the start answer arrived, the execution id is not recorded yet
+- ``journal-appended`` backends: a group of events is durable (local journal / postgres commit)
+- ``backup-written``   local backend: the ``.backup`` is replaced, the state file not yet
+- ``state-replaced``   local backend: the state file is replaced, the journal not yet removed
+- ``temp-written``     local backend: a temporary file is written and synced, not yet renamed
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_SPEC = os.environ.get("RECONCILER_KILL_AT", "")
+_NAME, _, _COUNT = _SPEC.partition(":")
+_AT = int(_COUNT) if _COUNT.isdigit() else 1
+_seen = 0
+
+
+def reach(name: str) -> None:
+    """SIGKILL this process if it is the configured kill point's N-th reach; nothing otherwise."""
+    global _seen
+    if name != _NAME:
+        return
+    _seen += 1
+    if _seen == _AT:
+        os.kill(os.getpid(), signal.SIGKILL)
