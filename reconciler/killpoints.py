@@ -7,7 +7,8 @@ Unset (always, for users), `reach` is one dictionary lookup. Names in use:
 - ``intent-durable``   engine: a start's intent is durable, the request is not sent yet
 - ``start-answered``   engine: the start answer arrived, the execution id is not recorded yet
 - ``journal-appended`` backends: a group of events is durable (local journal / postgres commit)
-- ``backup-written``   local backend: the ``.backup`` is replaced, the state file not yet
+- ``backup-written``   local backend: the ``.backup`` is replaced (a command's first change: before its
+                       first journal append, or before a whole-state write), the change not made yet
 - ``state-replaced``   local backend: the state file is replaced, the journal not yet removed
 - ``temp-written``     local backend: a temporary file is written and synced, not yet renamed
 """

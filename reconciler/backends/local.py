@@ -7,20 +7,33 @@ Files, for ``path = reconciler.state.json`` (all mode 0600):
     newline), exactly ``State.model_dump(mode="json", by_alias=True)``. Only ever replaced whole and
     atomically: temp file in the same folder, write, fsync, ``os.replace``, fsync of the folder.
 ``reconciler.state.json.backup``
-    The previous state (journal included) as it was before the last ``write()``, same format.
+    The state as it was before the last command that changed it, same format. The first change a
+    command makes under the lock (its first journal append, or a whole-state ``write()``) first saves
+    the state as it is then: a copy of the state file, or, when a journal left by a killed command
+    is there, the merged state (the state file is then compacted to it too). So after ``apply`` it is
+    the state before that apply, never a copy of the new one; and while a journal exists it holds
+    the very state that journal continues: if the state file is lost or damaged,
+    ``reconciler state push reconciler.state.json.backup`` restores everything (the journal is kept
+    and replayed on top of it). Restoring it after a command ended undoes that command.
 ``reconciler.state.json.journal``
     Append-only JSON lines: what happened since the state file was written. The first line names
-    the state file it continues, then one line per event, grouped by ``append()`` call::
+    the state it continues, then one line per event, grouped by ``append()`` call::
 
-        {"journal": 1, "stateSha256": "<sha256 of the state file's bytes>", "baseSerial": 7}
+        {"journal": 1, "lineage": "<the state's lineage>", "baseSerial": 7, "stateSha256": "<sha256 of the file>"}
         {"serial": 8, "part": 1, "of": 2, "event": {"op": "put", "run": "db", "record": {...}}}
         {"serial": 8, "part": 2, "of": 2, "event": {"op": "remove", "run": "old"}}
 
     ``serial`` is the state's serial once the group is applied. A group is written with one
     ``write`` and one ``fsync``; a group cut short by a crash (torn last line, missing parts) is
     ignored and cut off by the next append; a bad line before the end is a `StateError` naming the
-    file and line. A journal whose ``stateSha256`` is not the state file's is left over from a
-    compaction interrupted between its two steps and is ignored.
+    file and line (a write cut short by a full disk is cut off at once, so a failed append leaves
+    nothing behind). A journal is matched to the state file by meaning, not by bytes (a state file
+    reformatted by hand still matches): its ``lineage`` must be the state's and its ``baseSerial`` the
+    state's serial. ``stateSha256`` is written for older versions only, which match by it; their
+    journals (no ``lineage``) are matched by serial. A journal whose groups all end at or below the
+    state's serial is already merged (left over from a compaction cut short between its two steps)
+    and ignored. Any other journal (another lineage, a base above the state's serial...) stops every
+    command with a `StateError` naming both files and what to do: it is never dropped silently.
 ``reconciler.state.json.lock`` / ``reconciler.state.json.lock.info``
     ``flock(LOCK_EX)`` on the first (never deleted) is the lock: the kernel drops it when the holder
     exits or is killed, so a dead process never blocks the next run. ``flock`` (not POSIX ``fcntl``
@@ -40,7 +53,18 @@ POSIX only (``fcntl``).
 
 Creating a state: ``append()`` needs a state file. A caller that finds none (``read()`` is None)
 creates ``State(lineage=..., salt=...)`` and ``write(state, None)`` before journaling. A journal
-without a state file is ignored by ``read()`` and removed by that first ``write()``.
+without any complete group is ignored and removed by that first ``write()``.
+
+A missing state file is not "no state yet" while ``.backup`` holds a state with runs or the journal
+holds changes: ``read()`` refuses with a `StateError` that says how to restore (``state push`` of the
+backup) or start anew (move the files away), so nothing is started again by mistake. A state file
+that is missing, cannot be read, or does not fit its journal is replaced only by ``write(state,
+None)`` of a state of the lineage those files record (or forced): that is ``state push``'s restore.
+A journal that continues the pushed state is kept; one with changes the pushed state lacks is
+refused unless forced. A state file so replaced is kept as ``reconciler.state.json.replaced``.
+
+Temporary files (``.reconciler.state.json[.backup|.lock.info].<8 hex>.tmp``) left by a writer killed
+before its rename are removed by the next lock holder; nothing else in the folder is touched.
 """
 
 from __future__ import annotations
@@ -49,10 +73,13 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,10 +87,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from reconciler import killpoints
-from reconciler.backends.base import LockInfo
+from reconciler.backends.base import HeldLock, LockInfo
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until, this_host
 from reconciler.backends.serials import Stored, check_write
-from reconciler.errors import StateError
+from reconciler.errors import LockLostError, StateError
 from reconciler.state.models import State
 
 if TYPE_CHECKING:
@@ -71,6 +98,7 @@ if TYPE_CHECKING:
 
 JOURNAL_FORMAT = 1
 FILE_MODE = 0o600
+log = logging.getLogger("reconciler.state")
 _BLANK = b"\x00 \t\r\n"  # what a crash may leave at the end of a file
 
 
@@ -132,8 +160,8 @@ def parse_state_slowly(raw: bytes, name: str) -> State:
 # --- the journal ---------------------------------------------------------------------------------
 
 
-def header_line(state_sha: str, base_serial: int) -> bytes:
-    doc = {"journal": JOURNAL_FORMAT, "stateSha256": state_sha, "baseSerial": base_serial}
+def header_line(lineage: str, base_serial: int, state_sha: str) -> bytes:
+    doc = {"journal": JOURNAL_FORMAT, "lineage": lineage, "baseSerial": base_serial, "stateSha256": state_sha}
     return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
 
 
@@ -172,21 +200,34 @@ def split_lines(data: bytes) -> list[_Line]:
 
 @dataclass
 class Replay:
-    """What a journal adds to its state file, and where its last complete group ends."""
+    """What a journal adds to the state it continues, and where its last complete group ends."""
 
     events: list[PutRun | RemoveRun] = field(default_factory=list)
-    serial: int | None = None
+    serial: int | None = None  # the serial after the last complete group; None: no complete group
     valid_length: int = 0  # 0: no usable journal (the next append starts a new one with a header)
+    base_serial: int = 0  # the state serial it continues (header ``baseSerial``)
+    lineage: str | None = None  # the header's lineage (None in journals of earlier versions)
+
+    def continues(self, lineage: str, serial: int) -> bool:
+        """Whether this journal's changes follow the state of ``lineage`` and ``serial``."""
+        return self.lineage in (None, lineage) and self.base_serial == serial
+
+    def merged_into(self, lineage: str, serial: int) -> bool:
+        """Whether the state of ``lineage`` and ``serial`` already holds every change of this journal."""
+        return self.serial is None or (self.lineage in (None, lineage) and self.serial <= serial)
+
+    def describe(self) -> str:
+        of = f" of lineage {self.lineage}" if self.lineage else ""
+        return f"changes up to serial {self.serial} made after serial {self.base_serial}{of}"
 
 
 class _JournalReader:
     """Parses a journal's bytes; see the module docstring for the format."""
 
-    def __init__(self, data: bytes, name: str, state_sha: str, state_serial: int) -> None:
+    def __init__(self, data: bytes, name: str) -> None:
         self.name = name
         self.lines = split_lines(data)
-        self.state_sha = state_sha
-        self.serial = state_serial
+        self.serial = 0
         self.last_meaningful = max((i for i, line in enumerate(self.lines) if line.text.strip(_BLANK)), default=-1)
         self.result = Replay()
         self.pending: list[PutRun | RemoveRun] = []
@@ -213,10 +254,15 @@ class _JournalReader:
         if not self.lines:
             return self.result
         header = self.parse(0)
-        if header is None or header.get("stateSha256") != self.state_sha:
-            return self.result  # torn header, or left over from an interrupted compaction
+        if header is None:
+            return self.result  # torn header: the first append never completed
         if header.get("journal") != JOURNAL_FORMAT:
             raise self.fail(self.lines[0], f"unknown journal format {header.get('journal')!r}")
+        base, lineage = header.get("baseSerial"), header.get("lineage")
+        if not isinstance(base, int) or isinstance(base, bool) or not isinstance(lineage, str | None):
+            raise self.fail(self.lines[0], "baseSerial must be an integer and lineage a string")
+        self.serial = self.result.base_serial = base
+        self.result.lineage = lineage
         self.result.valid_length = self.lines[0].end
         for index in range(1, len(self.lines)):
             doc = self.parse(index)
@@ -265,23 +311,29 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def replace_file(target: Path, data: bytes) -> None:
-    """Atomically make ``target`` hold ``data`` (mode 0600), durable when this returns."""
+    """Atomically make ``target`` hold ``data`` (mode 0600), durable when this returns.
+
+    An `OSError` names ``target`` (not the temporary file); the temporary file is removed.
+    """
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
-            os.fchmod(fd, FILE_MODE)
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        killpoints.reach("temp-written")
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    fsync_dir(target.parent)
+            try:
+                os.fchmod(fd, FILE_MODE)
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            killpoints.reach("temp-written")
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        fsync_dir(target.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
 def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -294,6 +346,7 @@ class _Tail:
 
     state_key: tuple[int, int, int, int]
     state_sha: str
+    lineage: str
     state_serial: int  # the state file's own serial (the journal header's baseSerial)
     journal_length: int  # bytes of complete groups; 0 = start a new journal
     serial: int  # the serial with the journal replayed
@@ -303,6 +356,7 @@ class _Tail:
 class _Loaded:
     state: State
     tail: _Tail
+    raw: bytes  # the state file's bytes
 
 
 class LocalBackend:
@@ -312,9 +366,11 @@ class LocalBackend:
         self.path = Path(path).absolute()
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.backup_path = self.path.with_name(self.path.name + ".backup")
+        self.replaced_path = self.path.with_name(self.path.name + ".replaced")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_info_path = self.path.with_name(self.path.name + ".lock.info")
         self._tail: _Tail | None = None
+        self._backup_saved = False  # this lock holding's first change saved `.backup` already
         self._mutex = threading.Lock()  # append() may be called from a worker thread
 
     def describe(self) -> str:
@@ -323,8 +379,11 @@ class LocalBackend:
     # --- reading ---
 
     def read(self) -> State | None:
+        """The state, journal replayed; None when there is none (`StateError` if one was lost)."""
         with self._mutex:
             loaded = self._load()
+            if loaded is None:
+                self._refuse_lost_state()
         return None if loaded is None else loaded.state
 
     def _load(self) -> _Loaded | None:
@@ -341,6 +400,8 @@ class LocalBackend:
             return stat_key(os.stat(self.path))
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
 
     def _load_once(self) -> _Loaded | None:
         try:
@@ -351,26 +412,122 @@ class LocalBackend:
             return None
         except OSError as exc:
             raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
-        base = parse_state(raw, str(self.path))
-        sha = hashlib.sha256(raw).hexdigest()
-        journal = self._read_journal(sha, base.serial)
+        try:
+            base = parse_state(raw, str(self.path))
+        except StateError as exc:
+            raise StateError(f"{exc}\n{self._restore_hint()}") from exc
+        journal = self._matching_journal(base)
         if journal.serial is None:
             state = base
         else:
             from reconciler.state.events import replay  # only with a journal to replay (not for plan)
 
             state = replay(base, journal.events, journal.serial)
-        tail = _Tail(key, sha, base.serial, journal.valid_length, state.serial)
-        return _Loaded(state, tail)
+        sha = hashlib.sha256(raw).hexdigest()
+        tail = _Tail(key, sha, base.lineage, base.serial, journal.valid_length, state.serial)
+        return _Loaded(state, tail, raw)
 
-    def _read_journal(self, state_sha: str, state_serial: int) -> Replay:
+    def _read_journal(self) -> Replay:
+        """The journal as written (any state it continues); an empty `Replay` when there is none."""
         try:
             data = self.journal_path.read_bytes()
         except FileNotFoundError:
             return Replay()
         except OSError as exc:
             raise StateError(f"cannot read {self.journal_path}: {exc.strerror}") from exc
-        return _JournalReader(data, str(self.journal_path), state_sha, state_serial).read()
+        return _JournalReader(data, str(self.journal_path)).read()
+
+    def _matching_journal(self, base: State) -> Replay:
+        """The journal's changes to ``base``; empty when it adds nothing; `StateError` when it does
+        not fit (see the module docstring: matched by lineage and serial, never dropped silently)."""
+        journal = self._read_journal()
+        if journal.continues(base.lineage, base.serial) and journal.serial is not None:
+            return journal
+        if journal.merged_into(base.lineage, base.serial):
+            return Replay()  # nothing complete in it, or left over from a compaction cut short
+        raise StateError(
+            f"{self.journal_path} does not continue {self.path}: the journal holds {journal.describe()}, "
+            f"but the state file has serial {base.serial} of lineage {base.lineage} (was it replaced or "
+            f"edited?). Nothing was changed. {self._journal_hint(journal)}"
+        )
+
+    def _journal_hint(self, journal: Replay) -> str:
+        backup = self._peek_backup()
+        if (
+            backup is not None
+            and not isinstance(backup, StateError)
+            and journal.continues(backup.lineage, backup.serial)
+        ):
+            return (
+                f"{self.backup_path} is the state it continues: restore it with "
+                f"`reconciler state push {self.backup_path}` (the journal is then replayed)."
+            )
+        return (
+            f"Put back the state file of serial {journal.base_serial} it continues and run the command again "
+            f"(`reconciler state push FILE`), or move {self.journal_path} away to drop its changes for good."
+        )
+
+    def _restore_hint(self) -> str:
+        backup = self._peek_backup()
+        if backup is None:
+            return f"There is no {self.backup_path} to restore from: repair the file, or push a copy with `reconciler state push FILE`."
+        if isinstance(backup, StateError):
+            return f"{self.backup_path} cannot be read either: repair one of them."
+        return (
+            f"{self.backup_path} holds serial {backup.serial} ({len(backup.runs)} run(s)), the state before the last "
+            f"command that changed it: restore it with `reconciler state push {self.backup_path}` (any journal of it "
+            f"is replayed; the damaged file is kept as {self.replaced_path.name})."
+        )
+
+    def _peek_backup(self) -> State | StateError | None:
+        """The state in ``.backup``; None when there is none; the error when it cannot be read."""
+        try:
+            raw = self.backup_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return StateError(f"cannot read {self.backup_path}: {exc.strerror}")
+        try:
+            return parse_state(raw, str(self.backup_path))
+        except StateError as exc:
+            return exc
+
+    def _refuse_lost_state(self) -> None:
+        """`StateError` when the state file is missing but a backup or a journal with changes says
+        there was one: starting anew would start every recorded run again."""
+        backup = self._peek_backup()
+        journal = self._read_journal()
+        if backup is None and journal.serial is None:
+            return
+        found = [self._describe_backup(backup)] if backup is not None else []
+        if journal.serial is not None:
+            found.append(f"{self.journal_path} holds {journal.describe()}")
+        raise StateError(
+            f"{self.path} does not exist, but {' and '.join(found)}: starting from an empty state could start "
+            f"every run again. Nothing was changed. {self._lost_state_hint(backup, journal)}"
+        )
+
+    def _describe_backup(self, backup: State | StateError) -> str:
+        if isinstance(backup, StateError):
+            return f"{self.backup_path} exists (and cannot be read: {backup})"
+        return f"{self.backup_path} holds a state with {len(backup.runs)} run(s) (serial {backup.serial})"
+
+    def _lost_state_hint(self, backup: State | StateError | None, journal: Replay) -> str:
+        anew = f"To start anew instead, move {self.backup_path.name} and {self.journal_path.name} away."
+        copy = "put back the state file from a copy (`reconciler state push FILE`)"
+        if not isinstance(backup, State):
+            return f"If the state file was deleted by mistake, {copy}. {anew}"
+        push = f"reconciler state push {self.backup_path}"
+        if journal.serial is None:
+            if not backup.runs:
+                return f"The backup holds no run (the state before the first apply): {copy}. {anew}"
+            return f"If the state file was deleted by mistake, restore it with `{push}`. {anew}"
+        if journal.continues(backup.lineage, backup.serial):
+            return f"Restore it with `{push}` (the journal is replayed on top of it). {anew}"
+        return (
+            f"The journal continues serial {journal.base_serial}, not the backup's {backup.serial}: {copy}, "
+            f"or run `{push} --force` to restore the backup and drop the journal's changes. {anew}"
+        )
 
     # --- writing ---
 
@@ -379,24 +536,120 @@ class LocalBackend:
 
         Refused when the stored serial is not ``expected_serial`` (None: no state may exist yet) or
         the stored lineage differs; ``force`` (``state push -force``) skips both checks. A state file
-        that cannot be read is never overwritten, forced or not.
+        that is missing, cannot be read or does not fit its journal is replaced only as a restore
+        (see the module docstring).
         """
         with self._mutex:
-            current = self._load()
-            stored = None if current is None else Stored(current.state.serial, current.state.lineage)
-            check_write(self.describe(), stored, state.lineage, expected_serial, force)
             try:
-                if current is not None:
-                    replace_file(self.backup_path, state_bytes(current.state))
-                    killpoints.reach("backup-written")
-                data = state_bytes(state)
-                replace_file(self.path, data)
-                killpoints.reach("state-replaced")
-                self._remove_journal()
-                key = stat_key(os.stat(self.path))
-            except OSError as exc:
-                raise StateError(f"cannot write {exc.filename or self.path}: {exc.strerror}") from exc
-            self._tail = _Tail(key, hashlib.sha256(data).hexdigest(), state.serial, 0, state.serial)
+                current = self._load()
+            except StateError:
+                if expected_serial is not None:
+                    raise
+                self._restore(state, force)
+                return
+            if current is None:
+                check_write(self.describe(), None, state.lineage, expected_serial, force)
+                self._restore(state, force)
+                return
+            check_write(
+                self.describe(),
+                Stored(current.state.serial, current.state.lineage),
+                state.lineage,
+                expected_serial,
+                force,
+            )
+            self._guarded(lambda: self._replace(state, current))
+
+    def _guarded(self, action: Callable[[], None]) -> None:
+        """``action``, with any OSError turned into a `StateError` naming the file."""
+        try:
+            action()
+        except OSError as exc:
+            self._tail = None
+            raise StateError(f"cannot write {exc.filename or self.path}: {exc.strerror}") from exc
+
+    def _replace(self, state: State, current: _Loaded | None, keep_journal: bool = False) -> None:
+        """Save `.backup` if this is the command's first change, then replace the state file."""
+        if current is not None and not self._backup_saved:
+            merged = current.tail.serial != current.tail.state_serial
+            replace_file(self.backup_path, state_bytes(current.state) if merged else current.raw)
+            killpoints.reach("backup-written")
+            self._backup_saved = True
+        data = state_bytes(state)
+        replace_file(self.path, data)
+        killpoints.reach("state-replaced")
+        if keep_journal:
+            self._tail = None  # the journal it keeps is read (replayed) again by the next read or append
+            return
+        self._remove_journal()
+        key = stat_key(os.stat(self.path))
+        self._tail = _Tail(key, hashlib.sha256(data).hexdigest(), state.lineage, state.serial, 0, state.serial)
+
+    def _restore(self, state: State, force: bool) -> None:
+        """Write ``state`` where no readable state fits (missing, unreadable, or not what the journal
+        continues): only a state of the lineage the leftovers record, unless forced."""
+        keep_journal = self._journal_fate(state, force)
+        if not force:
+            self._check_restore_lineage(state)
+        self._tail = None
+
+        def act() -> None:
+            if self.path.exists():
+                os.replace(self.path, self.replaced_path)
+                log.warning("warning: the state file it replaced is kept as %s", self.replaced_path)
+            self._replace(state, None, keep_journal)
+
+        self._guarded(act)
+
+    def _journal_fate(self, state: State, force: bool) -> bool:
+        """True when the journal continues ``state`` (kept); False when it may go; else `StateError`."""
+        try:
+            journal = self._read_journal()
+        except StateError as exc:
+            if force:
+                log.warning("warning: dropping %s, as forced: %s", self.journal_path, exc)
+                return False
+            raise
+        if journal.serial is not None and journal.continues(state.lineage, state.serial):
+            return True
+        if journal.merged_into(state.lineage, state.serial):
+            return False
+        if force:
+            log.warning("warning: dropping %s (%s), as forced", self.journal_path, journal.describe())
+            return False
+        raise StateError(
+            f"{self.journal_path} holds {journal.describe()}, which the new state (serial {state.serial}, lineage "
+            f"{state.lineage}) does not carry: writing it would forget them. Push the state that journal continues "
+            f"(serial {journal.base_serial}), or use --force to drop the journal's changes."
+        )
+
+    def _check_restore_lineage(self, state: State) -> None:
+        """Refuse a state of another lineage over a lost, unreadable or mismatched state."""
+        known = self._recorded_lineages()
+        if state.lineage in known or (not known and not self.path.exists()):
+            return  # a restore, or a state created where there was none
+        where = f"the state of lineage {', '.join(sorted(known))} recorded there" if known else "it"
+        raise StateError(
+            f"{self.path} is missing, cannot be read or does not fit its journal, and refusing to write a state of "
+            f"lineage {state.lineage} over {where}: it is another state. Use --force to replace it anyway."
+        )
+
+    def _recorded_lineages(self) -> set[str]:
+        """The lineages the state file, `.backup` and the journal record, as far as they can be read."""
+        known: set[str] = set()
+        for candidate in (self._peek_state(), self._peek_backup()):
+            if isinstance(candidate, State):
+                known.add(candidate.lineage)
+        journal = self._read_journal()  # it was read by _journal_fate already: readable
+        if journal.serial is not None and journal.lineage:
+            known.add(journal.lineage)
+        return known
+
+    def _peek_state(self) -> State | None:
+        try:
+            return parse_state(self.path.read_bytes(), str(self.path))
+        except (OSError, StateError):
+            return None
 
     def _remove_journal(self) -> None:
         try:
@@ -409,7 +662,7 @@ class LocalBackend:
         """Make ``events`` durable as one group producing ``serial`` (above the current serial).
 
         One ``write`` and one ``fsync`` (plus one of the folder when the journal is created). An
-        empty group changes nothing.
+        empty group changes nothing. The first append of a lock holding saves `.backup` first.
         """
         if not events:
             return
@@ -417,9 +670,11 @@ class LocalBackend:
             tail = self._current_tail()
             if serial <= tail.serial:
                 raise StateError(f"{self.path}: new serial {serial} is not above the current serial {tail.serial}")
+            if not self._backup_saved:
+                tail = self._save_backup(tail)
             payload = group_lines(events, serial)
             if tail.journal_length == 0:
-                payload = header_line(tail.state_sha, tail.state_serial) + payload
+                payload = header_line(tail.lineage, tail.state_serial, tail.state_sha) + payload
             try:
                 self._append_bytes(payload, tail.journal_length)
             except OSError as exc:
@@ -428,6 +683,33 @@ class LocalBackend:
             tail.journal_length += len(payload)
             tail.serial = serial
             killpoints.reach("journal-appended")
+
+    def _save_backup(self, tail: _Tail) -> _Tail:
+        """A command's first change: `.backup` := the state now; a journal left by a killed command is
+        compacted first, so that `.backup` is always the state the new journal continues."""
+        if tail.serial == tail.state_serial:  # no journal to merge: copy the state file as it is
+            raw = self._read_state_bytes(tail.state_key)
+            if raw is not None:
+                self._guarded(lambda: replace_file(self.backup_path, raw))
+                killpoints.reach("backup-written")
+                self._backup_saved = True
+                return tail
+        loaded = self._load()
+        if loaded is None:
+            raise StateError(f"{self.path} disappeared while the state was locked")
+        self._guarded(lambda: self._replace(loaded.state, loaded))
+        assert self._tail is not None
+        return self._tail
+
+    def _read_state_bytes(self, key: tuple[int, int, int, int]) -> bytes | None:
+        """The state file's bytes if it is still the file of stat ``key``, else None."""
+        try:
+            with open(self.path, "rb") as handle:
+                if stat_key(os.fstat(handle.fileno())) != key:
+                    return None
+                return handle.read()
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
 
     def _current_tail(self) -> _Tail:
         """The cached tail if the files are as we left them, else reloaded from disk."""
@@ -444,9 +726,15 @@ class LocalBackend:
             return os.stat(self.journal_path).st_size
         except FileNotFoundError:
             return 0
+        except OSError as exc:
+            raise StateError(f"cannot read {self.journal_path}: {exc.strerror}") from exc
 
     def _append_bytes(self, payload: bytes, keep: int) -> None:
-        """Cut the journal to its ``keep`` valid bytes (dropping a torn tail) and append ``payload``."""
+        """Cut the journal to its ``keep`` valid bytes (dropping a torn tail) and append ``payload``.
+
+        If the write or its fsync fails (a full disk), what was written of it is cut off again at
+        once (best effort; else the next read drops the torn group): a failed append records nothing.
+        """
         created = not self.journal_path.exists()
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         try:
@@ -454,14 +742,32 @@ class LocalBackend:
                 os.fchmod(fd, FILE_MODE)
             if os.fstat(fd).st_size != keep:
                 os.ftruncate(fd, keep)
-            write_all(fd, payload)
-            os.fsync(fd)
+            try:
+                write_all(fd, payload)
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, keep)
+                    os.fsync(fd)
+                raise
         finally:
             os.close(fd)
         if created:
             fsync_dir(self.path.parent)
 
+    def _remove_stale_temps(self) -> None:
+        """Remove the temporary files a killed writer of this state left (only ours, by name)."""
+        pattern = re.compile(rf"\.{re.escape(self.path.name)}(?:\.backup|\.lock\.info)?\.[0-9a-f]{{8}}\.tmp")
+        try:
+            for name in os.listdir(self.path.parent):
+                if pattern.fullmatch(name):
+                    os.unlink(self.path.parent / name)
+        except OSError as exc:
+            log.warning("warning: cannot remove a temporary file of %s: %s", self.path, exc)
+
     # --- locking ---
+
+    _held: HeldLock | None = None  # set while this object holds the lock
 
     @contextlib.contextmanager
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
@@ -469,14 +775,37 @@ class LocalBackend:
         fd = self._acquire(timeout)
         info: LockInfo | None = None
         try:
+            self._remove_stale_temps()
             info = new_lock_info(operation, str(self.path))
+            left = self.read_lock_info()  # a holder's details left behind: it died holding the lock
             self._write_lock_info(info)
             self._tail = None  # others may have written while we did not hold the lock
+            self._backup_saved = False  # the first change of this holding saves `.backup`
+            self._held = HeldLock(info, None, time.monotonic(), handover=left is not None)
             yield info
         finally:
+            self._held = None
             if info is not None:
-                self._remove_lock_info(info.id)
+                self._forget_lock_info(info.id)  # never raises: it must not hide the command's own error
             os.close(fd)  # releases the flock
+
+    def held(self) -> HeldLock | None:
+        """The lock this object holds now, if any."""
+        return self._held
+
+    def ensure_held(self) -> None:
+        """`LockLostError` when the recorded holder is no longer us (the info file was removed or
+        replaced: a force-unlock of what looked like a dead holder). No-op without a lock."""
+        held = self.held()
+        if held is None:
+            return
+        current = self.read_lock_info()
+        if current != held.info:
+            now = f"taken over by {current.who} (pid {current.pid}) at {current.created}" if current else "unlocked"
+            raise LockLostError(
+                f"{self.describe()}: this {held.info.operation} lost the state lock ({now}, lock "
+                f"{current.id if current else 'none'}); it starts nothing more"
+            )
 
     def _open_lock_file(self) -> int:
         try:
@@ -488,7 +817,12 @@ class LocalBackend:
 
     def _acquire(self, timeout: float) -> int:
         fd = self._open_lock_file()
-        if poll_until(lambda: try_flock(fd), timeout):
+        try:
+            taken = poll_until(lambda: try_flock(fd), timeout)
+        except OSError as exc:  # e.g. ENOLCK on a file system without locks
+            os.close(fd)
+            raise StateError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
+        if taken:
             return fd
         os.close(fd)
         holder = self.read_lock_info() or poll_until(self.read_lock_info, 0.3)
@@ -504,8 +838,20 @@ class LocalBackend:
     def _remove_lock_info(self, lock_id: str) -> None:
         current = self.read_lock_info()
         if current is not None and current.id == lock_id:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(self.lock_info_path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise StateError(f"cannot remove {self.lock_info_path}: {exc.strerror}") from exc
+
+    def _forget_lock_info(self, lock_id: str) -> None:
+        """`_remove_lock_info` on release: a failure is only a warning (the kernel lock goes anyway,
+        and the next holder overwrites the file)."""
+        try:
+            self._remove_lock_info(lock_id)
+        except StateError as exc:
+            log.warning("warning: %s (the lock itself is released)", exc)
 
     def read_lock_info(self) -> LockInfo | None:
         """The details of the current (or last, if its holder was killed) lock holder."""
@@ -522,11 +868,11 @@ class LocalBackend:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def force_unlock(self, lock_id: str) -> None:
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None:
         """Remove the lock ``lock_id`` if its holder is gone.
 
         A kernel lock of a live process cannot be broken from outside: that is refused, naming the
-        process; the lock goes away when it exits.
+        process, even with ``force``; the lock goes away when it exits.
         """
         info = self.read_lock_info()
         if info is None:

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from reconciler.backends.base import StateBackend
-from reconciler.errors import StateError
+from reconciler.backends.base import LockInfo, StateBackend
+from reconciler.errors import StateError, UserError
+from reconciler.manifest.validating import run_name_problem
 from reconciler.state.models import State
 
 
@@ -33,6 +34,10 @@ def state_rm(backend: StateBackend, names: Sequence[str], lock_timeout: float) -
 
 
 def state_mv(backend: StateBackend, old: str, new: str, lock_timeout: float) -> None:
+    problem = run_name_problem(new)
+    if problem is not None:  # a record no manifest could ever name again
+        raise StateError(f"cannot move {old!r} to {new!r}: {problem}")
+
     def rename(state: State) -> State:
         _require(state, [old])
         if new in state.runs:
@@ -46,7 +51,7 @@ def state_mv(backend: StateBackend, old: str, new: str, lock_timeout: float) -> 
 def state_push(backend: StateBackend, text: str, source: str, force: bool, lock_timeout: float) -> State:
     pushed = parse_state(text, source)
     with backend.lock("state push", lock_timeout):
-        current = backend.read()
+        current = _current_if_readable(backend)
         if current is not None and not force:
             if current.lineage != pushed.lineage:
                 raise StateError(
@@ -61,7 +66,34 @@ def state_push(backend: StateBackend, text: str, source: str, force: bool, lock_
         serial = max(pushed.serial, current.serial + 1 if current else 0)
         new = pushed.model_copy(update={"serial": serial})
         backend.write(new, expected_serial=current.serial if current else None, force=force)
-        return new
+        return backend.read() or new  # a restore keeps the journal that continues it: replayed here
+
+
+def _current_if_readable(backend: StateBackend) -> State | None:
+    """The stored state; None when there is none, or when it cannot be read (a missing state file
+    beside its backup, a damaged one...): the push is then a restore, and the backend's ``write(...,
+    None)`` accepts only a state of the lineage its files record (or ``--force``)."""
+    try:
+        return backend.read()
+    except StateError:
+        return None
+
+
+def force_unlock(backend: StateBackend, lock_id: str, force: bool, confirm: Callable[[LockInfo], bool]) -> None:
+    """Break lock ``lock_id``: a holder that is gone at once; a live one is refused unless ``force``,
+    and then only once ``confirm`` (shown the recorded holder) says yes."""
+    if force:
+        holder = recorded_holder(backend)
+        if holder is not None and holder.id == lock_id and not confirm(holder):
+            raise UserError(f"force-unlock cancelled: lock {lock_id} is left as it is")
+    backend.force_unlock(lock_id, force=force)
+
+
+def recorded_holder(backend: StateBackend) -> LockInfo | None:
+    """The holder's details, when the backend can tell them (both real backends can)."""
+    read = getattr(backend, "read_lock_info", None)
+    holder = read() if read is not None else None
+    return holder if isinstance(holder, LockInfo) else None
 
 
 def parse_state(text: str, source: str) -> State:

@@ -43,8 +43,8 @@ def test_state_file_is_pretty_sorted_json_with_a_backup(path: Path) -> None:
     second = first.model_copy(update={"serial": 3})
     backend.write(second, 2)
     backup = sidecar(path, ".backup")
-    assert json.loads(backup.read_text())["serial"] == 2  # the previous state, journal included
-    assert "zeta" not in json.loads(backup.read_text())["runs"]
+    assert backup.read_text() == text  # the state before this "command" (one backend object) changed it
+    assert backup.read_bytes() != path.read_bytes()
     assert mode(path) == mode(backup) == 0o600
     assert not sidecar(path, ".journal").exists()
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
@@ -82,11 +82,16 @@ def test_a_corrupt_state_file_is_reported_and_kept(path: Path, content: bytes, e
     with pytest.raises(StateError, match=expected) as raised:
         backend.read()
     assert str(path) in str(raised.value)
-    with pytest.raises(StateError):
-        backend.write(state(), None, force=True)
+    assert "There is no" in str(raised.value) and ".backup to restore from" in str(raised.value)
+    with pytest.raises(StateError, match="missing, cannot be read"):
+        backend.write(state(), None)
     with pytest.raises(StateError):
         backend.append([put("a")], 1)
     assert path.read_bytes() == content
+    pushed = state()
+    backend.write(pushed, None, force=True)  # `state push --force`: replaced, but kept aside
+    assert sidecar(path, ".replaced").read_bytes() == content
+    assert backend.read() == pushed
 
 
 def test_torn_last_journal_line_is_ignored_and_cut_by_the_next_append(path: Path) -> None:
@@ -133,10 +138,13 @@ def test_a_journal_left_by_an_interrupted_compaction_is_ignored(path: Path) -> N
     backend.write(state(serial=5), None)
     backend.append([put("a")], 6)
     leftover = sidecar(path, ".journal").read_bytes()
-    pushed = state(serial=1)
-    backend.write(pushed, 6, force=True)  # a lower serial: only the header tells the journal is old
+    compacted = backend.read()
+    assert compacted is not None and compacted.serial == 6
+    backend.write(compacted, 6)
     sidecar(path, ".journal").write_bytes(leftover)  # as if the crash came before removing it
-    assert LocalBackend(path).read() == pushed
+    assert LocalBackend(path).read() == compacted
+    LocalBackend(path).append([put("b")], 7)  # the next append starts a new journal
+    assert (LocalBackend(path).read() or compacted).serial == 7
 
 
 def test_a_journal_without_a_state_file_is_ignored_then_removed(path: Path) -> None:
