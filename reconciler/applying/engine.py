@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,14 +26,23 @@ from reconciler.applying.recorder import Recorder
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Listener, Outcome, RunResult
 from reconciler.applying.watching import Watcher
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import OutcomeUnknownError, RemoteError
-from reconciler.parameters import ParamType, redact
+from reconciler.errors import (
+    EndpointUnreachableError,
+    LockLostError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ReconcilerError,
+    RemoteError,
+    StateError,
+)
+from reconciler.parameters import SENSITIVE_MARK, ParamType
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.planner import decide, planned_inputs, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.executions import ExecutionSummary
-from reconciler.state.models import IN_PROGRESS, Execution, PendingStart, RunRecord
+from reconciler.remote.reachability import Notice, Reachability
+from reconciler.state.models import IN_PROGRESS, TERMINAL, Execution, PendingStart, RunRecord
 
 HISTORY_KEPT = 20
 TypedInputs = Mapping[str, tuple[str, Any]]
@@ -40,6 +50,8 @@ TypedInputs = Mapping[str, tuple[str, Any]]
 
 class Api(Protocol):
     """The calls of `reconciler.remote.client.WorkflowClient` that apply uses."""
+
+    reachability: Reachability
 
     @property
     def identity(self) -> str | None: ...
@@ -78,6 +90,7 @@ class Engine:
     parallelism: int = 10
     listener: Listener | None = None
     stop: asyncio.Event | None = None
+    handover_grace: float = 30.0  # the client's request timeout: how long a start may be in flight
 
     async def run(self) -> ApplyReport:
         began = time.monotonic()
@@ -89,15 +102,21 @@ class Engine:
         self._report = ApplyReport()
         self._restart: set[str] = set()
         self._unrecovered: dict[str, str] = {}  # run -> why its interrupted start is still unknown
+        self._bugs: list[Exception] = []
+        self._gave_up: EndpointUnreachableError | None = None
         self._watcher = Watcher(_States(self.api, self._limit))
         self._watcher.start()
+        unsubscribe = self.api.reachability.subscribe(self._endpoint_notice)
         try:
             if any(c.action.starts for c in self.plan.changes):
                 await self.api.login()  # once, before any intent: its identity goes into the intents
             await self._recover()
             await asyncio.gather(*(self._one(c) for c in self.plan.changes))
         finally:
+            unsubscribe()
             await self._watcher.stop()
+        if self._bugs:  # every other run was carried out and recorded; the bug still gets its traceback
+            raise self._bugs[0]
         self._report.elapsed = time.monotonic() - began
         self._report.interrupted = self._stop.is_set()
         return self._report
@@ -105,22 +124,34 @@ class Engine:
     # ------------------------------------------------------------------ per run
 
     async def _one(self, change: Change) -> None:
+        """Carry one run out; whatever happens to it, its result is set, so dependents never hang.
+
+        The project's own errors (refusals, a reference to a missing output, a lost lock, ...) fail this
+        run alone: independent runs carry on. Anything else is a bug: the run fails as an internal
+        error, independent runs still finish and are recorded, then `run` raises the bug (a traceback)."""
         try:
             result = await self._carry_out(change)
-        except (RemoteError, ValueError) as err:  # ValueError: a value the wire format cannot carry
-            result = RunResult(change.run, Outcome.FAILED, str(err))
-            self._emit("failed", change, message=result.message)
+        except ReconcilerError as err:
+            result = self._finish(change, Outcome.FAILED, str(err), "failed")
+        except Exception as bug:  # a bug: re-raised by `run` once the independent runs are done
+            self._bugs.append(bug)
+            message = f"internal error ({type(bug).__name__}: {bug}); the other runs carry on, then apply stops"
+            result = self._finish(change, Outcome.FAILED, message, "failed")
         self._report.results[change.run] = result
         self._done[change.run].set_result(result.outcome)
 
     async def _carry_out(self, change: Change) -> RunResult:
+        if change.action is Action.FAILED:  # failed in an earlier apply (or blocked behind that): a warning
+            self._emit("not_retried", change, message=change.reason)
+            return RunResult(change.run, Outcome.NOT_RETRIED, change.reason, this_apply=False)
         blocked = await self._blocked_by(change)
         if blocked:
-            return self._finish(change, Outcome.SKIPPED, f"skipped: dependency {blocked} did not complete", "skipped")
+            message = f"skipped: dependency {blocked} did not complete"
+            self._emit("skipped", change, message=message)
+            # this apply's failure only when it had a change to make to the run (not a `noop`)
+            return RunResult(change.run, Outcome.SKIPPED, message, this_apply=change.action.is_change)
         if change.action is Action.NOOP:
             return RunResult(change.run, Outcome.UNCHANGED)
-        if change.action is Action.FAILED:
-            return self._finish(change, Outcome.FAILED, change.reason, "failed")
         if change.run in self._unrecovered:
             return self._finish(change, Outcome.FAILED, self._unrecovered[change.run], "failed")
         if self._stop.is_set():
@@ -186,10 +217,17 @@ class Engine:
         return await self._await(change, started.id, record, started)
 
     async def _send_start(self, workflow: str, typed: TypedInputs, since: datetime) -> RemoteExecution | None:
-        """The start request, in a request slot; None when apply was stopped while it waited for the slot."""
+        """The start request, in a request slot, right after checking that this apply still holds the
+        state lock; None when apply was stopped while it waited for the slot. A lost lock
+        (`LockLostError`) stops apply: nothing more starts, the error ends it."""
         async with self._limit:
             if self._stop.is_set():
                 return None
+            try:
+                await self.recorder.ensure_held()
+            except LockLostError:
+                self._stop.set()
+                raise
             return await asyncio.shield(self.api.start_exactly_once(workflow, typed, since, exclude=self._known_ids()))
 
     def _forget_intent(self, name: str, prior: RunRecord | None) -> None:
@@ -201,16 +239,29 @@ class Engine:
     async def _await(
         self, change: Change, execution_id: str, record: RunRecord, seen: RemoteExecution | None = None
     ) -> RunResult:
-        run = self.desired.runs.get(change.run)
-        timeout = run.timeout_seconds if run else None
-        if seen is None or seen.state not in ("completed", "failed", "canceled"):
+        """Wait for the execution to end (unless it already has), read it once, record it, report it.
+
+        A record whose execution ended with its outputs read (an adopted one) is reported as it is."""
+        recorded = record.execution.state if record.execution is not None else None
+        if seen is None and recorded in TERMINAL and not record.outputs_unread():
+            return await self._report_final(change, record)
+        if (seen.state if seen is not None else recorded) not in TERMINAL:
+            run = self.desired.runs.get(change.run)
+            timeout = run.timeout_seconds if run else None
             self._emit("waiting", change, execution=execution_id)
             outcome = await self._wait(change.workflow, execution_id, timeout)
             if outcome is not None:
                 return self._stopped_waiting(change, execution_id, record, outcome)
-        async with self._limit:
-            final = await self.api.get_execution(change.workflow, execution_id)
-        return self._record_final(change, record, final)
+        try:
+            async with self._limit:
+                final = await self.api.get_execution(change.workflow, execution_id)
+        except NotFoundError:
+            if not record.outputs_unread():
+                raise
+            settled = vanished_unread(record)
+            self.recorder.put(change.run, settled)
+            return await self._report_final(change, settled)
+        return await self._record_final(change, record, final)
 
     async def _wait(self, workflow: str, execution_id: str, timeout: float | None) -> Outcome | None:
         watch = asyncio.ensure_future(self._watcher.until_done(workflow, execution_id))
@@ -220,7 +271,11 @@ class Engine:
         finally:
             stopping.cancel()
         if watch in done:
-            watch.result()  # raises a permanent RemoteError of the watch
+            try:
+                watch.result()  # raises a permanent RemoteError of the watch
+            except EndpointUnreachableError as err:  # gave up on the server: the execution stays `await`
+                self._gave_up = err
+                return Outcome.FAILED
             return None
         watch.cancel()
         return Outcome.INTERRUPTED if stopping in done else Outcome.TIMED_OUT
@@ -236,6 +291,12 @@ class Engine:
                 "(the next apply waits for it again)"
             )
             return self._finish(change, outcome, message, "timed_out", execution_id)
+        if outcome is Outcome.FAILED:
+            message = (
+                f"{self._gave_up}; execution {execution_id} stays recorded as {state} "
+                "(the next apply waits for it again)"
+            )
+            return self._finish(change, outcome, message, "failed", execution_id)
         return self._finish(
             change,
             outcome,
@@ -244,15 +305,29 @@ class Engine:
             execution_id,
         )
 
-    def _record_final(self, change: Change, record: RunRecord, final: RemoteExecution) -> RunResult:
+    async def _record_final(self, change: Change, record: RunRecord, final: RemoteExecution) -> RunResult:
         self.recorder.put(change.run, execution_record(record, final))
-        if final.state == "completed":
-            shown = {n: redact(t, v) for n, (t, v) in final.outputs.items()}
-            self._emit("completed", change, execution=final.id, outputs=shown)
-            return RunResult(change.run, Outcome.COMPLETED, "", final.id)
-        why = final.content_exception or "no reason given by the server"
-        message = f"execution {final.id} {final.state}: {why}"
-        return self._finish(change, Outcome.FAILED, message, "failed", final.id)
+        return await self._report_final(change, self.recorder.runs[change.run])
+
+    async def _report_final(self, change: Change, record: RunRecord) -> RunResult:
+        """Report an ended execution as recorded, once its record is durable (never a completion
+        that a failed state write left unrecorded)."""
+        execution = record.execution
+        assert execution is not None
+        try:
+            await self.recorder.durable()
+        except StateError as err:
+            message = (
+                f"execution {execution.id} {execution.state} on the server, but it could not be recorded: {err}; "
+                "the next apply reads it again"
+            )
+            return self._finish(change, Outcome.FAILED, message, "failed", execution.id)
+        if execution.state == "completed":
+            self._emit("completed", change, execution=execution.id, outputs=shown_outputs(record))
+            return RunResult(change.run, Outcome.COMPLETED, "", execution.id)
+        why = execution.error or "no reason given by the server"
+        message = f"execution {execution.id} {execution.state}: {why}"
+        return self._finish(change, Outcome.FAILED, message, "failed", execution.id)
 
     async def _delete(self, change: Change) -> RunResult:
         record = self.recorder.runs.get(change.run)
@@ -289,9 +364,40 @@ class Engine:
     async def _recover_workflow(
         self, workflow: str, wanted: list[tuple[str, TypedInputs, datetime]]
     ) -> dict[str, RemoteExecution | None]:
-        """The lookup of one workflow; when it fails, its runs fail (never started again blindly)."""
+        """The lookup of one workflow; when it fails, its runs fail (never started again blindly).
+
+        Fencing: when the previous holder lost the lock (killed, its session ended, force-unlocked)
+        rather than releasing it, a start it checked just before may still be in flight. What is not
+        found is looked up again once ``handover_grace`` (its request timeout) has passed since this
+        apply took the lock, and only then counts as never started."""
+        held = self.recorder.held()
+        deadline = held.taken_at + self.handover_grace if held is not None and held.handover else None
+        looked_at = time.monotonic()
         try:  # the client takes a request slot around each of its requests
-            return await self.api.find_started_many(workflow, wanted, exclude=self._known_ids(), gate=self._limit)
+            found = await self.api.find_started_many(workflow, wanted, exclude=self._known_ids(), gate=self._limit)
+            missing = [w for w in wanted if found.get(w[0]) is None]
+            if deadline is None or looked_at >= deadline or not missing:
+                return found
+            for run, _, _ in missing:
+                pending = self.recorder.runs[run].pending
+                holder = pending.lock_id if pending is not None and pending.lock_id else "unknown"
+                message = (
+                    f"not found yet: waiting {deadline - time.monotonic():.0f}s before concluding it never started "
+                    f"(the previous holder of the state lock, lock {holder}, lost it without releasing it and may "
+                    f"still have this start in flight; its request timeout is {self.handover_grace:g}s)"
+                )
+                self._emit_raw(ApplyEvent("handover_wait", run, workflow, None, message))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), max(0.0, deadline - time.monotonic()))
+            if self._stop.is_set():
+                for run, _, _ in missing:
+                    self._unrecovered[run] = "interrupted while waiting to look up a start of the previous lock holder"
+                return {run: e for run, e in found.items() if e is not None}
+            adopted = [e.id for e in found.values() if e is not None]
+            again = await self.api.find_started_many(
+                workflow, missing, exclude=[*self._known_ids(), *adopted], gate=self._limit
+            )
+            return {**found, **again}
         except RemoteError as err:
             for run, _, _ in wanted:
                 self._unrecovered[run] = f"an interrupted start could not be looked up: {err}"
@@ -318,6 +424,8 @@ class Engine:
             max(record.attempts, 1),
             record.depends_on,
         )
+        if execution.is_terminal:  # read by the lookup (`get_execution`): record its outputs now
+            adopted = execution_record(adopted, execution)
         self.recorder.put(run, adopted)
         self._emit_raw(ApplyEvent("adopted", run, workflow, execution.id, "adopted an interrupted start"))
 
@@ -326,14 +434,20 @@ class Engine:
     def _resolve(self, change: Change) -> dict[str, PlannedInput]:
         def done(upstream: str) -> RunRecord | None:
             record = self.recorder.runs.get(upstream)
-            finished = record is not None and record.execution is not None and record.execution.state == "completed"
-            return record if finished else None
+            if record is None or record.execution is None or record.execution.state != "completed":
+                return None
+            return None if record.outputs_unread() else record
 
         resolved = planned_inputs(self.desired.runs[change.run], done)
         unknown = [n for n, i in resolved.items() if i.value is UNKNOWN]
         if unknown:
             raise RemoteError(f"inputs {', '.join(unknown)} still unknown after their runs completed")
         return resolved
+
+    def _endpoint_notice(self, notice: Notice) -> None:
+        """One event per outage of the endpoint (and one when it answers again): ``run`` is empty."""
+        kind = "endpoint_reachable" if notice.reachable else "endpoint_unreachable"
+        self._emit_raw(ApplyEvent(kind, "", message=notice.message))
 
     def _known_ids(self) -> list[str]:
         return list(self.recorder.execution_ids)
@@ -389,15 +503,38 @@ def _execution(remote: RemoteExecution) -> Execution:
 
 
 def execution_record(record: RunRecord, remote: RemoteExecution) -> RunRecord:
-    """``record`` updated with what the server says of its execution; outputs once it completed."""
+    """``record`` updated with what the server says of its execution (read with `get_execution`): its
+    outputs once it completed (then ``outputs_read``), none once it failed or was canceled."""
     update: dict[str, Any] = {"execution": _execution(remote)}
     if remote.state == "completed":
         update["outputs"] = {n: v for n, (t, v) in remote.outputs.items() if not ParamType(t).is_sensitive}
         update["sensitive_outputs"] = sorted(n for n, (t, _) in remote.outputs.items() if ParamType(t).is_sensitive)
         update["output_types"] = {n: t for n, (t, _) in remote.outputs.items()}
+        update["outputs_read"] = True
     elif remote.state in ("failed", "canceled"):
         update["outputs"], update["sensitive_outputs"], update["output_types"] = {}, [], {}
+        update["outputs_read"] = False
     return record.model_copy(update=update)
+
+
+def vanished_unread(record: RunRecord) -> RunRecord:
+    """A completed record whose execution vanished from the server before its outputs were read.
+
+    Written before ``outputsRead`` existed: taken as read, as that code did (most likely a workflow
+    without outputs, purged since). Otherwise its outputs are lost for good: recorded as canceled, so
+    it is retried or reported as failed, never taken as done."""
+    assert record.execution is not None
+    if record.outputs_read is None:
+        return record.model_copy(update={"outputs_read": True})
+    why = "completed, but the execution no longer exists on the server: its outputs could not be read"
+    gone = record.execution.model_copy(update={"state": "canceled", "error": why})
+    return record.model_copy(update={"execution": gone})
+
+
+def shown_outputs(record: RunRecord) -> dict[str, Any]:
+    """The recorded outputs as they may be shown: sensitive ones as ``(sensitive)``."""
+    shown = {n: SENSITIVE_MARK if n in record.sensitive_outputs else record.outputs.get(n) for n in record.output_types}
+    return shown or dict(record.outputs)
 
 
 def _started_record(
@@ -422,6 +559,7 @@ def _started_record(
         history=history,
         attempts=attempts,
         depends_on=depends_on,
+        outputs_read=False,  # the start answer (or lookup) is not taken for the outputs: `_await` reads them
     )
 
 

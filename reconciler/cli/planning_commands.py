@@ -24,9 +24,11 @@ from reconciler.cli.common import (
 from reconciler.errors import ManifestError, Problem, UserError
 from reconciler.operations.proposing import propose
 from reconciler.planning.planner import PlanOptions
+from reconciler.textfiles import read_text
 from reconciler.ui import plan_view
 
 if TYPE_CHECKING:
+    from reconciler.desired.runs import DesiredStack
     from reconciler.operations.project import Project
     from reconciler.state.models import State
 
@@ -84,7 +86,11 @@ def plan_options(func: F) -> F:
 @click.option("--out", "out", metavar="FILE", help="Save the plan for `reconciler apply FILE`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON document.")
 @click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 with no changes, 1 on error (usage errors included), 2 with changes.",
+)
 @pass_context
 @handle_errors
 def plan(
@@ -108,8 +114,7 @@ def plan(
         from reconciler.planning.saved import save as save_plan  # only with --out
 
         created = dt.datetime.now(dt.UTC).isoformat()
-        Path(out).write_text(save_plan(planned.plan, inputs.variables, inputs.var_files, created), encoding="utf-8")
-        Path(out).chmod(0o600)
+        _write_plan(out, save_plan(planned.plan, inputs.variables, inputs.var_files, created))
     if as_json:
         from reconciler.planning.rendering import plan_document  # only with --json
 
@@ -122,6 +127,15 @@ def plan(
             ctx.ui.line(f"\nSaved the plan to {out}. To perform exactly these actions: reconciler apply {out}")
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
+
+
+def _write_plan(path: str, text: str) -> None:
+    """Save a plan (mode 0600); a path that cannot be written is the user's error, not a traceback."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+        Path(path).chmod(0o600)
+    except OSError as err:
+        raise UserError(f"cannot write the plan to {path}: {err.strerror or err}") from err
 
 
 @click.command()
@@ -201,17 +215,17 @@ def schema(ctx: Context) -> None:
     ctx.ui.raw(json.dumps(json_schema(), indent=2))
 
 
-def _refresh_view(project: Project, state: State) -> State:
+def _refresh_view(project: Project, state: State, desired: DesiredStack) -> State:
     """Refresh in memory; the HTTP client is imported only when something is in progress."""
     if not state.has_work_in_progress():
         return state
     from reconciler.operations.executing import refreshed_view
 
-    return refreshed_view(project, state)
+    return refreshed_view(project, state, desired)
 
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return read_text(path)
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from err

@@ -22,12 +22,13 @@ from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError, UserError
+from reconciler.errors import ConfigError, ReconcilerError, UserError
 from reconciler.operations.project import Inputs, Project, new_state
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
+from reconciler.redaction import Redactor, secret_values
 from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
 from reconciler.remote.settings import ApiSettings, settings_from
@@ -97,7 +98,7 @@ async def _apply(
 ) -> Applied:
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    async with WorkflowClient(settings, max_connections=parallelism + 2) as client:
+    async with WorkflowClient(settings, max_connections=parallelism + 2, redactor=redactor_of(desired)) as client:
         recorder = Recorder(backend, state)
         if exists:
             recorder.start()
@@ -115,7 +116,7 @@ async def _apply(
             recorder.start()
         gc.freeze()  # apply may run for hours: collect its garbage, but never rescan what was loaded
         gc.enable()
-        engine = Engine(plan, desired, recorder, client, parallelism, listener, stop)
+        engine = Engine(plan, desired, recorder, client, parallelism, listener, stop, settings.request_timeout)
         try:
             report = await engine.run()
         finally:
@@ -149,13 +150,23 @@ def refresh(project: Project, lock_timeout: float) -> dict[str, RunRecord]:
         state = backend.read()
         if state is None:
             return {}
-        return asyncio.run(_refresh(backend, settings, state, project.stack.spec.parallelism))
+        redactor = _known_secrets(project)
+        return asyncio.run(_refresh(backend, settings, state, project.stack.spec.parallelism, redactor))
+
+
+def _known_secrets(project: Project) -> Redactor:
+    """The secrets of the declared runs when the manifests load without variables (``refresh`` takes
+    none), so that what the server echoes of them is redacted; else none (only what the state holds)."""
+    try:
+        return redactor_of(project.load(Inputs()))
+    except ReconcilerError:
+        return Redactor()
 
 
 async def _refresh(
-    backend: StateBackend, settings: ApiSettings, state: State, parallelism: int
+    backend: StateBackend, settings: ApiSettings, state: State, parallelism: int, redactor: Redactor
 ) -> dict[str, RunRecord]:
-    async with WorkflowClient(settings) as client:
+    async with WorkflowClient(settings, redactor=redactor) as client:
         changed = await refresh_records(client, state.runs, parallelism)
     if changed:
         recorder = Recorder(backend, state)
@@ -191,7 +202,7 @@ async def _import(
     execution_id: str,
 ) -> RunRecord:
     spec = desired.runs[run]
-    async with WorkflowClient(settings) as client:
+    async with WorkflowClient(settings, redactor=redactor_of(desired)) as client:
         remote = await client.get_execution(spec.workflow, execution_id)
     plan = make_plan(desired, state, exists, PlanOptions(targets=(run,)))
     change = plan.by_run()[run]
@@ -219,16 +230,21 @@ async def _import(
     return record
 
 
-def refreshed_view(project: Project, state: State) -> State:
-    """``plan``'s refresh: in-progress executions read from the server, in memory only (nothing is
-    written). Contacts the server only when the state records something in progress."""
+def refreshed_view(project: Project, state: State, desired: DesiredStack) -> State:
+    """``plan``'s refresh: in-progress executions (and completed ones with outputs unread) read from
+    the server, in memory only (nothing is written). Contacts the server only when there are any."""
     if not state.has_work_in_progress():
         return state
     settings = api_settings(project)
 
     async def read() -> dict[str, RunRecord]:
-        async with WorkflowClient(settings) as client:
+        async with WorkflowClient(settings, redactor=redactor_of(desired)) as client:
             return await refresh_records(client, state.runs, project.stack.spec.parallelism)
 
     changed = asyncio.run(read())
     return state.model_copy(update={"runs": {**state.runs, **changed}})
+
+
+def redactor_of(desired: DesiredStack) -> Redactor:
+    """What the client must redact from the server's text: the secret inputs of these runs."""
+    return Redactor.of(secret_values(desired))

@@ -12,8 +12,9 @@ from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.state.models import State
 
-# Given the project and the recorded state: the state with in-progress executions brought up to date.
-Refresher = Callable[[Project, State], State]
+# Given the project, the recorded state and the desired runs (their secrets are redacted from what
+# the server says): the state with in-progress executions brought up to date.
+Refresher = Callable[[Project, State, DesiredStack], State]
 
 
 @dataclass(frozen=True)
@@ -38,5 +39,5 @@ def propose(project: Project, inputs: Inputs, options: PlanOptions, refresher: R
         raise read
     state, exists = read
     if refresher is not None and exists:
-        state = refresher(project, state)
+        state = refresher(project, state, desired)
     return Planned(make_plan(desired, state, exists, options), desired, state, exists)

@@ -51,7 +51,7 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
         try:
             change = _plan_run(run, records.get(name), records, changes, salt, name in replace)
         except MissingOutputError as err:
-            problems.append(Problem(_location(run), _missing(err, state)))
+            problems.append(Problem(err.location or _location(run), _missing(err, state)))
             continue
         changes[name] = change
         if change.action is _FAILED:
@@ -175,7 +175,7 @@ def _resolved(i: DesiredInput, planned: Mapping[str, Change], records: Mapping[s
     record = records[template.run]
     outputs = record.outputs
     if template.output not in outputs:
-        raise MissingOutputError(template, sorted(outputs))
+        raise MissingOutputError(template.run, template.output, sorted(outputs), i.location)
     value = outputs[template.output]
     if i.type_inferred:
         return record.output_types.get(template.output) or infer_type(value) or i.type, value
@@ -219,7 +219,10 @@ def _planned(run: DesiredRun, done: RecordLookup) -> tuple[dict[str, PlannedInpu
             continue
         if outputs is None:
             outputs = _outputs_of(done)
-        value = resolve(value, outputs)
+        try:
+            value = resolve(value, outputs)
+        except MissingOutputError as err:  # placed where the reference is written
+            raise err.located(i.location) from None
         type_name = i.type
         if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
             record = done(i.value.run)
@@ -271,6 +274,8 @@ def decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: 
     state = execution.state  # read once: a pydantic attribute costs more than a local
     if state in IN_PROGRESS:
         return _AWAIT, f"execution {execution.id} is still {state}"
+    if state == "completed" and record.outputs_unread():  # settled only once read: never started again
+        return _AWAIT, f"execution {execution.id} completed; outputs not read yet"
     if replace:
         return _RERUN, "replacement requested with --replace"
     if key is None:
@@ -348,13 +353,13 @@ def _check_names(desired: DesiredStack, state: State, options: PlanOptions) -> N
 
 
 def _missing(err: MissingOutputError, state: State) -> str:
-    record = state.runs.get(err.ref.run)
-    if record is not None and err.ref.output in record.sensitive_outputs:
+    record = state.runs.get(err.run)
+    if record is not None and err.output in record.sensitive_outputs:
         return (
-            f"output {err.ref.output!r} of run {err.ref.run!r} is sensitive: it is not kept in the state, "
+            f"output {err.output!r} of run {err.run!r} is sensitive: it is not kept in the state, "
             "so another run cannot read it"
         )
-    return str(err)
+    return err.message
 
 
 def _location(run: DesiredRun) -> SourceLocation:

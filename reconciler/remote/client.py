@@ -23,7 +23,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -33,14 +33,17 @@ import httpx
 
 from reconciler.errors import (
     AuthError,
+    CodecError,
+    EndpointUnreachableError,
     NotFoundError,
     OutcomeUnknownError,
     PermanentRemoteError,
     TemporaryRemoteError,
     VersionNotSupportedError,
 )
+from reconciler.redaction import Redactor
 from reconciler.remote.auth import Login, TokenKeeper, log_in
-from reconciler.remote.codecs import CodecError, TypedValue, ws_parameter
+from reconciler.remote.codecs import TypedValue, ws_parameter
 from reconciler.remote.executions import (
     TERMINAL_STATES,
     Execution,
@@ -53,6 +56,7 @@ from reconciler.remote.executions import (
 )
 from reconciler.remote.failures import error_from_response, error_from_transport, unreadable_answer
 from reconciler.remote.matching import DEFAULT_CLOCK_SKEW, Wanted, assign, is_candidate
+from reconciler.remote.reachability import Reachability
 from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
 
@@ -88,14 +92,18 @@ class WorkflowClient:
         lookup: LookupPolicy | None = None,
         max_connections: int = 20,
         rng: random.Random | None = None,
+        redactor: Redactor = Redactor(),
     ) -> None:
         self.settings = settings
+        # secrets the server may echo (the command's secret inputs, our credentials): never passed on
+        self._redact = redactor.with_values([settings.password, settings.api_token])
         self._sleep = sleep
         self._retry = retry or RetryPolicy()
         self._lookup = lookup or LookupPolicy()
         self._rng = rng or random.Random()
         self._http = _http_client(settings, transport, max_connections)
         self._keeper = TokenKeeper(self._log_in)
+        self.reachability = Reachability(settings.url, settings.give_up_after)
 
     async def __aenter__(self) -> Self:
         return self
@@ -117,7 +125,7 @@ class WorkflowClient:
 
     async def login(self) -> str | None:
         """Log in now (otherwise the first call does); returns the identity."""
-        login = await retrying(self._keeper.force, self._retry, self._sleep, self._rng)
+        login = await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
         return login.identity
 
     async def start_execution(self, workflow_id: str, inputs: Inputs) -> Execution:
@@ -127,12 +135,12 @@ class WorkflowClient:
         response = await self._call("POST", _executions(workflow_id), operation, json=body, unsafe=True)
         if not response.content and "Location" in response.headers:
             return await self.get_execution(workflow_id, response.headers["Location"].rstrip("/").split("/")[-1])
-        return _read(operation, response, lambda doc: read_execution(workflow_id, doc))
+        return self._redacted(_read(operation, response, lambda doc: read_execution(workflow_id, doc)))
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> Execution:
         operation = f"read execution {execution_id} of workflow {workflow_id}"
         response = await self._call("GET", _execution(workflow_id, execution_id), operation)
-        return _read(operation, response, lambda doc: read_execution(workflow_id, doc))
+        return self._redacted(_read(operation, response, lambda doc: read_execution(workflow_id, doc)))
 
     async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]:
         operation = f"list executions of workflow {workflow_id}"
@@ -167,6 +175,19 @@ class WorkflowClient:
         path = f"/cloudapi/workflows/{_segment(workflow_id)}/presentation"
         response = await self._call("GET", path, operation)
         return _read(operation, response, read_presentation)
+
+    def _redacted(self, execution: Execution) -> Execution:
+        """The execution with the server's free text cleared of known secrets (its parameters are
+        values, not text: they are kept for matching, and secret ones are never stored)."""
+        redact = self._redact
+        if not redact.secrets:
+            return execution
+        return replace(
+            execution,
+            content_exception=redact.optional(execution.content_exception),
+            business_state=redact.optional(execution.business_state),
+            current_item=redact.optional(execution.current_item),
+        )
 
     # ----------------------------------------------------------------------------------- exactly once
 
@@ -261,7 +282,7 @@ class WorkflowClient:
             try:
                 return await self.find_started(workflow_id, inputs, since, exclude=exclude)
             except TemporaryRemoteError as exc:
-                if attempt == attempts:
+                if attempt == attempts or isinstance(exc, EndpointUnreachableError):
                     raise OutcomeUnknownError(
                         f"start execution of workflow {workflow_id}: the answer was lost and the lookup "
                         f"failed too ({exc}); not starting it again",
@@ -328,7 +349,13 @@ class WorkflowClient:
                     return httpx.Response(204)
                 raise
 
-        return await retrying(attempt, self._retry, self._sleep, self._rng)
+        return await retrying(attempt, self._retry, self._patient_sleep, self._rng)
+
+    async def _patient_sleep(self, delay: float) -> None:
+        """A retry's pause, cut short when the endpoint's give-up time comes first (its next try then
+        raises `EndpointUnreachableError`)."""
+        left = self.reachability.time_left()
+        await self._sleep(delay if left is None else max(0.0, min(delay, left)))
 
     async def _authorized(self, method: str, path: str, operation: str, json: Any, unsafe: bool) -> httpx.Response:
         token = await self._keeper.token()
@@ -353,15 +380,25 @@ class WorkflowClient:
         return self._http.build_request(method, path, json=json, headers=headers)
 
     async def _exchange(self, request: httpx.Request, operation: str, unsafe: bool = False) -> httpx.Response:
-        """Send once; map a missing answer or a status >= 300 to the project's errors."""
+        """Send once; map a missing answer or a status >= 300 to the project's errors. Nothing is sent
+        once the endpoint's give-up time has passed; every answer or failure is reported to `reachability`."""
+        reachability = self.reachability
+        reachability.check(operation)
+        sent_at = reachability.now()
         try:
             response = await self._http.send(request)
         except httpx.TransportError as exc:
             log.debug("%s %s -> %s", request.method, request.url.path, type(exc).__name__)
-            raise error_from_transport(operation, exc, unsafe=unsafe) from exc
+            error = error_from_transport(operation, exc, unsafe=unsafe)
+            reachability.failed(str(error), sent_at)
+            raise error from exc
         log.debug("%s %s -> %d", request.method, request.url.path, response.status_code)
+        if response.status_code >= 500:
+            reachability.failed(f"{operation}: {response.status_code} {response.reason_phrase}", sent_at)
+        else:
+            reachability.answered()
         if response.status_code >= 300:
-            raise error_from_response(operation, response, unsafe=unsafe)
+            raise error_from_response(operation, response, unsafe=unsafe, redact=self._redact)
         return response
 
     async def _log_in(self) -> Login:

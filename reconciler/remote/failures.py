@@ -30,6 +30,7 @@ from reconciler.errors import (
     TemporaryRemoteError,
     VersionNotSupportedError,
 )
+from reconciler.redaction import Redactor
 
 NOT_PROCESSED_STATUSES = (429, 503)
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -37,10 +38,13 @@ _SUPPORTED = re.compile(r"[Ss]upported API versions are:?\s*(?=\[)")
 _MAX_TEXT = 300
 
 
-def error_from_response(operation: str, response: httpx.Response, *, unsafe: bool = False) -> RemoteError:
-    """The error for a response with status >= 400 (or any unexpected status)."""
+def error_from_response(
+    operation: str, response: httpx.Response, *, unsafe: bool = False, redact: Redactor = Redactor()
+) -> RemoteError:
+    """The error for a response with status >= 400 (or any unexpected status); ``redact`` removes
+    the secrets the server may have echoed in its message."""
     status = response.status_code
-    minor, server_message = _error_body(response)
+    minor, server_message = _error_body(response, redact)
     message = f"{operation}: {status} {_reason(status)}"
     if server_message:
         message += f": {server_message}"
@@ -138,18 +142,19 @@ def _has_request(response: httpx.Response) -> bool:
     return True
 
 
-def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
-    """(minorErrorCode, message) of a CloudAPI error body, or the start of a non-JSON body."""
+def _error_body(response: httpx.Response, redact: Redactor) -> tuple[str | None, str | None]:
+    """(minorErrorCode, message) of a CloudAPI error body, or the start of a non-JSON body; secrets
+    redacted before anything is cut (a cut must not leave the start of a secret)."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
+        text = redact(response.text.strip())
         return None, text[:_MAX_TEXT] or None
     if isinstance(body, dict):
         minor = body.get("minorErrorCode")
         message = body.get("message") or body.get("error_description") or body.get("error")
-        return (str(minor) if minor else None), (str(message) if message else None)
-    return None, str(body)[:_MAX_TEXT]
+        return (redact(str(minor)) if minor else None), (redact(str(message)) if message else None)
+    return None, redact(str(body))[:_MAX_TEXT]
 
 
 def _reason(status: int) -> str:

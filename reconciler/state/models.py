@@ -3,6 +3,14 @@
 This is the file format (pydantic, camelCase on disk). Secrets are never here in clear: a sensitive
 input is kept as ``{"type": ..., "sensitive": true, "hash": "hmac-sha256:..."}`` keyed with ``salt``,
 and a sensitive output only as its name in ``sensitiveOutputs``.
+
+A run's outputs (``outputs``, ``outputTypes``, ``sensitiveOutputs``) are those the server returned for
+its current execution once it completed; ``outputsRead`` says whether they were read. An execution
+adopted or started already finished is first recorded with ``outputsRead: false`` and read next:
+a run is never ``completed`` without its outputs, even after a crash between the two writes (the
+planner awaits it: read, never started again). A workflow may have no outputs at all, so empty
+``outputs`` prove nothing; a record written before the flag existed (``outputsRead`` absent or null)
+counts as read when it holds any output, else it is read once more (`RunRecord.outputs_unread`).
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ class PendingStart(_Model):
     requested_at: str  # ISO 8601 UTC, compared with the server's startDate when adopting
     user: str | None = None
     inputs: dict[str, RecordedInput] = Field(default_factory=dict)
+    # the lock (id) of the apply that wrote it: a later holder that finds another holder's intent
+    # waits out that holder's request timeout before concluding it never started (fencing)
+    lock_id: str | None = None
 
 
 class RunRecord(_Model):
@@ -63,6 +74,21 @@ class RunRecord(_Model):
     sensitive_outputs: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     pending: PendingStart | None = None
+    outputs_read: bool | None = None  # None: written before this flag (see the module doc)
+
+    def outputs_unread(self) -> bool:
+        """Whether the execution completed but the outputs the server returned for it are not recorded."""
+        execution = self.execution
+        if execution is None or execution.state != "completed":
+            return False
+        if self.outputs_read is not None:
+            return not self.outputs_read
+        return not (self.outputs or self.output_types or self.sensitive_outputs)
+
+    def needs_refresh(self) -> bool:
+        """Whether the server may know more than this record: in progress, or completed with outputs unread."""
+        execution = self.execution
+        return execution is not None and (execution.state in IN_PROGRESS or self.outputs_unread())
 
 
 class State(_Model):
@@ -73,5 +99,6 @@ class State(_Model):
     runs: dict[str, RunRecord] = Field(default_factory=dict)
 
     def has_work_in_progress(self) -> bool:
-        """Whether any recorded execution is still in progress (only then has a refresh work to do)."""
-        return any(r.execution is not None and r.execution.state in IN_PROGRESS for r in self.runs.values())
+        """Whether any recorded execution is still in progress or has its outputs still to read (only
+        then has a refresh work to do)."""
+        return any(r.needs_refresh() for r in self.runs.values())

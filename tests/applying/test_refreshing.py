@@ -32,12 +32,14 @@ async def test_an_in_progress_record_is_completed_with_outputs(world: World) -> 
     assert updated.key == "k" and updated.workflow == ECHO
 
 
-async def test_only_in_progress_records_are_read_and_a_running_one_stays_running(world: World) -> None:
+async def test_only_unsettled_records_are_read_and_a_running_one_stays_running(world: World) -> None:
     running = await world.client.start_execution(HANGS, {"name": ("string", "stuck-refresh")})
     await asyncio.sleep(0.05)  # past `initializing`: the server now says running
     runs = {
         "running": RunRecord(workflow=HANGS, key="k1", execution=Execution(id=running.id, state="running")),
-        "done": RunRecord(workflow=ECHO, key="k2", execution=Execution(id="not-on-server", state="completed")),
+        "done": RunRecord(
+            workflow=ECHO, key="k2", execution=Execution(id="not-on-server", state="completed"), outputs_read=True
+        ),
         "never": RunRecord(workflow=ECHO, key="k3"),
     }
     world.transport.reset()

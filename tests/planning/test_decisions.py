@@ -118,6 +118,30 @@ ROWS = {
     "await/in-progress-wins-over-replace": Row(
         Action.AWAIT, "is still running", record={"execution": {"state": "running"}}, replace=True
     ),
+    "await/completed-outputs-not-read": Row(
+        Action.AWAIT, "exec-web completed; outputs not read yet", record={"outputs": {}, "outputs_read": False}
+    ),
+    "await/completed-outputs-not-read-though-some-recorded": Row(
+        Action.AWAIT, "outputs not read yet", record={"outputs_read": False}
+    ),
+    "await/completed-before-the-flag-without-outputs": Row(
+        Action.AWAIT, "outputs not read yet", record={"outputs": {}, "outputs_read": None}
+    ),
+    "await/outputs-not-read-wins-over-changed-inputs": Row(
+        Action.AWAIT, "outputs not read yet", params={"size": 9}, record={"outputs_read": False}
+    ),
+    "await/outputs-not-read-wins-over-replace": Row(
+        Action.AWAIT, "outputs not read yet", record={"outputs_read": False}, replace=True
+    ),
+    "noop/completed-without-outputs-read": Row(
+        Action.NOOP, "completed with the same inputs", record={"outputs": {}, "outputs_read": True}
+    ),
+    "noop/completed-before-the-flag-with-outputs": Row(
+        Action.NOOP, "completed with the same inputs", record={"outputs_read": None}
+    ),
+    "failed/failed-outputs-never-read": Row(
+        Action.FAILED, "last execution failed (onFailure: stop)", record={"execution": _failed(), "outputs_read": False}
+    ),
     "await/pending-interrupted-start": Row(
         Action.AWAIT,
         "a start was interrupted",
