@@ -1,0 +1,217 @@
+"""Outputs after crashes (issue 8, item 1), the CLI as a subprocess: a workflow that ends the moment it
+starts, every start answer lost, apply SIGKILLed as soon as its journal records a run `completed`.
+The state must never hold a completed run taken as done without the outputs the server returned;
+the next apply (or `refresh`) reads them, and nothing is started twice."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import LONG, Emulator, Stack, run_doc, start_emulator, stop
+from test_e2e_state_files import read_only  # noqa: F401 - the fixture that turns a folder read-only
+
+from reconciler.emulator import create_app, emulator_of, parse_catalog, running_server
+
+pytestmark = pytest.mark.slow
+
+INSTANT = "00000000-0000-4000-8000-00000000f001"  # name -> result; ends as it starts
+PASSWORD = "e2e-pw"
+CATALOG: dict[str, Any] = {
+    "apiVersions": ["37.2"],
+    "workflows": [
+        {
+            "id": INSTANT,
+            "name": "Instant",
+            "inputs": [{"name": "name", "type": "string"}],
+            "outputs": [{"name": "result", "type": "string", "template": "result-${inputs.name}"}],
+            "duration": 0,
+            "initializing": 0,
+        }
+    ],
+    "users": [{"name": "admin", "org": "System", "password": PASSWORD}],
+}
+NAMES = [f"one-{i}" for i in range(4)]
+COMPLETED = re.compile(rb'"state":"completed"')
+
+
+@pytest.fixture
+def lossy() -> Iterator[tuple[str, Any]]:
+    """The emulator in this process on a real socket, every answer a little late (so that the window
+    between recording an execution's end and reading its outputs is wide), start answers lost."""
+    app = create_app(parse_catalog(yaml.safe_dump(CATALOG)), latency=0.4, seed=3)
+    with running_server(app) as url:
+        yield url, emulator_of(app)
+
+
+def _stack(root: Path, url: str) -> Stack:
+    root.mkdir()
+    stack = Stack(root, url)
+    stack.write_stack(parallelism=len(NAMES))
+    stack.write_runs([run_doc(n, INSTANT, {"name": n}) for n in NAMES])
+    return stack
+
+
+def _kill_once_completed(stack: Stack, timeout: float = 30) -> None:
+    journal = stack.root / "reconciler.state.json.journal"
+    apply = stack.popen(["apply", "--auto-approve"])
+    try:
+        deadline = time.monotonic() + timeout
+        while not (journal.exists() and COMPLETED.search(journal.read_bytes())):
+            assert apply.poll() is None, "apply ended before the journal recorded a completion"
+            assert time.monotonic() < deadline, "no completion recorded in time"
+            time.sleep(0.005)
+        apply.send_signal(signal.SIGKILL)
+        apply.wait(timeout=10)
+    finally:
+        stop(apply)
+
+
+def _taken_as_done_without_outputs(stack: Stack) -> list[str]:
+    """Runs recorded completed and settled (not marked unread) but holding none of their outputs."""
+    bad = []
+    for name, record in stack.state()["runs"].items():
+        execution = record.get("execution") or {}
+        unread = record.get("outputsRead") is False or (record.get("outputsRead") is None and not record["outputs"])
+        if execution.get("state") == "completed" and not unread and not record["outputs"]:
+            bad.append(name)
+    return bad
+
+
+def _outputs(stack: Stack) -> dict[str, Any]:
+    result = stack.cli(["output", "--json"])
+    assert result.code == 0, result
+    return dict(result.json())
+
+
+def _expected(names: list[str]) -> dict[str, Any]:
+    return {n: {"result": f"result-{n}"} for n in names}
+
+
+def test_killed_right_after_a_completion_is_journaled_the_outputs_are_read_by_the_next_apply(
+    tmp_path: Path, lossy: tuple[str, Any]
+) -> None:
+    url, emulator = lossy
+    for _ in NAMES:
+        emulator.faults.enqueue("lost", method="POST", path_contains="/executions")
+    stack = _stack(tmp_path / "stack", url)
+
+    _kill_once_completed(stack)
+
+    assert _taken_as_done_without_outputs(stack) == []
+    recorded = stack.state()["runs"]
+    unread = [n for n, r in recorded.items() if (r.get("execution") or {}).get("state") == "completed"]
+    unread = [n for n in unread if recorded[n].get("outputsRead") is not True and not recorded[n]["outputs"]]
+    assert unread, "the kill came too late to leave a completion unread: the test proves nothing"
+    planned = {c["run"]: c for c in stack.cli(["plan", "--no-refresh", "--json"]).json()["changes"]}
+    for name in unread:
+        assert planned[name]["action"] == "await"
+        assert "outputs not read yet" in planned[name]["reason"]
+
+    time.sleep(0.5)  # starts still in flight when apply died reach the server
+    again = stack.cli(["apply", "--auto-approve"], timeout=120)
+    assert again.code == 0, again
+    assert Counter(s.inputs["name"] for s in emulator.starts) == Counter(NAMES)  # nothing started twice
+    assert _outputs(stack) == _expected(NAMES)
+    assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
+
+
+def test_refresh_reads_the_outputs_a_crash_left_unread(tmp_path: Path, lossy: tuple[str, Any]) -> None:
+    url, emulator = lossy
+    emulator.faults.enqueue("lost", method="POST", path_contains="/executions")
+    stack = _stack(tmp_path / "stack", url)
+    stack.write_runs([run_doc("one", INSTANT, {"name": "one"})])
+
+    _kill_once_completed(stack)
+    assert stack.state()["runs"]["one"].get("outputsRead") is False
+
+    refreshed = stack.cli(["refresh"])
+    assert refreshed.code == 0, refreshed
+    assert stack.state()["runs"]["one"].get("outputsRead") is True
+    assert _outputs(stack) == _expected(["one"])
+    assert len(emulator.starts) == 1
+    assert stack.cli(["plan", "--no-refresh", "--detailed-exitcode"]).code == 0
+
+
+@pytest.fixture
+def instant_emulator(tmp_path: Path) -> Iterator[Emulator]:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(CATALOG), encoding="utf-8")
+    emulator = start_emulator(path)
+    try:
+        yield emulator
+    finally:
+        stop(emulator.process)
+
+
+def test_an_execution_adopted_after_a_crash_is_recorded_with_its_outputs(
+    tmp_path: Path, instant_emulator: Emulator
+) -> None:
+    """Killed once between the start answer and its record, then again as soon as the next apply has
+    made the adoption durable: the adopted record holds the outputs already."""
+    stack = _stack(tmp_path / "stack", instant_emulator.url)
+    stack.write_runs([run_doc("one", INSTANT, {"name": "one"})])
+
+    stack.env["RECONCILER_KILL_AT"] = "start-answered"
+    assert stack.cli(["apply", "--auto-approve"]).code == -signal.SIGKILL
+    assert stack.state()["runs"]["one"]["pending"] is not None
+    stack.env["RECONCILER_KILL_AT"] = "journal-appended:1"
+    assert stack.cli(["apply", "--auto-approve", "--no-refresh"]).code == -signal.SIGKILL
+    del stack.env["RECONCILER_KILL_AT"]
+
+    record = stack.state()["runs"]["one"]
+    assert record["pending"] is None and record["execution"]["state"] == "completed"
+    assert record["outputs"] == {"result": "result-one"} and record.get("outputsRead") is True
+    assert stack.cli(["plan", "--no-refresh", "--detailed-exitcode"]).code == 0
+    assert _outputs(stack) == _expected(["one"])
+    assert len(instant_emulator.starts()) == 1
+
+
+# --- a state write that fails at completion -------------------------------------------------------
+
+
+def test_a_run_whose_completion_cannot_be_recorded_is_never_reported_completed(
+    make_stack: Any,
+    emulator: Emulator,
+    read_only: Any,  # noqa: F811 - the fixture imported above
+) -> None:
+    """The state folder turns read-only while the runs are running: when they end, apply cannot record
+    them, so it must not print them as completed (human or --json); the next apply reads them."""
+    stack = make_stack(emulator)
+    names = [f"l-{i}" for i in range(3)]
+    stack.write_runs([run_doc(n, LONG, {"name": n}) for n in names])
+    state_dir = stack.root / "state"
+    state_dir.mkdir()
+    stack.write_stack(backend={"type": "local", "path": "state/reconciler.state.json"})
+    apply = stack.popen(["apply", "--auto-approve", "--json"])
+    try:
+        deadline = time.monotonic() + 30
+        while len(emulator.starts()) < len(names):
+            assert apply.poll() is None and time.monotonic() < deadline, "the runs did not start"
+            time.sleep(0.02)
+        time.sleep(0.3)  # their start answers are recorded too
+        read_only.make(state_dir)
+        out, err = apply.communicate(timeout=60)
+    finally:
+        stop(apply)
+    assert apply.returncode == 1, (out, err)
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert not [e for e in events if e["type"] == "run_completed"], out
+    failed = {e["run"]: e["message"] for e in events if e["type"] == "run_failed"}
+    assert sorted(failed) == names, out
+    assert all("completed on the server, but it could not be recorded" in m for m in failed.values()), out
+    assert "Traceback" not in err, err
+
+    read_only.restore()
+    again = stack.cli(["apply", "--auto-approve"], timeout=120)
+    assert again.code == 0, again
+    assert Counter(s["inputs"]["name"] for s in emulator.starts()) == Counter(names)
+    assert {n: r["outputs"] for n, r in stack.state()["runs"].items()} == {n: {"done": f"long-{n}"} for n in names}
