@@ -6,20 +6,26 @@
     │   ├── PlanStaleError        a saved plan no longer matches the state or the manifests
     │   ├── StateError            unreadable / conflicting state (serial lost, lineage mismatch)
     │   │   └── StateLockedError  another process holds the lock (carries the holder's details)
-    │   └── ConfigError           stack file / environment / flag problems found outside manifests
+    │   │       └── LockLostError  this process held the lock and lost it (fenced: it writes and starts nothing more)
+    │   ├── ConfigError           stack file / environment / flag problems found outside manifests
+    │   ├── InvalidValueError     a value that does not fit (also a ValueError: pydantic validators)
+    │   │   └── CodecError        a value the wire format cannot carry, or a wire value unreadable
+    │   └── MissingOutputError    a reference to an output its run did not return (located)
     └── RemoteError               anything the VCD API answered or failed to answer
         ├── PermanentRemoteError  4xx other than 401/429: repeating the call will not help
         │   ├── NotFoundError     403/404 for a workflow or execution
         │   └── VersionNotSupportedError  406
         ├── AuthError             401 after one re-login, or bad credentials
         └── TemporaryRemoteError  429, 5xx, transport errors: may be retried (GETs) or looked up (starts)
-            └── OutcomeUnknownError  a start whose answer was lost: never repeat blindly
+            ├── OutcomeUnknownError  a start whose answer was lost: never repeat blindly
+            └── EndpointUnreachableError  no answer for the give-up time: no more requests, no retry
 
 Library errors are chained as ``__cause__``. Anything else reaching the CLI is a bug and gets a traceback.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -85,6 +91,57 @@ class StateLockedError(StateError):
         super().__init__(message)
 
 
+class LockLostError(StateLockedError):
+    """The lock this process held was taken away (session ended, lock broken, a newer generation):
+    its writes are refused and it must start nothing more."""
+
+
+class InvalidValueError(UserError, ValueError):
+    """A value that does not fit where it is used (a text that is no number, a bad duration, ...).
+
+    Also a ``ValueError``: pydantic turns only those into validation errors, and callers that parse
+    a value with the standard library catch both at once."""
+
+
+class CodecError(InvalidValueError):
+    """A value that cannot be encoded as its declared type, or a wire value this client cannot read."""
+
+
+class MissingOutputError(UserError):
+    """A reference to an output that the referenced run did not return.
+
+    ``location`` is where the reference is written (when known; `str` shows it first); ``available``
+    the outputs the run has."""
+
+    def __init__(self, run: str, output: str, available: list[str], location: SourceLocation | None = None) -> None:
+        self.run = run
+        self.output = output
+        self.available = available
+        self.location = location
+        known = ", ".join(available) or "none"
+        text = f"run {run!r} has no output {output!r} (it has: {known})"
+        close = [a for a in available if a.lower() == output.lower()] or difflib.get_close_matches(
+            output, available, n=1
+        )
+        if close:
+            text += f"; did you mean {close[0]!r}?"
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        """The message, after the location of the reference when it is known."""
+        text = super().__str__()
+        return f"{self.location}: {text}" if self.location else text
+
+    @property
+    def message(self) -> str:
+        """The message without the location (for a `Problem`, which shows it on its own)."""
+        return super().__str__()
+
+    def located(self, location: SourceLocation | None) -> MissingOutputError:
+        """The same error, placed where the reference is written."""
+        return MissingOutputError(self.run, self.output, self.available, location)
+
+
 class RemoteError(ReconcilerError):
     """The VCD API refused, failed or did not answer.
 
@@ -133,3 +190,9 @@ class TemporaryRemoteError(RemoteError):
 
 class OutcomeUnknownError(TemporaryRemoteError):
     """A request was sent but its answer was lost: it may or may not have been processed."""
+
+
+class EndpointUnreachableError(TemporaryRemoteError):
+    """The endpoint has answered nothing (or only 5xx) for the configured give-up time.
+
+    Raised instead of sending any further request: an apply whose server died ends. Never retried."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -59,7 +59,13 @@ class Api(Protocol):
     async def login(self) -> str | None: ...
 
     async def start_exactly_once(
-        self, workflow_id: str, inputs: TypedInputs, since: datetime, *, exclude: Sequence[str] = ()
+        self,
+        workflow_id: str,
+        inputs: TypedInputs,
+        since: datetime,
+        *,
+        exclude: Sequence[str] = (),
+        fence: Callable[[], Awaitable[None]] | None = None,
     ) -> RemoteExecution: ...
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> RemoteExecution: ...
@@ -225,10 +231,14 @@ class Engine:
                 return None
             try:
                 await self.recorder.ensure_held()
-            except LockLostError:
+                return await asyncio.shield(
+                    self.api.start_exactly_once(
+                        workflow, typed, since, exclude=self._known_ids(), fence=self.recorder.ensure_held
+                    )
+                )
+            except LockLostError:  # checked again before any re-send (a restart, a retry after 429/503)
                 self._stop.set()
                 raise
-            return await asyncio.shield(self.api.start_exactly_once(workflow, typed, since, exclude=self._known_ids()))
 
     def _forget_intent(self, name: str, prior: RunRecord | None) -> None:
         if prior is None:
@@ -314,14 +324,14 @@ class Engine:
         that a failed state write left unrecorded)."""
         execution = record.execution
         assert execution is not None
-        try:
-            await self.recorder.durable()
-        except StateError as err:
-            message = (
-                f"execution {execution.id} {execution.state} on the server, but it could not be recorded: {err}; "
-                "the next apply reads it again"
-            )
-            return self._finish(change, Outcome.FAILED, message, "failed", execution.id)
+        unrecorded = await self._unless_durable(
+            change,
+            f"execution {execution.id} {execution.state} on the server, but it could not be recorded",
+            "reads it again",
+            execution.id,
+        )
+        if unrecorded is not None:
+            return unrecorded
         if execution.state == "completed":
             self._emit("completed", change, execution=execution.id, outputs=shown_outputs(record))
             return RunResult(change.run, Outcome.COMPLETED, "", execution.id)
@@ -336,7 +346,22 @@ class Engine:
                 await self.api.cancel(record.workflow, record.execution.id)
             self._emit("canceled", change, execution=record.execution.id)
         self.recorder.remove(change.run)
-        return self._finish(change, Outcome.DELETED, "removed from the state", "deleted")
+        unrecorded = await self._unless_durable(
+            change, "its removal from the state could not be recorded", "tries again"
+        )
+        return unrecorded or self._finish(change, Outcome.DELETED, "removed from the state", "deleted")
+
+    async def _unless_durable(
+        self, change: Change, what: str, next_time: str, execution: str | None = None
+    ) -> RunResult | None:
+        """None once every record so far is durable; else the run's failure, naming the write that failed
+        (a run is never reported as recorded when its record is not)."""
+        try:
+            await self.recorder.durable()
+        except StateError as err:
+            message = f"{what}: {err}; the next apply {next_time}"
+            return self._finish(change, Outcome.FAILED, message, "failed", execution)
+        return None
 
     # ------------------------------------------------------------------ recovery of interrupted starts
 
@@ -383,8 +408,9 @@ class Engine:
                 holder = pending.lock_id if pending is not None and pending.lock_id else "unknown"
                 message = (
                     f"not found yet: waiting {deadline - time.monotonic():.0f}s before concluding it never started "
-                    f"(the previous holder of the state lock, lock {holder}, lost it without releasing it and may "
-                    f"still have this start in flight; its request timeout is {self.handover_grace:g}s)"
+                    f"(the previous holder of the state lock, lock {holder}, did not release it: killed, or its "
+                    f"lock was broken; this start may still be in flight, for up to its request timeout of "
+                    f"{self.handover_grace:g}s)"
                 )
                 self._emit_raw(ApplyEvent("handover_wait", run, workflow, None, message))
             with contextlib.suppress(TimeoutError):

@@ -5,6 +5,10 @@ and a single writer appends them to the backend's journal, many per flush (group
 starting at once cost a few dozen fsyncs, not 500 rewrites of the state. `durable()` waits until
 everything queued so far is on disk: apply calls it between writing the intent to start and sending
 the start request (SPEC 5.4). `close()` flushes and compacts the journal into the state file.
+
+Fencing: every intent put here is stamped with the lock id of the backend's current holder
+(``PendingStart.lock_id``), and `ensure_held()` checks, right before a start leaves, that this
+process still holds the lock (`LockLostError` otherwise; after it, the engine starts nothing more).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from reconciler.backends.base import StateBackend
+from reconciler.backends.base import HeldLock, StateBackend
+from reconciler.errors import LockLostError
 from reconciler.state.events import PutRun, RemoveRun
 from reconciler.state.models import RunRecord, State
 
@@ -47,9 +52,20 @@ class Recorder:
         self._writer = asyncio.create_task(self._write_loop(), name="state-writer")
 
     def put(self, name: str, record: RunRecord) -> None:
+        record = self._stamped(name, record)
         self._runs[name] = record
         self._note_executions(record)
         self._enqueue(PutRun(run=name, record=record))
+
+    def _stamped(self, name: str, record: RunRecord) -> RunRecord:
+        """``record`` with a new intent (not the one already recorded) stamped with our lock id."""
+        pending = record.pending
+        if pending is None or pending.lock_id is not None or (held := self.held()) is None:
+            return record
+        known = self._runs.get(name)
+        if known is not None and known.pending == pending:  # re-put as it was: not ours to claim
+            return record
+        return record.model_copy(update={"pending": pending.model_copy(update={"lock_id": held.info.id})})
 
     def _note_executions(self, record: RunRecord) -> None:
         if record.execution is not None:
@@ -59,6 +75,16 @@ class Recorder:
     def remove(self, name: str) -> None:
         self._runs.pop(name, None)
         self._enqueue(RemoveRun(run=name))
+
+    def held(self) -> HeldLock | None:
+        """The lock this apply holds (its id, and when it was taken), if any."""
+        return self._backend.held()
+
+    async def ensure_held(self) -> None:
+        """`LockLostError` unless this process still holds the state lock (one cheap backend check)."""
+        if isinstance(self._failure, LockLostError):
+            raise self._failure
+        await asyncio.to_thread(self._backend.ensure_held)
 
     async def durable(self) -> None:
         """Wait until every event queued so far is durable."""

@@ -13,7 +13,12 @@ Contract:
   after it returns, ``read()`` sees them, even after a crash of this process. ``serial`` is the state's
   serial once the group is applied and must be above the current one. It needs an existing state:
   when ``read()`` is None, ``write(State(lineage=..., salt=...), None)`` first. An empty group is a no-op.
-- ``force_unlock(lock_id)`` breaks a lock by its id (`StateError` for another id, or a live local holder).
+- ``force_unlock(lock_id, force=False)`` breaks a lock by its id (`StateError` for another id, or a
+  live holder; with ``force`` PostgreSQL terminates a live holder's session, a local kernel lock of a
+  live process is still refused).
+- Fencing: ``held()`` is what this object holds now (no I/O): the lock id, the PostgreSQL lock
+  generation, and when (monotonic) it was taken. ``ensure_held()`` checks, cheaply, that the lock is
+  still ours; `LockLostError` when not. Apply calls it right before each start request.
 - Not in the protocol (so fakes need not have it), both real backends also offer ``read_lock_info()``:
   the recorded holder's details, if any (local: possibly of a holder killed since).
 Writes and appends are only called while holding the lock.
@@ -47,6 +52,18 @@ class LockInfo:
         )
 
 
+@dataclass(frozen=True)
+class HeldLock:
+    """The lock a backend object holds: ``generation`` is PostgreSQL's fencing token (None locally),
+    ``taken_at`` the ``time.monotonic()`` right after it was taken. ``handover``: the previous holder
+    did not release it (killed, session ended, lock broken), so requests it sent may still be in flight."""
+
+    info: LockInfo
+    generation: int | None
+    taken_at: float
+    handover: bool = False
+
+
 class StateBackend(Protocol):
     def describe(self) -> str: ...
 
@@ -58,4 +75,8 @@ class StateBackend(Protocol):
 
     def append(self, events: Sequence[PutRun | RemoveRun], serial: int) -> None: ...
 
-    def force_unlock(self, lock_id: str) -> None: ...
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None: ...
+
+    def held(self) -> HeldLock | None: ...
+
+    def ensure_held(self) -> None: ...

@@ -7,6 +7,8 @@ transaction-level advisory lock, so concurrent first runs do not collide)::
     runs(workspace text, name text, record jsonb, PRIMARY KEY (workspace, name))
     locks(workspace text PRIMARY KEY, id text, operation text, who text, pid integer, created text,
           path text, backend_pid integer)
+    fences(workspace text PRIMARY KEY, generation bigint, lock_id text, operation text, who text,
+           changed_at timestamptz)
 
 ``body`` is the State JSON (camelCase, ``model_dump(mode="json", by_alias=True)``) without ``runs``,
 ``serial`` and ``lineage``, which live in the columns and rows: ``{"version": 1, "salt": "..."}``.
@@ -23,9 +25,19 @@ that connection or the holding process dies, so no lock is ever stale. The holde
 writes go through the lock's connection: a holder whose session was terminated by ``force-unlock``
 can no longer write.
 
-``force_unlock(id)``: when ``id`` is the current lock's, the holder's session is terminated with
-``pg_terminate_backend`` (needs superuser, the same role, or ``pg_signal_backend``); that is what
-"force" means here. A stale row (holder gone) is removed. Another id is refused.
+Fencing: each time the lock is taken, ``fences.generation`` of the workspace goes up by one (the
+fencing token; the row stays when the lock is released) and ``changed_at`` records when. Every
+``write()`` / ``append()`` of a holder checks, in its own transaction (``FOR SHARE`` of that row),
+that the generation is still the one it took, so a holder that lost its lock, whatever the
+connection it writes through, gets `LockLostError` naming the new holder and writes nothing.
+``ensure_held()`` is one query on the lock's connection: the advisory lock is still this session's
+and the generation unchanged (apply calls it right before each start request).
+
+``force_unlock(id, force)``: a stale row (holder gone) is removed. When ``id`` is the current lock's
+and its session is alive, that is refused (as the local backend refuses a live process) unless
+``force``: then the holder's session is terminated with ``pg_terminate_backend`` (needs superuser,
+the same role, or ``pg_signal_backend``); the fencing above stops that holder at its next write or
+lock check. Another id is refused.
 
 Connections are synchronous (psycopg 3, imported lazily); ``append()`` may run in a worker thread.
 Passwords in the DSN never appear in messages (``password=***``, ``user:***@``).
@@ -40,15 +52,16 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from reconciler import killpoints
-from reconciler.backends.base import LockInfo
+from reconciler.backends.base import HeldLock, LockInfo
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until
 from reconciler.backends.serials import Stored, check_write
-from reconciler.errors import StateError
+from reconciler.errors import LockLostError, StateError, StateLockedError
 from reconciler.state.events import PutRun, RemoveRun
 from reconciler.state.models import State
 
@@ -70,6 +83,27 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS {s}.locks (workspace text PRIMARY KEY, id text NOT NULL,"
     " operation text NOT NULL, who text NOT NULL, pid integer NOT NULL, created text NOT NULL,"
     " path text NOT NULL, backend_pid integer NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {s}.fences (workspace text PRIMARY KEY, generation bigint NOT NULL,"
+    " lock_id text NOT NULL, operation text NOT NULL, who text NOT NULL, changed_at timestamptz NOT NULL,"
+    " released boolean NOT NULL DEFAULT false)",
+)
+
+_BUMP_SQL = (  # the new generation, and whether the previous holder released the lock (None: first);
+    # run only by the advisory lock's holder, so never concurrently for one workspace
+    "WITH before AS MATERIALIZED (SELECT released FROM {s}.fences WHERE workspace = %(ws)s)"
+    " INSERT INTO {s}.fences AS f (workspace, generation, lock_id, operation, who, changed_at)"
+    " VALUES (%(ws)s, 1, %(id)s, %(op)s, %(who)s, now()) ON CONFLICT (workspace) DO UPDATE SET"
+    " generation = f.generation + 1, lock_id = excluded.lock_id, operation = excluded.operation,"
+    " who = excluded.who, changed_at = now(), released = false"
+    " RETURNING generation, (SELECT released FROM before)"
+)
+_FENCE_SQL = "SELECT generation, lock_id, who, changed_at FROM {s}.fences WHERE workspace = %s"
+_HELD_SQL = (
+    "SELECT f.generation, f.lock_id, f.who, f.changed_at, EXISTS (SELECT 1 FROM pg_locks k"
+    "  WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1 AND k.pid = pg_backend_pid()"
+    "  AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    "  AND k.classid::bigint = %(classid)s AND k.objid::bigint = %(objid)s) AS ours"
+    " FROM (SELECT 1) AS one LEFT JOIN {s}.fences f ON f.workspace = %(ws)s"
 )
 
 _HOLDER_SQL = (
@@ -119,6 +153,13 @@ def state_text(serial: object, lineage: object, body: object, runs: Sequence[tup
     return f'{head}"serial": {serial}, "lineage": {json.dumps(lineage)}, "runs": {{{records}}}}}'
 
 
+def _utc(moment: object) -> str:
+    """A ``timestamptz`` as ISO 8601 UTC to the second (as lock infos show times)."""
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return str(moment)
+
+
 def fold(events: Sequence[PutRun | RemoveRun]) -> dict[str, PutRun | RemoveRun]:
     """The last event of each run: what the group leaves behind."""
     last: dict[str, PutRun | RemoveRun] = {}
@@ -139,6 +180,7 @@ class PostgresBackend:
         self._ready = False
         self._mutex = threading.RLock()
         self._lock_conn: Connection[Any] | None = None
+        self._held: HeldLock | None = None
 
     def describe(self) -> str:
         return f"postgres workspace {self.workspace!r} (schema {self.schema}) at {redact(self.dsn)}"
@@ -183,7 +225,7 @@ class PostgresBackend:
         """The lock's connection while we hold the lock, else a fresh one closed afterwards."""
         with self._mutex:
             if self._lock_conn is not None:
-                with self._errors(action):
+                with self._lock_errors(action, self._lock_conn):
                     yield self._lock_conn
                 return
             conn = self._connect()
@@ -193,12 +235,25 @@ class PostgresBackend:
             finally:
                 conn.close()
 
+    @contextlib.contextmanager
+    def _lock_errors(self, action: str, conn: Connection[Any]) -> Iterator[None]:
+        """`_errors` on the lock's connection: a lost session means a lost lock (`LockLostError`)."""
+        import psycopg
+
+        try:
+            with self._errors(action):
+                yield
+        except StateError as exc:
+            if isinstance(exc, LockLostError) or not isinstance(exc.__cause__, psycopg.Error) or not conn.broken:
+                raise
+            raise self._lost("its PostgreSQL session ended") from exc
+
     def _ensure_tables(self, conn: Connection[Any]) -> None:
         if self._ready:
             return
         found = conn.execute(
             "SELECT to_regclass(%(t)s || '.states') IS NOT NULL AND to_regclass(%(t)s || '.runs') IS NOT NULL"
-            " AND to_regclass(%(t)s || '.locks') IS NOT NULL",
+            " AND to_regclass(%(t)s || '.locks') IS NOT NULL AND to_regclass(%(t)s || '.fences') IS NOT NULL",
             {"t": self._quoted_schema(conn)},
         ).fetchone()
         if not (found and found[0]):
@@ -274,6 +329,7 @@ class PostgresBackend:
         from psycopg.types.json import Jsonb
 
         with self._session("writing the state") as conn, conn.transaction():
+            self._check_fence(conn)
             row = conn.execute(
                 self._sql("SELECT serial, lineage FROM {s}.states WHERE workspace = %s FOR UPDATE"),
                 [self.workspace],
@@ -319,6 +375,7 @@ class PostgresBackend:
         if not events:
             return
         with self._session("recording state events") as conn, conn.transaction():
+            self._check_fence(conn)
             self._bump_serial(conn, serial)
             last = fold(events)
             self._upsert_runs(conn, [e for e in last.values() if isinstance(e, PutRun)])
@@ -358,19 +415,22 @@ class PostgresBackend:
         """Hold the workspace's advisory lock; `StateLockedError` naming the holder when taken."""
         conn = self._connect()
         try:
-            info = self._acquire(conn, operation, timeout)
+            info, generation, handover = self._acquire(conn, operation, timeout)
             with self._mutex:
                 self._lock_conn = conn
+                self._held = HeldLock(info, generation, time.monotonic(), handover)
             try:
                 yield info
             finally:
                 with self._mutex:
                     self._lock_conn = None
-                self._release(conn, info)
+                    self._held = None
+                self._release(conn, info, generation)
         finally:
             conn.close()
 
-    def _acquire(self, conn: Connection[Any], operation: str, timeout: float) -> LockInfo:
+    def _acquire(self, conn: Connection[Any], operation: str, timeout: float) -> tuple[LockInfo, int, bool]:
+        """Take the lock: our details, the new generation, and whether the previous holder lost it."""
         with self._errors("taking the lock"):
             if not poll_until(lambda: self._try_lock(conn), timeout):
                 holder, backend = self._holder(conn)
@@ -386,17 +446,25 @@ class PostgresBackend:
                 ),
                 [self.workspace, info.id, info.operation, info.who, info.pid, info.created, info.path],
             )
-            return info
+            values = {"ws": self.workspace, "id": info.id, "op": info.operation, "who": info.who}
+            row = conn.execute(self._sql(_BUMP_SQL), values).fetchone()
+            assert row is not None
+            return info, int(row[0]), row[1] is False
 
     def _try_lock(self, conn: Connection[Any]) -> bool | None:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", [self._key]).fetchone()
         return True if row and row[0] else None
 
-    def _release(self, conn: Connection[Any], info: LockInfo) -> None:
-        """Drop our row and the lock; a dead connection has released the lock already."""
+    def _release(self, conn: Connection[Any], info: LockInfo, generation: int) -> None:
+        """Mark our generation released, drop our row and the lock; a dead connection has released the
+        lock already (and the next holder, seeing it not released, waits for our requests in flight)."""
         import psycopg
 
         with contextlib.suppress(psycopg.Error):
+            conn.execute(
+                self._sql("UPDATE {s}.fences SET released = true WHERE workspace = %s AND generation = %s"),
+                [self.workspace, generation],
+            )
             conn.execute(self._sql("DELETE FROM {s}.locks WHERE workspace = %s AND id = %s"), [self.workspace, info.id])
             conn.execute("SELECT pg_advisory_unlock(%s)", [self._key])
 
@@ -413,13 +481,64 @@ class PostgresBackend:
             return None, holder
         return LockInfo(id=lock_id, operation=operation, who=who, pid=pid, created=created, path=path), holder
 
+    # --- fencing ---
+
+    def held(self) -> HeldLock | None:
+        """The lock this object holds now, with its generation (fencing token)."""
+        return self._held
+
+    def ensure_held(self) -> None:
+        """One query on the lock's connection: the advisory lock is still this session's and the
+        generation is still ours; `LockLostError` otherwise. No-op when this object holds no lock."""
+        held = self._held
+        if held is None:
+            return
+        classid, objid = key_halves(self._key)
+        with self._session("checking the state lock") as conn:
+            found = conn.execute(self._sql(_HELD_SQL), {"classid": classid, "objid": objid, "ws": self.workspace})
+            generation, _, _, _, ours = found.fetchone() or (None, None, None, None, False)
+        if not ours or generation != held.generation:
+            raise self._lost("its PostgreSQL session no longer holds the advisory lock" if not ours else None)
+
+    def _check_fence(self, conn: Connection[Any]) -> None:
+        """In a write's transaction: refuse unless the generation is still the one this holder took."""
+        held = self._held
+        if held is None:  # not a holder (the protocol's callers always are): nothing to fence
+            return
+        row = conn.execute(self._sql(_FENCE_SQL + " FOR SHARE"), [self.workspace]).fetchone()
+        if row is None or row[0] != held.generation:
+            raise self._lost(None, row)
+
+    def _lost(self, why: str | None, fence: Any = None) -> LockLostError:
+        """The error of a holder that lost its lock, naming who has it now (read afresh if not given)."""
+        held = self._held
+        operation = held.info.operation if held else "command"
+        if fence is None:
+            with contextlib.suppress(StateError, OSError):
+                fence = self._fresh_fence()
+        mine = held.generation if held else None
+        if fence is not None and fence[0] != mine:
+            generation, lock_id, who, changed_at = fence
+            how = f"taken over by {who} at {_utc(changed_at)}: lock {lock_id}, generation {generation}"
+        else:
+            how = why or "it is no longer held"
+        return LockLostError(f"{self.describe()}: this {operation} lost the state lock ({how}); it starts nothing more")
+
+    def _fresh_fence(self) -> Any:
+        conn = self._connect()
+        try:
+            with self._errors("reading the lock generation"):
+                return conn.execute(self._sql(_FENCE_SQL), [self.workspace]).fetchone()
+        finally:
+            conn.close()
+
     def read_lock_info(self) -> LockInfo | None:
         """The current holder's details, or None when nobody holds the lock."""
         with self._session("reading the lock") as conn:
             return self._holder(conn)[0]
 
-    def force_unlock(self, lock_id: str) -> None:
-        """Break lock ``lock_id``: terminate the holding session if it is alive (see the docstring)."""
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None:
+        """Break lock ``lock_id``; a live holder only with ``force``, by terminating its session."""
         with self._session("breaking the lock") as conn:
             row = conn.execute(self._sql("SELECT id FROM {s}.locks WHERE workspace = %s"), [self.workspace]).fetchone()
             if row is None:
@@ -429,6 +548,8 @@ class PostgresBackend:
             recorded, holder = self._holder(conn)
             if holder is not None and recorded is None:
                 raise StateError(f"lock {lock_id} is gone: another session (pid {holder}) has just taken the lock")
+            if holder is not None and not force:
+                raise StateLockedError(live_session_message(recorded, holder), lock_id=lock_id)
             if holder is not None:
                 self._terminate(conn, holder)
             conn.execute(self._sql("DELETE FROM {s}.locks WHERE workspace = %s AND id = %s"), [self.workspace, lock_id])
@@ -448,3 +569,14 @@ class PostgresBackend:
         deadline = time.monotonic() + TERMINATE_WAIT_SECONDS
         while self._holder(conn)[1] == backend_pid and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def live_session_message(info: LockInfo | None, backend_pid: int) -> str:
+    who = f"{info.who} (pid {info.pid}, {info.operation} since {info.created})" if info else "a session"
+    lock_id = info.id if info else "?"
+    return (
+        f"cannot force-unlock {lock_id}: the lock is held by a live PostgreSQL session (backend pid "
+        f"{backend_pid}) of {who}; it is released when that process finishes. Stop that process "
+        "rather than unlocking; if it is hung, `reconciler force-unlock --force` terminates its session "
+        "(it then writes and starts nothing more)."
+    )

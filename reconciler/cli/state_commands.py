@@ -6,7 +6,9 @@ import json
 import sys
 
 import click
+from rich.markup import escape
 
+from reconciler.backends.base import LockInfo
 from reconciler.cli.common import (
     Context,
     Duration,
@@ -16,8 +18,9 @@ from reconciler.cli.common import (
     pass_context,
     record_document,
 )
-from reconciler.errors import StateError
+from reconciler.errors import StateError, UserError
 from reconciler.operations import inspecting, surgery
+from reconciler.textfiles import read_text
 from reconciler.ui import state_view
 
 lock_timeout_option = click.option(
@@ -121,18 +124,54 @@ def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> Non
 @click.command("force-unlock")
 @common_options
 @click.argument("lock_id")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also break the lock of a holder that is still alive (PostgreSQL: terminate its session), "
+    "after a prompt that names it.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Do not ask for that confirmation (what Terraform's force-unlock -force does); "
+    "without a terminal, --force needs --yes.",
+)
 @pass_context
 @handle_errors
-def force_unlock(ctx: Context, lock_id: str) -> None:
-    """Break the state lock LOCK_ID left by a process that is gone."""
-    ctx.project().backend().force_unlock(lock_id)
+def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
+    """Break the state lock LOCK_ID.
+
+    \b
+    A lock whose holder is gone is removed at once. A holder still alive is refused: locally always
+    (a kernel lock cannot be broken from outside; stop that process), on PostgreSQL unless --force.
+    --force terminates the holder's PostgreSQL session once you answer 'yes' to a prompt naming the
+    holder; that process then writes and starts nothing more (its next state write or lock check
+    fails), and the next apply waits out its request timeout before taking any of its unanswered
+    starts as never sent. Terraform's `force-unlock -force` only skips the prompt: here that is
+    --yes, and without a terminal --force is refused unless --yes is given too.
+    """
+    if force and not yes and not sys.stdin.isatty():
+        raise UserError("force-unlock --force asks for confirmation on a terminal; without one, add --yes")
+    surgery.force_unlock(ctx.project().backend(), lock_id, force, lambda holder: yes or _confirm(ctx, holder))
     ctx.ui.line(f"Lock {lock_id} released.")
+
+
+def _confirm(ctx: Context, holder: LockInfo) -> bool:
+    ctx.ui.line(
+        f"[bold]Break the state lock held by {escape(holder.who)} (pid {holder.pid}, {escape(holder.operation)} "
+        f"since {escape(holder.created)})?[/]\n{escape(holder.describe())}\nIf that process is still running, its "
+        "session is terminated: it then writes and starts nothing more. Only 'yes' will be accepted."
+    )
+    try:
+        answer = input("  Enter a value: ")
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
 
 
 def _read(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return read_text(path)
     except OSError as err:
         raise StateError(f"cannot read {path}: {err.strerror}") from err
 

@@ -122,9 +122,13 @@ class RunSpec(StrictModel):
     parameters: Parameters = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
     revision: int = Field(default=1, ge=1)
-    timeout: Duration | None = None
-    on_failure: Literal["stop", "retry"] = "stop"
-    max_attempts: int | None = Field(default=None, ge=1, description="default 3 with retry, 1 with stop")
+    timeout: Duration | None = Field(default=None, description="default: the stack's spec.defaults.timeout (1h)")
+    on_failure: Literal["stop", "retry"] | None = Field(
+        default=None, description="default: the stack's spec.defaults.onFailure (stop)"
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="default: the stack's spec.defaults.maxAttempts, else 3 with retry, 1 with stop"
+    )
     for_each: ForEach = None
 
 
@@ -158,6 +162,18 @@ class Auth(StrictModel):
         return self
 
 
+DEFAULT_TIMEOUT = "1h"
+DEFAULT_GIVE_UP_AFTER = "5m"
+
+
+class RunDefaults(StrictModel):
+    """``spec.defaults``: what every run that does not set its own takes."""
+
+    timeout: Duration = Field(default=DEFAULT_TIMEOUT, description="how long apply waits for an execution")
+    on_failure: Literal["stop", "retry"] = "stop"
+    max_attempts: int | None = Field(default=None, ge=1, description="default 3 with retry, 1 with stop")
+
+
 class Endpoint(StrictModel):
     url: str | None = None
     api_version: str = DEFAULT_ENDPOINT_API_VERSION
@@ -165,6 +181,17 @@ class Endpoint(StrictModel):
     auth: Auth | None = None
     verify_tls: bool = True
     value_format: Literal["openapi", "vro"] = "openapi"
+    request_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds one request may take (default 30); also how long an apply that takes over a lock "
+        "lost by another waits for that one's starts in flight",
+    )
+    give_up_after: Duration = Field(
+        default=DEFAULT_GIVE_UP_AFTER,
+        description="apply gives up on a server that answers nothing (or only 5xx) for this long; "
+        "env RECONCILER_GIVE_UP_AFTER overrides",
+    )
 
 
 class Backend(StrictModel):
@@ -205,6 +232,7 @@ class StackSpec(StrictModel):
     backend: Backend = Field(default_factory=Backend)
     manifests: list[str] = Field(default_factory=lambda: ["manifests"], min_length=1)
     parallelism: int = Field(default=10, ge=1)
+    defaults: RunDefaults = Field(default_factory=RunDefaults)
     variables: dict[Annotated[str, Field(pattern=f"^{VARIABLE_PATTERN}$")], Variable] = Field(default_factory=dict)
 
 

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -63,6 +63,7 @@ from reconciler.remote.settings import ApiSettings, ValueFormat
 log = logging.getLogger("reconciler.remote")
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
+Fence = Callable[[], Awaitable[None]]  # raises when a start must not be sent (again): the caller lost its lock
 Inputs = Mapping[str, TypedValue]
 ANY_USER = "*"
 
@@ -128,11 +129,12 @@ class WorkflowClient:
         login = await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
         return login.identity
 
-    async def start_execution(self, workflow_id: str, inputs: Inputs) -> Execution:
-        """``POST .../executions``; never repeated once it may have reached the server."""
+    async def start_execution(self, workflow_id: str, inputs: Inputs, *, fence: Fence | None = None) -> Execution:
+        """``POST .../executions``; never repeated once it may have reached the server. ``fence``: awaited
+        before each repeated send (raises to stop, e.g. when the caller lost its state lock)."""
         operation = f"start execution of workflow {workflow_id}"
         body = {"parameters": _ws_parameters(inputs, self.settings.value_format)}
-        response = await self._call("POST", _executions(workflow_id), operation, json=body, unsafe=True)
+        response = await self._call("POST", _executions(workflow_id), operation, json=body, unsafe=True, fence=fence)
         if not response.content and "Location" in response.headers:
             return await self.get_execution(workflow_id, response.headers["Location"].rstrip("/").split("/")[-1])
         return self._redacted(_read(operation, response, lambda doc: read_execution(workflow_id, doc)))
@@ -233,7 +235,13 @@ class WorkflowClient:
         return assign(wants, executions, skew)
 
     async def start_exactly_once(
-        self, workflow_id: str, inputs: Inputs, since: datetime, *, exclude: Iterable[str] = ()
+        self,
+        workflow_id: str,
+        inputs: Inputs,
+        since: datetime,
+        *,
+        exclude: Iterable[str] = (),
+        fence: Fence | None = None,
     ) -> Execution:
         """Start, and when the answer is lost adopt the execution it created instead of starting twice.
 
@@ -242,12 +250,17 @@ class WorkflowClient:
         looks, ``settle_delay`` apart, prove it absent, and at most ``max_restarts`` times. If the list
         cannot be read, or the last attempt is lost too, `OutcomeUnknownError` is raised: the caller must
         record the start as unknown and look again later (never start again blindly).
+
+        ``fence``: awaited before every send but the first (which the caller checks itself): a
+        restart, a retry of a refused start, a re-send after a re-login.
         """
         excluded = frozenset(exclude)
         lost: OutcomeUnknownError | None = None
-        for _ in range(self._lookup.max_restarts + 1):
+        for restart in range(self._lookup.max_restarts + 1):
+            if restart and fence is not None:
+                await fence()
             try:
-                return await self.start_execution(workflow_id, inputs)
+                return await self.start_execution(workflow_id, inputs, fence=fence)
             except OutcomeUnknownError as exc:
                 lost = exc
                 log.warning("start of workflow %s: answer lost; looking for the execution", workflow_id)
@@ -331,19 +344,23 @@ class WorkflowClient:
         json: Any = None,
         unsafe: bool = False,
         gone_ok: bool = False,
+        fence: Fence | None = None,
     ) -> httpx.Response:
         """One API call with login, one re-login on 401, and retries as its discipline allows.
 
         ``gone_ok``: a 403/404 on a *repeated* attempt means an earlier attempt whose answer was lost
-        did the job (a retried DELETE), so it counts as success.
+        did the job (a retried DELETE), so it counts as success. ``fence``: awaited before every send
+        but the first.
         """
         tries = 0
 
         async def attempt() -> httpx.Response:
             nonlocal tries
             tries += 1
+            if tries > 1 and fence is not None:
+                await fence()
             try:
-                return await self._authorized(method, path, operation, json, unsafe)
+                return await self._authorized(method, path, operation, json, unsafe, fence)
             except NotFoundError:
                 if gone_ok and tries > 1:
                     return httpx.Response(204)
@@ -357,13 +374,17 @@ class WorkflowClient:
         left = self.reachability.time_left()
         await self._sleep(delay if left is None else max(0.0, min(delay, left)))
 
-    async def _authorized(self, method: str, path: str, operation: str, json: Any, unsafe: bool) -> httpx.Response:
+    async def _authorized(
+        self, method: str, path: str, operation: str, json: Any, unsafe: bool, fence: Fence | None = None
+    ) -> httpx.Response:
         token = await self._keeper.token()
         try:
             return await self._exchange(self._build(method, path, token, json), operation, unsafe)
         except AuthError:
             log.info("%s %s: unauthorized, logging in again", method, path)
         fresh = await self._keeper.renew(token)
+        if fence is not None:
+            await fence()
         try:
             return await self._exchange(self._build(method, path, fresh, json), operation, unsafe)
         except AuthError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.backends.postgres import PostgresBackend, redact
-from reconciler.errors import StateError
+from reconciler.errors import LockLostError, StateError, StateLockedError
 from reconciler.state.models import State
 
 from .conftest import Store
@@ -103,8 +103,10 @@ def test_force_unlock_terminates_the_holders_session(pg_store: Store) -> None:
     holder, breaker = pg_store.open(), pg_store.open()
     holder.write(state(serial=1), None)
     with holder.lock("apply") as info:
-        breaker.force_unlock(info.id)
-        with pytest.raises(StateError, match="PostgreSQL error while recording state events"):
+        with pytest.raises(StateLockedError, match="live PostgreSQL session"):
+            breaker.force_unlock(info.id)  # a live holder: only with force
+        breaker.force_unlock(info.id, force=True)
+        with pytest.raises(LockLostError, match="this apply lost the state lock"):
             holder.append([put("late")], 2)  # the terminated holder can no longer write
         with breaker.lock("apply") as taken:
             assert taken.id != info.id
