@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # nothing to do, or inputs turned out unchanged once known
     DELETED = "deleted"
     FAILED = "failed"  # the execution failed / was canceled, or the API refused
+    NOT_RETRIED = "not retried"  # plan action `failed`: failed earlier (or blocked behind that), a warning
     TIMED_OUT = "timed out"
     SKIPPED = "skipped"  # a dependency did not complete
     INTERRUPTED = "interrupted"  # Ctrl-C / SIGTERM before it could finish
@@ -25,7 +26,8 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class ApplyEvent:
     """One thing that happened to one run. ``kind``: started, adopted, waiting, completed, failed,
-    timed_out, skipped, deleted, canceled, unchanged, interrupted."""
+    not_retried, timed_out, skipped, deleted, canceled, unchanged, interrupted; and, with an empty
+    ``run``, the endpoint's: endpoint_unreachable (an outage began), endpoint_reachable (it ended)."""
 
     kind: str
     run: str
@@ -40,10 +42,15 @@ Listener = Callable[[ApplyEvent], None]
 
 @dataclass(frozen=True)
 class RunResult:
+    """How one run ended. ``this_apply`` False: it did not complete, but not through a failure of
+    this apply (it failed in an earlier one and is not retried, or this apply had no change to make to
+    it and skipped it behind a dependency that did not complete): a warning, exit code 0 (SPEC 3.2)."""
+
     run: str
     outcome: Outcome
     message: str = ""
     execution: str | None = None
+    this_apply: bool = True
 
 
 @dataclass
@@ -54,10 +61,16 @@ class ApplyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(r.outcome.ok for r in self.results.values())
+        """No run that this apply tried failed, timed out or was skipped (SPEC 3.2), nor was it interrupted."""
+        return not self.interrupted and not self.problems()
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results.values() if r.outcome is outcome)
 
     def problems(self) -> list[RunResult]:
-        return [r for r in self.results.values() if not r.outcome.ok]
+        """This apply's failures: they make apply exit 1."""
+        return [r for r in self.results.values() if not r.outcome.ok and r.this_apply]
+
+    def warnings(self) -> list[RunResult]:
+        """Runs that did not complete through no failure of this apply (see `RunResult.this_apply`)."""
+        return [r for r in self.results.values() if not r.outcome.ok and not r.this_apply]

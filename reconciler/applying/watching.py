@@ -4,7 +4,9 @@ One loop watches every in-flight execution. When several executions of one workf
 single ``GET .../executions`` (the list) tells which ended; a lone execution is checked with
 ``GET .../state``. Each execution backs off on its own: checked often while young, rarely once it
 has run for a while (interval = 10 % of its age, between 0.2 s and 15 s). A transient error does not
-end a watch; it only delays the next look.
+end a watch; it only delays the next look (the client reports outages as they happen, one notice per
+outage: `reconciler.remote.reachability`). Once the client gives up on the endpoint
+(`EndpointUnreachableError`) every watch ends with that error.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from reconciler.errors import RemoteError, TemporaryRemoteError
+from reconciler.errors import EndpointUnreachableError, RemoteError, TemporaryRemoteError
 from reconciler.state.models import TERMINAL
 
 log = logging.getLogger("reconciler.applying")
@@ -46,9 +47,10 @@ class _Watch:
 class Watcher:
     """``await watcher.until_done(workflow, execution)`` returns the terminal state."""
 
-    def __init__(self, source: StateSource, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, source: StateSource, clock: Callable[[], float] | None = None) -> None:
+        """``clock``: the running loop's time by default (what its timers wait on)."""
         self._source = source
-        self._clock = clock
+        self._clock = clock or asyncio.get_running_loop().time
         self._watches: dict[str, _Watch] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -106,6 +108,9 @@ class Watcher:
         watches = [w for w in self._watches.values() if w.workflow == workflow and not w.future.done()]
         try:
             states = await self._source.list_states(workflow)
+        except EndpointUnreachableError as err:
+            self._fail_all(err)
+            return
         except TemporaryRemoteError as err:  # only delays the next look; never one request per execution
             log.debug("listing executions of %s failed, will look again: %s", workflow, err)
             for w in watches:
@@ -124,6 +129,9 @@ class Watcher:
     async def _look_one(self, watch: _Watch) -> None:
         try:
             state = await self._source.get_state(watch.workflow, watch.execution)
+        except EndpointUnreachableError as err:
+            self._fail_all(err)
+            return
         except TemporaryRemoteError as err:
             log.debug("state of %s unknown for now: %s", watch.execution, err)
             self._reschedule(watch)
@@ -132,6 +140,11 @@ class Watcher:
             _fail(watch, err)
             return
         self._update(watch, state)
+
+    def _fail_all(self, err: EndpointUnreachableError) -> None:
+        """The endpoint was given up on: every watch ends, not only the ones of this look."""
+        for w in list(self._watches.values()):
+            _fail(w, err)
 
     def _update(self, watch: _Watch, state: str) -> None:
         watch.state = state

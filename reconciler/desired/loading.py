@@ -29,7 +29,7 @@ from reconciler.desired.templating import RunUse, Scope, contains_failure, rende
 from reconciler.desired.variables import Variables, resolve_variables
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
-from reconciler.manifest.models import StackConfig, WorkflowRun, duration_seconds
+from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun, duration_seconds
 from reconciler.manifest.parsing import Document, parse_documents
 
 __all__ = ["load_stack", "manifests_digest", "parse_stack"]
@@ -56,7 +56,8 @@ def load_stack(
     stack = read_stack(stack_text, stack_path, problems)
     values = resolve_variables(stack, var_files, variables, problems)
     files = sorted((f for f in manifest_files if f[0] != stack_path), key=lambda f: f[0])
-    collector = _Collector(values, Sources(environ, read_file), problems)
+    defaults = stack[0].spec.defaults if stack is not None else RunDefaults()
+    collector = _Collector(values, Sources(environ, read_file), problems, defaults)
     for run_document in read_runs(files, problems, documents_of):
         collector.add(run_document)
     desired = collector.finish(manifests_digest(manifest_files))
@@ -112,6 +113,7 @@ class _Collector:
     variables: Variables
     sources: Sources
     problems: list[Problem]
+    defaults: RunDefaults = field(default_factory=RunDefaults)  # the stack's spec.defaults
     runs: dict[str, _Run] = field(default_factory=dict)
     uses: dict[str, list[RunUse]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
@@ -155,16 +157,16 @@ class _Collector:
         if spec.depends_on:
             self._depends_on(spec.depends_on, scope)
         self.uses[name] = scope.uses
-        timeout = spec.timeout
-        on_failure = spec.on_failure
+        defaults = self.defaults
+        on_failure = spec.on_failure or defaults.on_failure
         runs[name] = _Run(  # positional, in the order of _Run's fields
             name,
             workflow,
             inputs,
             spec.revision,
-            float(duration_seconds(timeout)) if timeout else None,
+            float(duration_seconds(spec.timeout or defaults.timeout)),
             on_failure,
-            spec.max_attempts or (3 if on_failure == "retry" else 1),
+            spec.max_attempts or defaults.max_attempts or (3 if on_failure == "retry" else 1),
             dict(run.metadata.labels),
             locate,
         )

@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from reconciler.desired.runs import Interpolation, OutputRef
+from reconciler.errors import MissingOutputError
+
+__all__ = ["UNKNOWN", "MissingOutputError", "OutputLookup", "resolve"]
 
 
 class _Unknown:
@@ -28,16 +31,6 @@ class _Unknown:
 
 
 UNKNOWN: Final = _Unknown()
-
-
-class MissingOutputError(Exception):
-    """A reference to an output the upstream run does not have."""
-
-    def __init__(self, ref: OutputRef, available: list[str]) -> None:
-        self.ref = ref
-        self.available = available
-        known = ", ".join(available) or "none"
-        super().__init__(f"run {ref.run!r} has no output {ref.output!r} (it has: {known})")
 
 
 # Given a run name: its outputs when known, or None when they will only be known after apply.
@@ -64,7 +57,7 @@ def _output(ref: OutputRef, lookup: OutputLookup) -> Any:
     if outputs is None:
         return UNKNOWN
     if ref.output not in outputs:
-        raise MissingOutputError(ref, sorted(outputs))
+        raise MissingOutputError(ref.run, ref.output, sorted(outputs))
     return outputs[ref.output]
 
 

@@ -4,8 +4,9 @@ Only this package talks HTTP (import-linter contract). The applier uses `Workflo
 records it returns (`Execution`, `ExecutionSummary`, `ParameterDefinition`) carry plain values.
 """
 
+from reconciler.errors import CodecError
 from reconciler.remote.client import ANY_USER, LookupPolicy, WorkflowClient
-from reconciler.remote.codecs import CodecError, decode, decode_parameter, encode, ws_parameter
+from reconciler.remote.codecs import decode, decode_parameter, encode, ws_parameter
 from reconciler.remote.executions import (
     IN_PROGRESS_STATES,
     TERMINAL_STATES,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.errors import CodecError
 from reconciler.parameters import ParamType
 from reconciler.remote.settings import ValueFormat
 
@@ -49,10 +50,6 @@ _TYPE_OF_KIND = {
 }
 _SCALAR_KIND_OF_TYPE = {"string": "string", "number": "number", "boolean": "boolean", "Date": "date"}
 _VRO_KEY = {"secureString": "secure-string", "sdkObject": "sdk-object"}
-
-
-class CodecError(ValueError):
-    """A value that cannot be encoded as its declared type, or a wire value this client cannot read."""
 
 
 # --------------------------------------------------------------------------------------------- encode

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.remote.codecs import CodecError, TypedValue, decode_parameter
+from reconciler.errors import CodecError
+from reconciler.remote.codecs import TypedValue, decode_parameter
 
 IN_PROGRESS_STATES = ("initializing", "running", "waiting", "waiting-signal", "suspended")
 TERMINAL_STATES = ("completed", "failed", "canceled")

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.errors import OutcomeUnknownError, TemporaryRemoteError
+from reconciler.errors import EndpointUnreachableError, OutcomeUnknownError, TemporaryRemoteError
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[object]]
@@ -43,8 +43,8 @@ class RetryPolicy:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Temporary failures may be repeated, except a start whose answer was lost."""
-    return isinstance(exc, TemporaryRemoteError) and not isinstance(exc, OutcomeUnknownError)
+    """Temporary failures may be repeated, except a start whose answer was lost and an endpoint given up on."""
+    return isinstance(exc, TemporaryRemoteError) and not isinstance(exc, OutcomeUnknownError | EndpointUnreachableError)
 
 
 async def retrying(

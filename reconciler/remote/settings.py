@@ -9,6 +9,8 @@ Precedence, most specific first:
 
 - ``RECONCILER_ENDPOINT`` / ``RECONCILER_ORG`` / ``RECONCILER_API_VERSION`` over ``url`` / ``org`` /
   ``apiVersion``; ``RECONCILER_INSECURE=1`` turns TLS verification off whatever ``verifyTls`` says.
+- ``RECONCILER_GIVE_UP_AFTER`` over ``giveUpAfter`` (default 5m): how long an apply keeps trying an
+  endpoint that answers nothing before it ends (`reconciler.remote.reachability`).
 - Credentials: ``RECONCILER_API_TOKEN`` wins; else ``RECONCILER_USERNAME``/``RECONCILER_PASSWORD``
   (each falling back to the stack's ``username`` / ``passwordFrom``); else the stack's ``auth``:
   ``apiTokenFrom`` (API token flow) or ``username`` + ``passwordFrom`` (session login).
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from reconciler.errors import ConfigError
+from reconciler.manifest.models import duration_seconds
 
 ValueFormat = Literal["openapi", "vro"]
 VALUE_FORMATS: tuple[ValueFormat, ...] = ("openapi", "vro")
@@ -43,6 +46,7 @@ class ApiSettings:
     verify_tls: bool = True
     value_format: ValueFormat = "openapi"
     request_timeout: float = 30.0
+    give_up_after: float = 300.0  # an apply gives up on an endpoint that answers nothing for this long
     user_agent: str = DEFAULT_USER_AGENT
 
     @property
@@ -78,6 +82,7 @@ def settings_from(endpoint: Mapping[str, Any], environ: Mapping[str, str]) -> Ap
         verify_tls=_verify_tls(endpoint, environ),
         value_format=_value_format(_get(endpoint, "valueFormat", "value_format")),
         request_timeout=_timeout(_get(endpoint, "requestTimeout", "request_timeout")),
+        give_up_after=_give_up_after(environ.get("RECONCILER_GIVE_UP_AFTER") or _get(endpoint, "giveUpAfter")),
     )
 
 
@@ -153,6 +158,23 @@ def _timeout(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"spec.endpoint.requestTimeout must be a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def _give_up_after(value: Any) -> float:
+    """``RECONCILER_GIVE_UP_AFTER`` or ``giveUpAfter``: a duration (``90s``, ``5m``) or seconds."""
+    if value is None:
+        return 300.0
+    text = str(value).strip()
+    try:
+        seconds = float(text) if text.replace(".", "", 1).isdigit() else float(duration_seconds(text))
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise ConfigError(
+            f"the give-up time (spec.endpoint.giveUpAfter or RECONCILER_GIVE_UP_AFTER) must be a positive "
+            f"duration such as 90s or 5m, got {value!r}"
+        )
+    return seconds
 
 
 def _required(value: Any, key: str, env: str) -> str:

@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome
+from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome, RunResult
 from reconciler.ui.console import Ui
 from reconciler.ui.plan_view import value_text
 
@@ -24,6 +24,7 @@ LINE_STYLE = {
     "adopted": "cyan",
     "completed": "green",
     "failed": "red",
+    "not_retried": "yellow",
     "timed_out": "red",
     "skipped": "yellow",
     "deleted": "red",
@@ -59,10 +60,19 @@ class ProgressView:
 
     def __call__(self, event: ApplyEvent) -> None:
         self.counts[event.kind] += 1
-        if event.kind != "waiting":
+        if not event.run:  # the endpoint's: unreachable / answers again (one line per outage, on stderr)
+            self._endpoint_line(event)
+        elif event.kind != "waiting":
             self.ui.out.print(self._line(event))
         if self._live is not None:
             self._live.update(self._status())
+
+    def _endpoint_line(self, event: ApplyEvent) -> None:
+        message = event.message or event.kind
+        if event.kind == "endpoint_unreachable":
+            self.ui.warn(message)
+        else:
+            self.ui.err.print(escape(message))
 
     def _line(self, event: ApplyEvent) -> str:
         style = LINE_STYLE.get(event.kind, "white")
@@ -95,7 +105,7 @@ class JsonLines:
         self.ui = ui
 
     def __call__(self, event: ApplyEvent) -> None:
-        doc: dict[str, Any] = {"type": f"run_{event.kind}", "run": event.run}
+        doc: dict[str, Any] = {"type": f"run_{event.kind}", "run": event.run} if event.run else {"type": event.kind}
         for key in ("workflow", "execution", "message", "outputs"):
             value = getattr(event, key)
             if value is not None:
@@ -110,9 +120,14 @@ class JsonLines:
                 interrupted=report.interrupted,
                 elapsed=round(report.elapsed, 3),
                 results={o.value: report.count(o) for o in Outcome},
-                problems=[{"run": r.run, "outcome": r.outcome.value, "message": r.message} for r in report.problems()],
+                problems=[_result_document(r) for r in report.problems()],
+                warnings=[_result_document(r) for r in report.warnings()],
             )
         self.ui.raw(json.dumps(doc))
+
+
+def _result_document(result: RunResult) -> dict[str, str]:
+    return {"run": result.run, "outcome": result.outcome.value, "message": result.message}
 
 
 def summary_lines(report: ApplyReport) -> list[str]:
@@ -121,4 +136,6 @@ def summary_lines(report: ApplyReport) -> list[str]:
     lines = [f"{head} {', '.join(parts)} in {report.elapsed:.1f}s."]
     for r in report.problems():
         lines.append(f"  [red]{escape(r.run)}[/]: {escape(r.outcome.value)} - {escape(r.message)}")
+    for r in report.warnings():
+        lines.append(f"  [yellow]{escape(r.run)}[/]: {escape(r.outcome.value)} (a warning) - {escape(r.message)}")
     return lines

@@ -81,9 +81,22 @@ def test_a_cycle_is_one_problem_naming_each_edge() -> None:
 
 def test_defaults_of_a_run() -> None:
     run = load(run_doc("a")).runs["a"]
-    assert (run.revision, run.on_failure, run.max_attempts, run.timeout_seconds) == (1, "stop", 1, None)
+    assert (run.revision, run.on_failure, run.max_attempts, run.timeout_seconds) == (1, "stop", 1, 3600.0)
     retry = load(run_doc("a", "onFailure: retry\ntimeout: 1h30m\nrevision: 2\n")).runs["a"]
     assert (retry.revision, retry.max_attempts, retry.timeout_seconds) == (2, 3, 5400.0)
+
+
+def test_the_stacks_defaults_apply_to_runs_that_do_not_set_their_own() -> None:
+    """SPEC 2.2 ``spec.defaults``: every run has a timeout (1h unless set), so an apply always ends."""
+    stack = STACK.replace("spec:\n", "spec:\n  defaults: {timeout: 10m, onFailure: retry, maxAttempts: 5}\n")
+    desired = load(
+        run_doc("a") + "---\n" + run_doc("b", "timeout: 30s\nonFailure: stop\nmaxAttempts: 2\n"), stack=stack
+    )
+    a, b = desired.runs["a"], desired.runs["b"]
+    assert (a.timeout_seconds, a.on_failure, a.max_attempts) == (600.0, "retry", 5)
+    assert (b.timeout_seconds, b.on_failure, b.max_attempts) == (30.0, "stop", 2)
+    bad = STACK.replace("spec:\n", "spec:\n  defaults: {timeout: soon}\n")
+    assert any("not a duration" in p for p in problems(run_doc("a"), stack=bad))
 
 
 # ---------------------------------------------------------------- properties

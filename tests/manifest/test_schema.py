@@ -58,3 +58,12 @@ def test_valid_documents_validate(validator: jsonschema.Draft202012Validator, te
 )
 def test_invalid_documents_fail(validator: jsonschema.Draft202012Validator, text: str) -> None:
     assert not validator.is_valid(parse_value(text))
+
+
+def test_the_schema_documents_run_defaults_and_the_give_up_time(validator: jsonschema.Draft202012Validator) -> None:
+    defs = json_schema()["$defs"]
+    assert defs["RunDefaults"]["properties"]["timeout"]["default"] == "1h"
+    assert defs["Endpoint"]["properties"]["giveUpAfter"]["default"] == "5m"
+    stack = STACK.replace("spec: {", "spec: {defaults: {timeout: 2h, onFailure: retry, maxAttempts: 2}, ")
+    validator.validate(parse_value(stack))
+    assert not validator.is_valid(parse_value(stack.replace("timeout: 2h", "timeout: later")))

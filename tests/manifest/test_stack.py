@@ -84,7 +84,7 @@ def test_full_stack() -> None:
         ("  parallelism: 0\n", "reconciler.yaml:5:16: spec.parallelism: Input should be greater than or equal to 1"),
         (
             "  endpoint: {url: x, password: y}\n",
-            "reconciler.yaml:5:22: unknown field 'password' (expected one of: url, apiVersion, org, auth, verifyTls, valueFormat)",
+            "reconciler.yaml:5:22: unknown field 'password' (expected one of: url, apiVersion, org, auth, verifyTls, valueFormat, requestTimeout, giveUpAfter)",
         ),
         (
             "  variables: {owner: {default: a, secret: true}}\n",

@@ -7,7 +7,7 @@ the eager `planned_inputs` and `planned_key` (themselves checked against the gen
 from __future__ import annotations
 
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ManifestError, Problem
+from reconciler.errors import ManifestError, MissingOutputError, Problem
 from reconciler.planning.changes import Action, Change, ParamChange, Plan
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.planner import (
@@ -21,7 +21,6 @@ from reconciler.planning.planner import (
     planned_inputs,
     planned_key,
 )
-from reconciler.planning.resolving import MissingOutputError
 from reconciler.state.models import RunRecord, State
 
 
@@ -40,7 +39,7 @@ def reference_plan(desired: DesiredStack, state: State, exists: bool, options: P
         try:
             inputs = planned_inputs(run, final_record)
         except MissingOutputError as err:
-            problems.append(Problem(_location(run), _missing(err, state)))
+            problems.append(Problem(err.location or _location(run), _missing(err, state)))
             continue
         record = state.runs.get(name)
         key = planned_key(run, inputs, state.salt)

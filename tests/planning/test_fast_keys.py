@@ -89,9 +89,9 @@ def test_planned_inputs_equal_the_general_rule(
     given_inputs: dict[str, Any], upstream_done: bool, outputs: dict[str, Any], output_types: dict[str, str]
 ) -> None:
     from reconciler.desired.runs import DesiredInput, DesiredRun
+    from reconciler.errors import MissingOutputError
     from reconciler.planning.changes import Action, Change
     from reconciler.planning.planner import _planned, _planned_lazily, planned_inputs, planned_key
-    from reconciler.planning.resolving import MissingOutputError
     from reconciler.state.models import RunRecord
 
     run = DesiredRun(

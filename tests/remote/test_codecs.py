@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.remote.codecs import CodecError, decode, decode_parameter, encode, infer_wire_type, ws_parameter
+from reconciler.errors import CodecError
+from reconciler.remote.codecs import decode, decode_parameter, encode, infer_wire_type, ws_parameter
 
 FORMATS = ("openapi", "vro")
 

@@ -111,3 +111,25 @@ def test_repr_never_shows_secrets() -> None:
     token = settings_from(TOKEN_ENDPOINT, {"VCD_API_TOKEN": "tok-secret-123"})
     assert "hunter2-secret" not in repr(session) and "hunter2-secret" not in str(session)
     assert "tok-secret-123" not in repr(token)
+
+
+@pytest.mark.parametrize(
+    ("stack_value", "environ", "seconds"),
+    [
+        (None, {}, 300.0),  # the default: 5m
+        ("90s", {}, 90.0),
+        ("1h", {"RECONCILER_GIVE_UP_AFTER": "3s"}, 3.0),  # the environment wins
+        (None, {"RECONCILER_GIVE_UP_AFTER": "45"}, 45.0),  # plain seconds too
+    ],
+)
+def test_give_up_after_from_the_stack_or_the_environment(
+    stack_value: str | None, environ: dict[str, str], seconds: float
+) -> None:
+    endpoint = SESSION_ENDPOINT | ({"giveUpAfter": stack_value} if stack_value else {})
+    assert settings_from(endpoint, {"VCD_PASSWORD": "pw", **environ}).give_up_after == seconds
+
+
+@pytest.mark.parametrize("value", ["0s", "soon", "-3"])
+def test_a_bad_give_up_time_is_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="giveUpAfter or RECONCILER_GIVE_UP_AFTER"):
+        settings_from(SESSION_ENDPOINT, {"VCD_PASSWORD": "pw", "RECONCILER_GIVE_UP_AFTER": value})

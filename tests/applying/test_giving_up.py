@@ -1,0 +1,139 @@
+"""An apply always ends: an outage is reported once (and its end once), a dead endpoint is given up on.
+
+The emulator in-process behind a transport that can refuse every connection (the server "dies"), on
+virtual time: minutes of outage and backoff take milliseconds, and the emulator's clock is the loop's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.applying.engine import Engine
+from reconciler.applying.recorder import Recorder
+from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome
+from reconciler.backends.local import LocalBackend
+from reconciler.desired.runs import DesiredStack
+from reconciler.emulator import create_app
+from reconciler.planning.changes import Action
+from reconciler.planning.planner import make_plan
+from reconciler.remote import WorkflowClient
+from reconciler.state.models import IN_PROGRESS, State
+
+from .harness import CATALOG, ECHO, HANGS, SETTINGS, WIDE, desired_of, empty_state, run_doc
+from .virtual_time import run_virtual
+
+
+class Dying(httpx.AsyncBaseTransport):
+    """The emulator, or (``down``) a server whose port refuses connections; refusals are counted."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self.down = False
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            self.refused += 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self._inner.handle_async_request(request)
+
+
+Scenario = Callable[[ApplyEvent, Dying], None]
+
+
+def apply_virtually(
+    path: Path, desired: DesiredStack, on_event: Scenario, give_up_after: float
+) -> tuple[ApplyReport, list[ApplyEvent], State, float]:
+    """One apply on virtual time; ``on_event`` sees each event (and may take the server down).
+    Returns the report, the events, the state as stored afterwards and the virtual seconds it took."""
+
+    async def main() -> tuple[ApplyReport, list[ApplyEvent], State, float]:
+        loop = asyncio.get_running_loop()
+        transport = Dying(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        settings = dataclasses.replace(SETTINGS, give_up_after=give_up_after)
+        backend = LocalBackend(path)
+        backend.write(empty_state(), None)
+        state = backend.read()
+        assert state is not None
+        events: list[ApplyEvent] = []
+
+        def listen(event: ApplyEvent) -> None:
+            events.append(event)
+            on_event(event, transport)
+
+        async with WorkflowClient(settings, transport=transport) as client:
+            recorder = Recorder(backend, state)
+            recorder.start()
+            plan = make_plan(desired, recorder.snapshot(), exists=True)
+            began = loop.time()
+            try:
+                report = await Engine(plan, desired, recorder, client, 10, listen).run()
+            finally:
+                await recorder.close()
+            took = loop.time() - began
+        stored = LocalBackend(path).read()
+        assert stored is not None
+        return report, events, stored, took
+
+    return run_virtual(main(), limit=6 * 3600.0)
+
+
+def endpoint_events(events: list[ApplyEvent]) -> list[str]:
+    return [e.kind for e in events if not e.run]
+
+
+def test_a_dead_endpoint_is_given_up_on_and_what_was_started_stays_awaited(tmp_path: Path) -> None:
+    """Issue 8.3: the server dies while a run (without `timeout:`) is waited for. Apply reports the
+    outage once, gives up after ``giveUpAfter``, ends with the endpoint named, and keeps the execution
+    recorded in progress, so that the next plan awaits it (never starts it again)."""
+    desired = desired_of(
+        run_doc("stuck", HANGS, {"name": "stuck-1"}),
+        run_doc("after", ECHO, {"name": "after"}, dependsOn=["stuck"]),
+    )
+
+    def die_once_waiting(event: ApplyEvent, server: Dying) -> None:
+        if event.kind == "waiting":
+            server.down = True
+
+    report, events, stored, took = apply_virtually(tmp_path / "state.json", desired, die_once_waiting, 120.0)
+
+    stuck = report.results["stuck"]
+    assert stuck.outcome is Outcome.FAILED and not report.ok
+    assert "gave up on the VCD endpoint http://emulator: no answer for 120s" in stuck.message
+    assert "stays recorded as initializing (the next apply waits for it again)" in stuck.message
+    assert report.results["after"].outcome is Outcome.SKIPPED
+    assert endpoint_events(events) == ["endpoint_unreachable"]  # one line for the outage, not one per request
+    assert took < 3600  # given up on, well before the run's default timeout (1h)
+    record = stored.runs["stuck"]
+    assert record.execution is not None and record.execution.state in IN_PROGRESS and record.pending is None
+    assert make_plan(desired, stored, exists=True).by_run()["stuck"].action is Action.AWAIT
+
+
+def test_an_outage_is_reported_once_when_it_begins_and_once_when_it_ends(tmp_path: Path) -> None:
+    """A server down for a minute (under the give-up time): one warning, one 'answers again', and
+    the run completes; many requests failed in between."""
+    desired = desired_of(run_doc("wide", WIDE, {"name": "w"}), run_doc("echo", ECHO, {"name": "e"}))
+    refused: list[int] = []
+
+    def down_for_a_minute(event: ApplyEvent, server: Dying) -> None:
+        if event.kind == "waiting" and event.run == "wide":
+            server.down = True
+            asyncio.get_running_loop().call_later(60, lambda: setattr(server, "down", False))
+        if event.kind == "endpoint_reachable":
+            refused.append(server.refused)
+
+    report, events, _, _ = apply_virtually(tmp_path / "state.json", desired, down_for_a_minute, 300.0)
+
+    assert report.ok, report.problems()
+    assert endpoint_events(events) == ["endpoint_unreachable", "endpoint_reachable"]
+    assert refused and refused[0] > 3  # several refused requests, reported as one outage
+    unreachable = next(e for e in events if e.kind == "endpoint_unreachable")
+    assert unreachable.message is not None and "http://emulator is not answering" in unreachable.message
+    kinds = [e.kind for e in events if e.run == "wide"]
+    assert kinds[-1] == "completed"

@@ -1,0 +1,95 @@
+"""An apply always ends, with a clear message (issue 8.3): a server killed mid-apply, a typo in an
+output reference. The CLI and the emulator are real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import yaml
+from conftest import ECHO, READS, SLOW, Emulator, Stack, run_doc, stop
+
+APPLY_BOUND = 60.0  # the test's own bound: without a give-up, apply would wait for ever
+
+
+def _set_give_up(stack: Stack, after: str) -> None:
+    path = stack.root / "reconciler.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["spec"]["endpoint"]["giveUpAfter"] = after
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def _lines(pipe: object) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in pipe], daemon=True).start()  # type: ignore[attr-defined]
+    return lines
+
+
+def _until(lines: queue.Queue[str], text: str, seen: list[str]) -> None:
+    while True:
+        line = lines.get(timeout=APPLY_BOUND)
+        seen.append(line)
+        if text in line:
+            return
+
+
+def test_apply_gives_up_on_a_killed_server_and_keeps_the_execution_awaited(stack: Stack, emulator: Emulator) -> None:
+    """The emulator is SIGKILLed while apply waits for a run that has no `timeout:`. Apply warns once
+    that the endpoint is not answering, gives up after `giveUpAfter` (3s), exits 1 naming the endpoint,
+    and the execution stays recorded in progress: the next plan awaits it."""
+    _set_give_up(stack, "3s")
+    stack.write_runs(
+        [
+            run_doc("stuck", SLOW, {"name": "stuck-1"}),
+            run_doc("after", ECHO, {"name": "after"}, dependsOn=["stuck"]),
+        ]
+    )
+    apply = stack.popen(["apply", "--auto-approve"])
+    try:
+        out: list[str] = []
+        assert apply.stdout is not None
+        _until(_lines(apply.stdout), "stuck: started", out)
+        stop(emulator.process)  # the server dies mid-apply
+        rest, err = apply.communicate(timeout=APPLY_BOUND)
+    finally:
+        stop(apply)
+    text = "".join(out) + rest
+    assert apply.returncode == 1, text + err
+    assert "Traceback" not in text + err
+    assert err.count(f"Warning: the VCD endpoint {stack.url} is not answering") == 1, err
+    assert f"gave up on the VCD endpoint {stack.url}: no answer for 3s" in text
+    assert "the next apply waits for it again" in text
+    state = yaml.safe_load((stack.root / "reconciler.state.json").read_text(encoding="utf-8"))
+    journal = stack.root / "reconciler.state.json.journal"
+    if journal.exists():  # the state as the next command reads it
+        state = stack.state()
+    stuck = state["runs"]["stuck"]
+    assert stuck["execution"]["state"] in ("initializing", "running"), stuck
+    plan = stack.cli(["plan", "--no-refresh", "--json"])
+    assert {c["run"]: c["action"] for c in plan.json()["changes"]}["stuck"] == "await", plan
+
+
+def test_a_typo_in_an_output_reference_fails_that_run_alone_with_its_place(stack: Stack, emulator: Emulator) -> None:
+    """``${runs.net.outputs.Shout}`` where the output is ``shout``: validate and plan pass (the outputs
+    are known only once `net` ran); apply completes `net`, fails `vm` alone with file:line:col and
+    the outputs that exist, and carries on with the independent run. No traceback, nothing left
+    half-started."""
+    stack.write_runs(
+        [
+            run_doc("net", ECHO, {"name": "net"}),
+            run_doc("vm", READS, {"upstream": "${runs.net.outputs.Shout}"}),
+            run_doc("solo", SLOW, {"name": "solo"}),
+        ]
+    )
+    assert stack.cli(["validate"]).code == 0
+    applied = stack.cli(["apply", "--auto-approve"])
+    assert applied.code == 1, applied
+    assert (
+        "manifests/runs.yaml:17:5: run 'net' has no output 'Shout' (it has: id, shout); did you mean 'shout'?"
+        in applied.out
+    ), applied
+    runs = stack.state()["runs"]
+    assert runs["net"]["execution"]["state"] == "completed"
+    assert runs["solo"]["execution"]["state"] == "completed"  # independent: carried on
+    assert "vm" not in runs  # never started, no intent left behind
+    assert [s["inputs"].get("upstream") for s in emulator.starts() if s["workflowId"] == READS] == []
