@@ -125,3 +125,15 @@ def test_a_failed_execution_echoing_a_secret_is_read_redacted() -> None:
             return read.content_exception
 
     assert asyncio.run(run()) == "password (sensitive) refused"
+
+
+def test_an_unreadable_answer_quoting_a_secret_is_redacted() -> None:
+    async def call() -> RemoteError:
+        body = {"id": "e-1", "state": [SECRET]}
+        async with WorkflowClient(SETTINGS, transport=_answer(200, body), redactor=Redactor.of([SECRET])) as client:
+            with pytest.raises(RemoteError) as caught:
+                await client.get_execution(ECHOES, "e-1")
+            return caught.value
+
+    error = asyncio.run(call())
+    assert "unreadable" in str(error) and SECRET not in str(error) and "(sensitive)" in str(error)

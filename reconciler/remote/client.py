@@ -137,22 +137,22 @@ class WorkflowClient:
         response = await self._call("POST", _executions(workflow_id), operation, json=body, unsafe=True, fence=fence)
         if not response.content and "Location" in response.headers:
             return await self.get_execution(workflow_id, response.headers["Location"].rstrip("/").split("/")[-1])
-        return self._redacted(_read(operation, response, lambda doc: read_execution(workflow_id, doc)))
+        return self._redacted(self._read(operation, response, lambda doc: read_execution(workflow_id, doc)))
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> Execution:
         operation = f"read execution {execution_id} of workflow {workflow_id}"
         response = await self._call("GET", _execution(workflow_id, execution_id), operation)
-        return self._redacted(_read(operation, response, lambda doc: read_execution(workflow_id, doc)))
+        return self._redacted(self._read(operation, response, lambda doc: read_execution(workflow_id, doc)))
 
     async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]:
         operation = f"list executions of workflow {workflow_id}"
         response = await self._call("GET", _executions(workflow_id), operation)
-        return _read(operation, response, read_summaries)
+        return self._read(operation, response, read_summaries)
 
     async def get_state(self, workflow_id: str, execution_id: str) -> str:
         operation = f"read the state of execution {execution_id} of workflow {workflow_id}"
         response = await self._call("GET", _execution(workflow_id, execution_id) + "/state", operation)
-        return _read(operation, response, read_state)
+        return self._read(operation, response, read_state)
 
     async def cancel(self, workflow_id: str, execution_id: str) -> None:
         """Cancel a running execution; one that already ended (a race, or a retried cancel) is fine."""
@@ -176,7 +176,10 @@ class WorkflowClient:
         operation = f"read the presentation of workflow {workflow_id}"
         path = f"/cloudapi/workflows/{_segment(workflow_id)}/presentation"
         response = await self._call("GET", path, operation)
-        return _read(operation, response, read_presentation)
+        return self._read(operation, response, read_presentation)
+
+    def _read(self, operation: str, response: httpx.Response, reader: Callable[[Any], T]) -> T:
+        return _decode(operation, response, reader, self._redact)
 
     def _redacted(self, execution: Execution) -> Execution:
         """The execution with the server's free text cleared of known secrets (its parameters are
@@ -454,12 +457,13 @@ def _ws_parameters(inputs: Inputs, fmt: ValueFormat) -> list[dict[str, Any]]:
     return parameters
 
 
-def _read(operation: str, response: httpx.Response, reader: Callable[[Any], T]) -> T:
-    """Decode a success answer; an unreadable one is a `PermanentRemoteError` naming the operation."""
+def _decode(operation: str, response: httpx.Response, reader: Callable[[Any], T], redact: Redactor) -> T:
+    """Decode a success answer; an unreadable one is a `PermanentRemoteError` naming the operation
+    (and quoting what it could not read, known secrets redacted)."""
     try:
         return reader(response.json())
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise unreadable_answer(operation, response, exc) from exc
+        raise unreadable_answer(operation, response, redact(str(exc))) from exc
 
 
 def _first_error(group: ExceptionGroup[Exception]) -> Exception:

@@ -288,3 +288,20 @@ async def test_an_unread_record_whose_execution_vanished(instant: InstantWorld, 
     assert not updated.outputs_unread()
     if state == "canceled":
         assert "its outputs could not be read" in (updated.execution.error or "")
+
+
+async def test_a_removal_that_cannot_be_recorded_is_not_reported_deleted(instant: InstantWorld) -> None:
+    record = RunRecord(
+        workflow=INSTANT, key="k", execution=Execution(id="e-gone", state="completed"), outputs_read=True
+    )
+    instant.write(empty_state().model_copy(update={"runs": {"gone": record}}))
+
+    def removal(events: Sequence[PutRun | RemoveRun]) -> bool:
+        return any(isinstance(e, RemoveRun) for e in events)
+
+    report, events = await _apply(instant, _runs(), WatchedBackend(instant.backend(), fail=removal))
+
+    assert report.results["gone"].outcome is Outcome.FAILED
+    assert "its removal from the state could not be recorded" in report.results["gone"].message
+    assert "deleted" not in [e.kind for e in events]
+    assert "gone" in instant.stored().runs
