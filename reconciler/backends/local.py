@@ -435,7 +435,14 @@ class LocalBackend:
             return Replay()
         except OSError as exc:
             raise StateError(f"cannot read {self.journal_path}: {exc.strerror}") from exc
-        return _JournalReader(data, str(self.journal_path)).read()
+        try:
+            return _JournalReader(data, str(self.journal_path)).read()
+        except StateError as exc:
+            raise StateError(
+                f"{exc}\nA crash only ever tears the last line: was the file edited? It holds changes not yet merged "
+                f"into {self.path.name}: repair that line, or move {self.journal_path.name} away to drop them (runs it "
+                "records as started would then be started again)."
+            ) from exc
 
     def _matching_journal(self, base: State) -> Replay:
         """The journal's changes to ``base``; empty when it adds nothing; `StateError` when it does
