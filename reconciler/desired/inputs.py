@@ -42,6 +42,7 @@ from reconciler.desired.templating import (
     resolve_reference,
 )
 from reconciler.desired.variables import parse_boolean, parse_number
+from reconciler.errors import InvalidValueError
 from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.models import ExplicitParameter, ValueFrom
 from reconciler.manifest.parsing import STR, parse_value
@@ -360,5 +361,5 @@ def _typed(type_name: str, text: str) -> Any:
         value = parse_value(text)
     why = check_value(type_name, value)
     if why:
-        raise ValueError(why)
+        raise InvalidValueError(why)
     return value

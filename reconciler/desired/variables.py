@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from reconciler.errors import Problem, SourceLocation
+from reconciler.errors import InvalidValueError, Problem, SourceLocation
 from reconciler.manifest.models import StackConfig, Variable
 from reconciler.manifest.parsing import Document, parse_documents, parse_value
 
@@ -109,14 +109,14 @@ def parse_number(text: str) -> int | float:
     try:
         return float(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+        raise InvalidValueError(f"{text!r} is not a number") from None
 
 
 def parse_boolean(text: str) -> bool:
     """``true``/``false`` (any case); ValueError otherwise."""
     lowered = text.strip().lower()
     if lowered not in ("true", "false"):
-        raise ValueError(f"{text!r} is not a boolean: write true or false")
+        raise InvalidValueError(f"{text!r} is not a boolean: write true or false")
     return lowered == "true"
 
 

@@ -16,11 +16,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reconciler.errors import ReconcilerError
+
 REQUEST_ID_HEADER = "X-VMWARE-VCLOUD-REQUEST-ID"
 _VERSIONED_TYPES = ("application/json", "application/*", "*/*")
 
 
-class CloudApiError(Exception):
+class CloudApiError(ReconcilerError):
     """An error answer: HTTP status, VCD minor error code, message."""
 
     def __init__(self, status: int, minor: str, message: str, headers: dict[str, str] | None = None) -> None:

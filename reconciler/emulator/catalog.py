@@ -62,8 +62,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from reconciler.emulator.templates import Template, TemplateError, parse_template
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, InvalidValueError
 from reconciler.parameters import ParamType, check_value, is_valid_type
+from reconciler.textfiles import read_text
 
 DEFAULT_API_VERSIONS = ("36.3", "37.0", "37.1", "37.2", "38.0")
 DEMO_CATALOG_PATH = Path(__file__).with_name("demo-catalog.yaml")
@@ -82,7 +83,7 @@ class _Model(BaseModel):
 
 def _check_type(type_name: str) -> str:
     if not is_valid_type(type_name):
-        raise ValueError(f"unknown parameter type {type_name!r}")
+        raise InvalidValueError(f"unknown parameter type {type_name!r}")
     return type_name
 
 
@@ -99,7 +100,7 @@ class InputSpec(_Model):
     def _valid(self) -> InputSpec:
         _check_type(self.type)
         if self.default is not None and (why := check_value(self.type, self.default)):
-            raise ValueError(f"default of {self.name!r}: {why}")
+            raise InvalidValueError(f"default of {self.name!r}: {why}")
         return self
 
 
@@ -118,20 +119,20 @@ class OutputSpec(_Model):
         _check_type(self.type)
         given = [k for k in ("template", "from_", "value") if k in self.model_fields_set]
         if len(given) != 1:
-            raise ValueError(f"output {self.name!r} needs exactly one of template, from, value")
+            raise InvalidValueError(f"output {self.name!r} needs exactly one of template, from, value")
         if self.template is not None:
             if self.type not in _STRING_LIKE:
-                raise ValueError(f"output {self.name!r}: template needs type string, SecureString or Date")
+                raise InvalidValueError(f"output {self.name!r}: template needs type string, SecureString or Date")
             self.parsed_template()
         if "value" in self.model_fields_set and (why := check_value(self.type, self.value)):
-            raise ValueError(f"value of {self.name!r}: {why}")
+            raise InvalidValueError(f"value of {self.name!r}: {why}")
         return self
 
     def parsed_template(self) -> Template:
         try:
             return parse_template(self.template or "")
         except TemplateError as exc:
-            raise ValueError(f"output {self.name!r}: {exc}") from exc
+            raise InvalidValueError(f"output {self.name!r}: {exc}") from exc
 
 
 class Rule(_Model):
@@ -146,14 +147,14 @@ class Rule(_Model):
     def _valid(self) -> Rule:
         conditions = [k for k in ("equals", "in_", "matches") if k in self.model_fields_set]
         if self.input is None and conditions:
-            raise ValueError("a rule with equals/in/matches needs 'input'")
+            raise InvalidValueError("a rule with equals/in/matches needs 'input'")
         if self.input is not None and len(conditions) != 1:
-            raise ValueError(f"rule on {self.input!r} needs exactly one of equals, in, matches")
+            raise InvalidValueError(f"rule on {self.input!r} needs exactly one of equals, in, matches")
         if self.matches is not None:
             try:
                 re.compile(self.matches)
             except re.error as exc:
-                raise ValueError(f"bad regular expression {self.matches!r}: {exc}") from exc
+                raise InvalidValueError(f"bad regular expression {self.matches!r}: {exc}") from exc
         return self
 
     def holds(self, inputs: dict[str, Any]) -> bool:
@@ -178,7 +179,7 @@ class FailRule(Rule):
         try:
             parse_template(self.message)
         except TemplateError as exc:
-            raise ValueError(f"failure message: {exc}") from exc
+            raise InvalidValueError(f"failure message: {exc}") from exc
         return self
 
 
@@ -212,7 +213,7 @@ class Workflow(_Model):
         _unique([o.name for o in self.outputs], "output")
         for rule in [*self.fail_when, *self.hang_when]:
             if rule.input is not None and rule.input not in inputs:
-                raise ValueError(f"rule names unknown input {rule.input!r}")
+                raise InvalidValueError(f"rule names unknown input {rule.input!r}")
         for output in self.outputs:
             _check_output_sources(output, inputs)
         return self
@@ -225,13 +226,13 @@ def _check_output_sources(output: OutputSpec, inputs: dict[str, InputSpec]) -> N
     if output.from_ is not None:
         source = inputs.get(output.from_)
         if source is None:
-            raise ValueError(f"output {output.name!r} copies unknown input {output.from_!r}")
+            raise InvalidValueError(f"output {output.name!r} copies unknown input {output.from_!r}")
         if source.type != output.type:
-            raise ValueError(f"output {output.name!r} ({output.type}) copies {source.name!r} ({source.type})")
+            raise InvalidValueError(f"output {output.name!r} ({output.type}) copies {source.name!r} ({source.type})")
     if output.template is not None:
         unknown = output.parsed_template().input_names - set(inputs)
         if unknown:
-            raise ValueError(f"output {output.name!r} uses unknown inputs {sorted(unknown)}")
+            raise InvalidValueError(f"output {output.name!r} uses unknown inputs {sorted(unknown)}")
 
 
 class User(_Model):
@@ -280,7 +281,7 @@ class Catalog(_Model):
         _unique([t.token for t in self.api_tokens], "API token")
         for token in self.api_tokens:
             if self.user(token.user, token.org) is None:
-                raise ValueError(f"API token names unknown user {token.user}@{token.org}")
+                raise InvalidValueError(f"API token names unknown user {token.user}@{token.org}")
         return self
 
     def workflow(self, workflow_id: str) -> Workflow | None:
@@ -294,7 +295,7 @@ def _unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"duplicate {what} {name!r}")
+            raise InvalidValueError(f"duplicate {what} {name!r}")
         seen.add(name)
 
 
@@ -324,7 +325,7 @@ def _describe(exc: ValidationError) -> str:
 def read_catalog(path: str | Path) -> Catalog:
     """Read and parse a catalog file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as exc:
         raise CatalogError(f"cannot read catalog {path}: {exc.strerror or exc}") from exc
     return parse_catalog(text, str(path))

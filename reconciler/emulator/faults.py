@@ -30,6 +30,8 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reconciler.errors import InvalidValueError
+
 ALL_FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "lost")
 _PROCESSED = ("504", "lost")
 _LOGIN_PREFIXES = ("/cloudapi/1.0.0/sessions", "/oauth/")
@@ -74,9 +76,9 @@ class FaultPolicy:
     ) -> None:
         unknown = set(kinds) - set(ALL_FAULT_KINDS)
         if unknown or not kinds:
-            raise ValueError(f"fault kinds must be among {', '.join(ALL_FAULT_KINDS)}; got {sorted(kinds)}")
+            raise InvalidValueError(f"fault kinds must be among {', '.join(ALL_FAULT_KINDS)}; got {sorted(kinds)}")
         if not 0.0 <= rate <= 1.0 or latency < 0:
-            raise ValueError("fault rate must be in [0, 1] and latency >= 0")
+            raise InvalidValueError("fault rate must be in [0, 1] and latency >= 0")
         self.rate = rate
         self.kinds = tuple(kinds)
         self.latency = latency
@@ -89,7 +91,7 @@ class FaultPolicy:
     def enqueue(self, kind: str, *, method: str | None = None, path_contains: str | None = None) -> None:
         """Inflict ``kind`` on the next faultable request matching ``method`` and ``path_contains``."""
         if kind not in ALL_FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
+            raise InvalidValueError(f"unknown fault kind {kind!r}")
         self._queue.append(QueuedFault(kind, method, path_contains))
 
     def faultable(self, path: str) -> bool:

@@ -27,11 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.errors import InvalidValueError
+
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _REFERENCE = re.compile(r"^(inputs(\.[A-Za-z_][A-Za-z0-9_]*)?|workflow\.(id|name)|execution\.(id|user|org|startedBy))$")
 
 
-class TemplateError(ValueError):
+class TemplateError(InvalidValueError):
     """A template that cannot be parsed, or a value a filter cannot transform."""
 
 

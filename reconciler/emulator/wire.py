@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from reconciler.errors import InvalidValueError
 from reconciler.parameters import ParamType, check_value, infer_type
 
 ValueFormat = Literal["openapi", "vro"]
@@ -48,7 +49,7 @@ _OPENAPI_NAMES = {
 }
 
 
-class WireError(ValueError):
+class WireError(InvalidValueError):
     """A value that does not follow either format, or does not fit the declared type."""
 
 

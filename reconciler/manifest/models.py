@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 
+from reconciler.errors import InvalidValueError
 from reconciler.manifest.interpolation import NAME_PATTERN, VARIABLE_PATTERN
 
 API_VERSION = "reconciler/v1"
@@ -34,7 +35,7 @@ def duration_seconds(text: str) -> int:
     read twice (validated here, then converted by the loader)."""
     found = _DURATION.match(text)
     if not text or found is None:
-        raise ValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h or 1h30m")
+        raise InvalidValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h or 1h30m")
     return sum(int(n) * unit for n, unit in zip(found.groups(), _DURATION_UNITS, strict=True) if n)
 
 
@@ -96,7 +97,7 @@ class ValueFrom(StrictModel):
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
         if (self.env is None) == (self.file is None):
-            raise ValueError("needs exactly one of env or file")
+            raise InvalidValueError("needs exactly one of env or file")
         return self
 
 
@@ -156,9 +157,9 @@ class Auth(StrictModel):
     @model_validator(mode="after")
     def _one_flow(self) -> Auth:
         if self.api_token_from is not None and (self.username or self.password_from):
-            raise ValueError("use either username/passwordFrom or apiTokenFrom, not both")
+            raise InvalidValueError("use either username/passwordFrom or apiTokenFrom, not both")
         if self.password_from is not None and not self.username:
-            raise ValueError("passwordFrom needs a username")
+            raise InvalidValueError("passwordFrom needs a username")
         return self
 
 
@@ -203,7 +204,7 @@ class Backend(StrictModel):
     @model_validator(mode="after")
     def _postgres_needs_dsn(self) -> Backend:
         if self.type == "postgres" and self.dsn_from is None:
-            raise ValueError("the postgres backend needs dsnFrom: {env: NAME}")
+            raise InvalidValueError("the postgres backend needs dsnFrom: {env: NAME}")
         return self
 
 

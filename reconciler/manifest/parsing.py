@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from reconciler.errors import Problem, SourceLocation
+from reconciler.errors import InvalidValueError, Problem, SourceLocation
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -370,7 +370,7 @@ def parse_value(text: str) -> Any:
     problems: list[Problem] = []
     documents = parse_documents("<value>", text, problems)
     if problems:
-        raise ValueError(problems[0].message)
+        raise InvalidValueError(problems[0].message)
     if len(documents) > 1:
-        raise ValueError("more than one YAML document")
+        raise InvalidValueError("more than one YAML document")
     return documents[0].data if documents else None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome
 from reconciler.backends.local import LocalBackend
 from reconciler.desired.runs import DesiredStack
 from reconciler.emulator import create_app
+from reconciler.errors import EndpointUnreachableError, OutcomeUnknownError
 from reconciler.planning.changes import Action
 from reconciler.planning.planner import make_plan
 from reconciler.remote import WorkflowClient
@@ -137,3 +139,75 @@ def test_an_outage_is_reported_once_when_it_begins_and_once_when_it_ends(tmp_pat
     assert unreachable.message is not None and "http://emulator is not answering" in unreachable.message
     kinds = [e.kind for e in events if e.run == "wide"]
     assert kinds[-1] == "completed"
+
+
+def test_a_bug_in_one_run_lets_independent_runs_finish_then_surfaces(tmp_path: Path) -> None:
+    """Not one of the project's errors (here: a listener that breaks on one run's event) is a bug: that
+    run fails as an internal error, independent runs are still carried out and recorded, and only then
+    does the bug surface (as itself, for a traceback) instead of abandoning them mid-start."""
+    desired = desired_of(run_doc("buggy", ECHO, {"name": "buggy"}), run_doc("fine", WIDE, {"name": "fine"}))
+
+    def break_on_buggy(event: ApplyEvent, server: Dying) -> None:
+        if event.kind == "started" and event.run == "buggy":
+            raise RuntimeError("listener broke")
+
+    path = tmp_path / "state.json"
+    try:
+        apply_virtually(path, desired, break_on_buggy, 300.0)
+    except RuntimeError as bug:
+        assert str(bug) == "listener broke"
+    else:
+        raise AssertionError("the bug was swallowed")
+    stored = LocalBackend(path).read()
+    assert stored is not None
+    fine = stored.runs["fine"]
+    assert fine.execution is not None and fine.execution.state == "completed" and fine.outputs == {"done": "wide-fine"}
+    buggy = stored.runs["buggy"]  # started before the bug: recorded, so the next apply awaits it
+    assert buggy.execution is not None and buggy.pending is None
+
+
+def test_starts_give_up_too_and_a_lost_answer_is_left_to_the_next_apply() -> None:
+    """The client's own retries end at the give-up time: a start refused at the door fails as
+    `EndpointUnreachableError` (nothing was sent), and a start whose answer was lost before the server
+    died is `OutcomeUnknownError` (looked up by the next apply), both naming the endpoint."""
+
+    async def main() -> tuple[BaseException, float, BaseException]:
+        loop = asyncio.get_running_loop()
+        refusing = Dying(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        settings = dataclasses.replace(SETTINGS, give_up_after=3.0)  # under the retry policy's ~7.5s
+        async with WorkflowClient(settings, transport=refusing) as client:
+            await client.login()
+            refusing.down = True
+            began = loop.time()
+            refused = await _error_of(client.start_exactly_once(ECHO, {"name": ("string", "x")}, datetime.now(UTC)))
+            took = loop.time() - began
+        losing = LosesThenDies(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        async with WorkflowClient(settings, transport=losing) as client:
+            await client.login()
+            lost = await _error_of(client.start_exactly_once(ECHO, {"name": ("string", "y")}, datetime.now(UTC)))
+        return refused, took, lost
+
+    refused, took, lost = run_virtual(main(), limit=3600.0)
+    assert isinstance(refused, EndpointUnreachableError)
+    assert "gave up on the VCD endpoint http://emulator: no answer for 3s" in str(refused)
+    assert 3 <= took < 5  # virtual seconds: ended by the give-up time, before the retry policy would
+    assert type(lost) is OutcomeUnknownError and "gave up on the VCD endpoint http://emulator" in str(lost)
+
+
+class LosesThenDies(Dying):
+    """Processes the first start, loses its answer, and refuses every connection after it."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/executions") and not self.down:
+            await super().handle_async_request(request)
+            self.down = True
+            raise httpx.ReadError("connection reset", request=request)
+        return await super().handle_async_request(request)
+
+
+async def _error_of(call: Awaitable[object]) -> BaseException:
+    try:
+        await call
+    except Exception as err:
+        return err
+    raise AssertionError("no error raised")
