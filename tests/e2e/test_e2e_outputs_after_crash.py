@@ -1,16 +1,20 @@
 """Outputs after crashes (issue 8, item 1), the CLI as a subprocess: a workflow that ends the moment it
-starts, every start answer lost, apply SIGKILLed as soon as its journal records a run `completed`.
+starts, every start answer lost, apply SIGKILLed as soon as its journal (or PostgreSQL) records a run
+`completed`.
 The state must never hold a completed run taken as done without the outputs the server returned;
 the next apply (or `refresh`) reads them, and nothing is started twice."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,62 @@ CATALOG: dict[str, Any] = {
 }
 NAMES = [f"one-{i}" for i in range(4)]
 COMPLETED = re.compile(rb'"state":"completed"')
+PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Backend:
+    """Where the stack keeps its state: the local files, or a PostgreSQL workspace of this test's own."""
+
+    kind: str
+    workspace: str = ""
+
+    def configure(self, stack: Stack) -> None:
+        if self.kind == "postgres":
+            backend = {"type": "postgres", "dsnFrom": {"env": "E2E_PG_DSN"}, "workspace": self.workspace}
+            stack.env["E2E_PG_DSN"] = f"{PG_DSN}{'&' if '?' in PG_DSN else '?'}application_name={self.workspace}"
+            stack.write_stack(parallelism=len(NAMES), backend=backend)
+
+    def completion_recorded(self, stack: Stack) -> bool:
+        """Whether a run is durably recorded `completed` (journal line, or committed row)."""
+        if self.kind == "local":
+            journal = stack.root / "reconciler.state.json.journal"
+            return journal.exists() and COMPLETED.search(journal.read_bytes()) is not None
+        rows = _sql(
+            "SELECT 1 FROM reconciler.runs WHERE workspace = %s AND record->'execution'->>'state' = 'completed'",
+            self.workspace,
+        )
+        return bool(rows)
+
+
+def _sql(text: str, *params: Any) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5) as conn:
+        cursor = conn.execute(text, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.fixture(params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "local":
+        yield Backend("local")
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("RECONCILER_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    chosen = Backend("postgres", f"outputs-{uuid.uuid4().hex[:12]}")
+    yield chosen
+    tables = _sql(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'reconciler' AND column_name = 'workspace'"
+    )
+    for (table,) in tables:
+        _sql(f"DELETE FROM reconciler.{table} WHERE workspace = %s", chosen.workspace)
 
 
 @pytest.fixture
@@ -52,21 +112,22 @@ def lossy() -> Iterator[tuple[str, Any]]:
         yield url, emulator_of(app)
 
 
-def _stack(root: Path, url: str) -> Stack:
+def _stack(root: Path, url: str, backend: Backend | None = None) -> Stack:
     root.mkdir()
     stack = Stack(root, url)
     stack.write_stack(parallelism=len(NAMES))
+    (backend or Backend("local")).configure(stack)
     stack.write_runs([run_doc(n, INSTANT, {"name": n}) for n in NAMES])
     return stack
 
 
-def _kill_once_completed(stack: Stack, timeout: float = 30) -> None:
-    journal = stack.root / "reconciler.state.json.journal"
+def _kill_once_completed(stack: Stack, backend: Backend | None = None, timeout: float = 30) -> None:
+    backend = backend or Backend("local")
     apply = stack.popen(["apply", "--auto-approve"])
     try:
         deadline = time.monotonic() + timeout
-        while not (journal.exists() and COMPLETED.search(journal.read_bytes())):
-            assert apply.poll() is None, "apply ended before the journal recorded a completion"
+        while not backend.completion_recorded(stack):
+            assert apply.poll() is None, "apply ended before a completion was recorded"
             assert time.monotonic() < deadline, "no completion recorded in time"
             time.sleep(0.005)
         apply.send_signal(signal.SIGKILL)
@@ -96,15 +157,15 @@ def _expected(names: list[str]) -> dict[str, Any]:
     return {n: {"result": f"result-{n}"} for n in names}
 
 
-def test_killed_right_after_a_completion_is_journaled_the_outputs_are_read_by_the_next_apply(
-    tmp_path: Path, lossy: tuple[str, Any]
+def test_killed_right_after_a_completion_is_recorded_the_outputs_are_read_by_the_next_apply(
+    tmp_path: Path, lossy: tuple[str, Any], backend: Backend
 ) -> None:
     url, emulator = lossy
     for _ in NAMES:
         emulator.faults.enqueue("lost", method="POST", path_contains="/executions")
-    stack = _stack(tmp_path / "stack", url)
+    stack = _stack(tmp_path / "stack", url, backend)
 
-    _kill_once_completed(stack)
+    _kill_once_completed(stack, backend)
 
     assert _taken_as_done_without_outputs(stack) == []
     recorded = stack.state()["runs"]
@@ -153,11 +214,11 @@ def instant_emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 
 def test_an_execution_adopted_after_a_crash_is_recorded_with_its_outputs(
-    tmp_path: Path, instant_emulator: Emulator
+    tmp_path: Path, instant_emulator: Emulator, backend: Backend
 ) -> None:
     """Killed once between the start answer and its record, then again as soon as the next apply has
     made the adoption durable: the adopted record holds the outputs already."""
-    stack = _stack(tmp_path / "stack", instant_emulator.url)
+    stack = _stack(tmp_path / "stack", instant_emulator.url, backend)
     stack.write_runs([run_doc("one", INSTANT, {"name": "one"})])
 
     stack.env["RECONCILER_KILL_AT"] = "start-answered"
