@@ -455,7 +455,7 @@ class LocalBackend:
         raise StateError(
             f"{self.journal_path} does not continue {self.path}: the journal holds {journal.describe()}, "
             f"but the state file has serial {base.serial} of lineage {base.lineage} (was it replaced or "
-            f"edited?). Nothing was changed. {self._journal_hint(journal)}"
+            f"edited?). Nothing was changed.\n{self._journal_hint(journal)}"
         )
 
     def _journal_hint(self, journal: Replay) -> str:
@@ -511,7 +511,7 @@ class LocalBackend:
             found.append(f"{self.journal_path} holds {journal.describe()}")
         raise StateError(
             f"{self.path} does not exist, but {' and '.join(found)}: starting from an empty state could start "
-            f"every run again. Nothing was changed. {self._lost_state_hint(backup, journal)}"
+            f"every run again. Nothing was changed.\n{self._lost_state_hint(backup, journal)}"
         )
 
     def _describe_backup(self, backup: State | StateError) -> str:
