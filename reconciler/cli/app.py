@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -44,6 +47,30 @@ class _LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    # Every usage error (unknown option or command, missing argument, bad value) is raised while the
+    # group parses its arguments (`make_context`) or while it parses and runs a command (`invoke`).
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    """A usage error keeps click's message but exits 1, not click's 2: with `--detailed-exitcode`, 2
+    means "changes present", and a typo must never read as that (SPEC 3.2)."""
+    try:
+        yield
+    except click.UsageError as err:
+        err.exit_code = 1  # type: ignore[misc]  # click declares it per class: here it is this error's
+        raise
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
@@ -54,6 +81,9 @@ def cli() -> None:
     Manifests (kind: WorkflowRun) say which runs should exist and with which inputs; `plan` shows
     what would change against the recorded state; `apply` starts what is missing, waits, and records
     the outputs. Start with `reconciler validate`, then `reconciler plan`.
+
+    Exit codes: 0 success; 1 error (usage errors included); 2 changes present (only with
+    `plan --detailed-exitcode`).
     """
 
 

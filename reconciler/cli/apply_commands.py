@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -26,6 +25,7 @@ from reconciler.errors import UserError
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions
 from reconciler.planning.saved import load as load_saved_plan
+from reconciler.textfiles import read_text
 from reconciler.ui import plan_view
 from reconciler.ui.console import Ui
 from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
@@ -61,6 +61,11 @@ def apply(
 
     With PLANFILE, apply exactly that saved plan (refused when stale); otherwise plan, show the plan
     and ask for `yes` (on a terminal) unless --auto-approve.
+
+    Exits 1 on an error, when a run this apply tried failed, timed out or was skipped because a
+    dependency failed (what completed is recorded all the same), or when the approval is declined.
+    Failures recorded by an earlier apply and not retried stay warnings: they do not change the exit
+    code.
     """
     # imported here, not with the module: it brings the HTTP client and the apply engine, which
     # `reconciler --help` (it loads every command) and `plan` do not need
@@ -104,8 +109,14 @@ def apply(
         with view:
             applied = executing.apply(project, request, _counting(view, approve), view)
         _finish(ui, applied)
-    if applied.report is not None and not applied.report.ok:
+    if _declined(applied) or (applied.report is not None and not applied.report.ok):
         sys.exit(1)
+
+
+def _declined(applied: executing.Applied) -> bool:
+    """Changes were planned and nothing was applied: the approval was declined (a saved plan and
+    --json never ask)."""
+    return applied.report is None and applied.plan.has_changes
 
 
 def _counting(view: ProgressView, approve: executing.Approve) -> executing.Approve:
@@ -121,7 +132,7 @@ def _counting(view: ProgressView, approve: executing.Approve) -> executing.Appro
 
 def _finish(ui: Ui, applied: executing.Applied) -> None:
     if applied.report is None:
-        if applied.plan.has_changes:
+        if _declined(applied):
             ui.line("Apply cancelled: nothing was started.")
         else:
             ui.line(plan_view.summary_line(applied.plan))
@@ -197,7 +208,7 @@ def import_(
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return read_text(path)
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from err
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from reconciler.emulator.catalog import DEMO_CATALOG_PATH, Catalog, read_catalog
 from reconciler.emulator.context import StateFormat
 from reconciler.emulator.faults import ALL_FAULT_KINDS
 from reconciler.emulator.wire import ValueFormat
+from reconciler.errors import ConfigError
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -50,9 +52,12 @@ def serve(
 ) -> None:
     """Serve until interrupted; prints ``listening on http://HOST:PORT`` to stderr once ready.
 
-    Raises CatalogError (a UserError) for a bad catalog, ValueError for bad fault options, OSError
-    when the address cannot be bound.
+    Raises CatalogError (a UserError) for a bad catalog, ValueError for bad fault options, ConfigError
+    (a UserError, naming the address or the certificate) when the address cannot be bound or the
+    certificate cannot be loaded.
     """
+    if keyfile is not None and certfile is None:
+        raise ConfigError("a TLS key (--keyfile) needs its certificate (--certfile)")
     catalog = load_catalog(catalog_path)
     app = create_app(
         catalog,
@@ -65,8 +70,9 @@ def serve(
         state_format=state_format,
         missing_status=missing_status,
     )
-    sock = _bind(host, port)
     config = uvicorn.Config(app, log_level=log_level, ssl_certfile=certfile, ssl_keyfile=keyfile)
+    _load(config)
+    sock = _bind(host, port)
     server = uvicorn.Server(config)
     url = _url(sock, tls=certfile is not None)
     asyncio.run(_serve_announcing(server, sock, url))
@@ -86,11 +92,27 @@ async def _announce_when_started(server: uvicorn.Server, url: str) -> None:
     print(f"listening on {url}", file=sys.stderr, flush=True)
 
 
+def _load(config: uvicorn.Config) -> None:
+    """uvicorn's set-up (``Server.serve`` skips it once done), here so that a TLS certificate or key
+    that cannot be loaded is one clear error naming them."""
+    try:
+        config.load()
+    except OSError as err:  # ssl.SSLError is one
+        why = "not a usable PEM certificate and key" if isinstance(err, ssl.SSLError) else err.strerror
+        files = config.ssl_certfile if config.ssl_keyfile is None else f"{config.ssl_certfile} / {config.ssl_keyfile}"
+        raise ConfigError(f"cannot load the TLS certificate {files}: {why or err}") from err
+
+
 def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; ConfigError naming them when it cannot be (in use, no such address)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio then sets TCP_NODELAY
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as err:  # socket.gaierror (a host that does not resolve) is one
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     sock.set_inheritable(True)
     return sock
 

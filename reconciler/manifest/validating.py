@@ -14,19 +14,36 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 from typing import Any, TypeVar, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import ScalarNode
 
 from reconciler.errors import Problem
+from reconciler.manifest.models import MAX_NAME_LENGTH, RunName
 from reconciler.manifest.parsing import FLOAT, INT, Document
 
 M = TypeVar("M", bound=BaseModel)
 
 NAME_RULE = "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO"})
+
+
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a run, by the very rule of a manifest's ``metadata.name`` (`RunName`),
+    for a name that comes from elsewhere (``state mv``); None when it can."""
+    try:
+        _run_name().validate_python(name)
+    except ValidationError:
+        return f"{name!r} is not a valid run name ({NAME_RULE}; at most {MAX_NAME_LENGTH} characters)"
+    return None
+
+
+@functools.cache
+def _run_name() -> TypeAdapter[str]:
+    return TypeAdapter(RunName)
 
 
 def validate(

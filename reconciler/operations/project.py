@@ -23,6 +23,7 @@ from reconciler.manifest.models import StackConfig
 from reconciler.operations import parsing_ahead
 from reconciler.operations.parsing_ahead import ParsingAhead
 from reconciler.state.models import State
+from reconciler.textfiles import read_text
 
 STACK_FILE = "reconciler.yaml"
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -86,7 +87,7 @@ class Project:
         return self.load(inputs, environ), sorted(environ.missing)
 
     def read_file(self, path: str) -> str:
-        return (self.root / path).read_text(encoding="utf-8")
+        return read_text(self.root / path)
 
     def backend(self) -> StateBackend:
         config = self.stack.spec.backend.model_dump(by_alias=True, exclude_none=True)
@@ -128,7 +129,7 @@ def open_project(chdir: str | None, environ: Mapping[str, str] | None = None) ->
     root = Path(chdir or ".").resolve()
     path = root / STACK_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError as err:
         raise ConfigError(f"no {STACK_FILE} in {root} (use -C DIR to point at the stack's folder)") from err
     except OSError as err:
@@ -148,7 +149,7 @@ def read_inputs(pairs: Sequence[str], var_files: Sequence[str]) -> Inputs:
         inputs.variables[name] = value
     for path in var_files:
         try:
-            inputs.var_files.append((path, Path(path).read_text(encoding="utf-8")))
+            inputs.var_files.append((path, read_text(path)))
         except OSError as err:
             raise ConfigError(f"cannot read --var-file {path}: {err.strerror}") from err
     return inputs
@@ -166,7 +167,14 @@ def _collect(root: Path, entry: str) -> list[tuple[str, str]]:
         found = [p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
     else:
         raise ConfigError(f"{STACK_FILE}: manifests entry {entry!r} does not exist under {root}")
-    return [(_display(root, p), p.read_text(encoding="utf-8")) for p in found]
+    return [(_display(root, p), _read_manifest(root, p)) for p in found]
+
+
+def _read_manifest(root: Path, path: Path) -> str:
+    try:
+        return read_text(path)
+    except OSError as err:
+        raise ConfigError(f"cannot read {_display(root, path)}: {err.strerror or err}") from err
 
 
 def _display(root: Path, path: Path) -> str:
