@@ -116,6 +116,32 @@ async def test_a_failed_upstream_skips_its_dependents_only(world: World) -> None
     assert applied.state.runs["alone"].outputs["shout"] == "ALONE"
 
 
+async def test_an_earlier_failure_is_a_warning_not_a_failure_of_this_apply(world: World) -> None:
+    def desired(bad: str, net: str) -> DesiredStack:
+        return desired_of(
+            run_doc("bad", FAILS, {"name": bad}),
+            run_doc("tail", ECHO, {"name": "tail"}, dependsOn=["bad"]),  # reads nothing of bad: stays noop
+            run_doc("net", ECHO, {"name": net}),
+        )
+
+    assert (await world.apply(desired("ok-1", "net-1"))).report.ok
+    failing = await world.apply(desired("bad-1", "net-1"))
+    assert {r.run for r in failing.report.problems()} == {"bad"}  # tail had no change to make: a warning
+    assert [(r.run, r.outcome) for r in failing.report.warnings()] == [("tail", Outcome.SKIPPED)]
+
+    applied = await world.apply(desired("bad-1", "net-2"))  # changes net only; bad is plan action `failed`
+    results = applied.report.results
+    assert results["net"].outcome is Outcome.COMPLETED
+    assert results["bad"].outcome is Outcome.NOT_RETRIED and not results["bad"].this_apply
+    assert applied.report.ok and applied.report.problems() == []
+    assert {(r.run, r.outcome) for r in applied.report.warnings()} == {
+        ("bad", Outcome.NOT_RETRIED),
+        ("tail", Outcome.SKIPPED),
+    }
+    assert [e.kind for e in applied.events if e.run == "bad"] == ["not_retried"]
+    assert len(world.starts(FAILS)) == 2
+
+
 async def test_a_conditional_rerun_with_an_unchanged_key_is_not_started(world: World) -> None:
     def desired(note: str) -> DesiredStack:
         return desired_of(
