@@ -26,6 +26,7 @@ from reconciler.planning.changes import Action, Change, ParamChange, Plan, Plann
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import fragment, fragments_key, inputs_key, record_input
 from reconciler.planning.resolving import UNKNOWN, MissingOutputError, resolve
+from reconciler.redaction import Redactor
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
 
@@ -175,7 +176,7 @@ def _resolved(i: DesiredInput, planned: Mapping[str, Change], records: Mapping[s
     record = records[template.run]
     outputs = record.outputs
     if template.output not in outputs:
-        raise MissingOutputError(template.run, template.output, sorted(outputs), i.location)
+        raise MissingOutputError(template.run, template.output, sorted(outputs), i.location_of(str(template)))
     value = outputs[template.output]
     if i.type_inferred:
         return record.output_types.get(template.output) or infer_type(value) or i.type, value
@@ -222,7 +223,7 @@ def _planned(run: DesiredRun, done: RecordLookup) -> tuple[dict[str, PlannedInpu
         try:
             value = resolve(value, outputs)
         except MissingOutputError as err:  # placed where the reference is written
-            raise err.located(i.location) from None
+            raise err.located(i.location_of(str(OutputRef(err.run, err.output)))) from None
         type_name = i.type
         if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
             record = done(i.value.run)
@@ -300,7 +301,10 @@ def _why_key_changed(run: DesiredRun, record: RunRecord) -> str:
 def _why_failed(run: DesiredRun, record: RunRecord) -> str:
     execution = record.execution
     assert execution is not None
-    detail = f": {execution.error}" if execution.error else ""
+    detail = ""
+    if execution.error:  # the server's words, recorded redacted (an older state may hold a secret in clear)
+        redact = Redactor.of(i.value for i in run.inputs.values() if i.sensitive)
+        detail = f": {redact(execution.error)}"
     if run.on_failure == "retry":
         return f"{execution.state} after {record.attempts} attempts (maxAttempts {run.max_attempts}){detail}"
     return f"last execution {execution.state} (onFailure: stop){detail}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 
+from reconciler.desired.runs import DesiredStack
 from reconciler.planning.changes import Action
 from reconciler.state.models import RunRecord, State
 
-from .stacks import applied_state, plan, run_doc, stack, with_record
+from .stacks import SECRET, applied_state, plan, run_doc, stack, with_record
 
 
-def _pair() -> tuple[object, State]:
+def _pair() -> tuple[DesiredStack, State]:
     desired = stack(run_doc("one", "wf-one", {"size": 1}), run_doc("two", "wf-two", {"id": "${runs.one.outputs.id}"}))
     return desired, applied_state(desired)
 
@@ -51,3 +52,14 @@ def test_refresh_has_work_for_a_completed_record_with_outputs_unread() -> None:
     assert with_record(state, "one", outputs_read=False).has_work_in_progress()
     assert with_record(state, "one", outputs={}).has_work_in_progress()  # written before the flag, no outputs
     assert not with_record(state, "one", outputs={}, outputs_read=True).has_work_in_progress()
+
+
+def test_a_secret_an_older_state_recorded_in_an_error_is_not_shown_by_plan() -> None:
+    desired = stack(run_doc("web", "wf-web", {"pw": {"type": "SecureString", "valueFrom": {"env": "PW"}}}))
+    state = applied_state(desired)
+    state = with_record(state, "web", execution={"state": "failed", "error": f"login {SECRET} refused"})
+
+    change = plan(desired, state).by_run()["web"]
+
+    assert change.action is Action.FAILED
+    assert change.reason.endswith(": login (sensitive) refused") and SECRET not in change.reason
