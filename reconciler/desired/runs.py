@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler.errors import SourceLocation
 from reconciler.frozen import positional_constructor
@@ -48,7 +48,10 @@ def at(location: SourceLocation) -> Locator:
 
 # Where a run's parameter is written, given its name: one per run, shared by all its inputs (a
 # large stack has tens of thousands of inputs, and a locator object each cost measurable time).
-ParameterLocator = Callable[[str], SourceLocation]
+class ParameterLocator(Protocol):
+    """Where parameter ``name`` is written; with ``text``, where that text is within its value."""
+
+    def __call__(self, name: str, text: str = "") -> SourceLocation: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,11 @@ class DesiredInput:
     @property
     def location(self) -> SourceLocation | None:
         return self.locate(self.name) if self.locate is not None else None
+
+    def location_of(self, text: str) -> SourceLocation | None:
+        """Where ``text`` (e.g. a ``${runs...}`` reference) is written in this input's value; where the
+        input is written when that text is not found as it is."""
+        return self.locate(self.name, text) if self.locate is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,8 +76,17 @@ class Scope:
         self.problems.append(Problem(where, message))
 
 
-def _parameter_location(document: Document, name: str) -> SourceLocation:
-    return document.location(("spec", "parameters", name), key=True)
+def _parameter_location(document: Document, name: str, text: str = "") -> SourceLocation:
+    """The parameter's key; with ``text``, where that text first appears within the parameter's value."""
+    path = ("spec", "parameters", name)
+    if text:
+        node = document.node_at(path)
+        lines = document.lines
+        for line in range(node.start_mark.line, min(node.end_mark.line, len(lines) - 1) + 1):
+            column = lines[line].find(text, node.start_mark.column if line == node.start_mark.line else 0)
+            if column >= 0:
+                return SourceLocation(document.file, line + 1, column + 1)
+    return document.location(path, key=True)
 
 
 def render(value: Any, scope: Scope, path: Path, *, runs_allowed: bool = True) -> Any:

@@ -85,7 +85,7 @@ def test_a_typo_in_an_output_reference_fails_that_run_alone_with_its_place(stack
     applied = stack.cli(["apply", "--auto-approve"])
     assert applied.code == 1, applied
     assert (
-        "manifests/runs.yaml:17:5: run 'net' has no output 'Shout' (it has: id, shout); did you mean 'shout'?"
+        "manifests/runs.yaml:17:15: run 'net' has no output 'Shout' (it has: id, shout); did you mean 'shout'?"
         in applied.out
     ), applied
     runs = stack.state()["runs"]
