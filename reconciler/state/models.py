@@ -5,10 +5,11 @@ input is kept as ``{"type": ..., "sensitive": true, "hash": "hmac-sha256:..."}``
 and a sensitive output only as its name in ``sensitiveOutputs``.
 
 A run's outputs (``outputs``, ``outputTypes``, ``sensitiveOutputs``) are those the server returned for
-its current execution once it completed; ``outputsRead`` says whether they were read. An execution
-adopted or started already finished is first recorded with ``outputsRead: false`` and read next:
-a run is never ``completed`` without its outputs, even after a crash between the two writes (the
-planner awaits it: read, never started again). A workflow may have no outputs at all, so empty
+its current execution once it completed; ``outputsRead`` says whether they were read. A started
+execution (whose answer may already say it finished) is first recorded with ``outputsRead: false``
+and read next; one adopted after a crash was read by the lookup and is recorded with its outputs. So
+a run is never taken as ``completed`` without its outputs, even after a crash between two writes
+(the planner awaits it: read, never started again). A workflow may have no outputs at all, so empty
 ``outputs`` prove nothing; a record written before the flag existed (``outputsRead`` absent or null)
 counts as read when it holds any output, else it is read once more (`RunRecord.outputs_unread`).
 """
