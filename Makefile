@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PORT ?= 0
 
-.PHONY: demo test lint types unit bench venv clean
+.PHONY: demo test lint types unit torture bench venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint types unit
+
+# The torture suite at full size (tests/torture/torture_kit.py): `make test` runs it at scale 1.
+TORTURE_SCALE ?= 3
+torture: $(STAMP)
+	RECONCILER_TORTURE_SCALE=$(TORTURE_SCALE) $(BIN)/pytest -q tests/torture
 
 demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" DEMO_PORT=$(DEMO_PORT) bash scripts/demo.sh
