@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,9 +36,9 @@ from torture_kit import (
     SEED,
     ZERO,
     Emulator,
+    Result,
     Stack,
     converge,
-    finish,
     judge,
     no_traceback,
     report,
@@ -157,6 +158,33 @@ def breakers() -> Iterator[list[Breaker]]:
         breaker.close()
 
 
+class Streamed:
+    """A started CLI's stdout and stderr, read by threads while it runs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.readers = [
+            threading.Thread(target=self.out.extend, args=(process.stdout,), daemon=True),
+            threading.Thread(target=self.err.extend, args=(process.stderr,), daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def text(self) -> str:
+        return "".join(list(self.out))
+
+    def result(self, args: list[str], timeout: float) -> Result:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"reconciler {' '.join(args)} still running after {timeout:.0f} s") from None
+        for reader in self.readers:
+            reader.join(10)
+        return Result(args, self.process.returncode, "".join(self.out), "".join(self.err))
+
+
 def _completed_lines(out: str) -> set[str]:
     """The runs ``apply --json`` reported completed."""
     done = set()
@@ -188,10 +216,12 @@ def test_state_directory_broken_mid_apply_ends_cleanly_and_forgets_nothing(
     args = [*APPLY, "--json"]
     apply = stack.popen(args, prefix=breaker.prefix)
     try:
-        assert wait_until(lambda: len(emulator.starts()) >= 8, 60, apply), "apply started too little"
+        out = Streamed(apply)
+        # Broken once apply has reported a completion: the runs that complete after it must not be.
+        assert wait_until(lambda: bool(_completed_lines(out.text())), 60, apply), "apply completed nothing"
         breaker.brk(apply.pid)
         broken_at = len(emulator.starts())
-        result = no_traceback(finish(apply, args, 180))
+        result = no_traceback(out.result(args, 180))
     finally:
         stop(apply)
     time.sleep(0.3)  # a start in flight when apply died still reaches the server
