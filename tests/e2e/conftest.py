@@ -153,8 +153,10 @@ class Stack:
     def state_path(self) -> Path:
         return self.root / "reconciler.state.json"
 
-    def write_stack(self, parallelism: int = 10, **extra_spec: Any) -> None:
-        doc = {
+    def write_stack(self, parallelism: int = 10, request_timeout: float | None = None, **extra_spec: Any) -> None:
+        """``request_timeout`` short for tests that crash an apply: the next one waits that long
+        before taking an unanswered start of the dead one as never sent (fencing)."""
+        doc: dict[str, Any] = {
             "apiVersion": "reconciler/v1",
             "kind": "Stack",
             "metadata": {"name": "e2e"},
@@ -171,6 +173,8 @@ class Stack:
                 **extra_spec,
             },
         }
+        if request_timeout is not None:
+            doc["spec"]["endpoint"]["requestTimeout"] = request_timeout
         (self.root / "reconciler.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
     def write_runs(self, docs: Sequence[Mapping[str, Any]], file: str = "runs.yaml") -> None:

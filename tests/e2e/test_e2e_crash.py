@@ -52,6 +52,7 @@ def test_sigkill_mid_apply_then_apply_again_starts_each_run_once(
 ) -> None:
     emulator = make_emulator("--latency", "0.05")
     stack = make_stack(emulator, parallelism=4)
+    stack.write_stack(4, request_timeout=5)
     names = [f"r-{i:03d}" for i in range(100)]
     stack.write_runs(_many(100))
 
@@ -152,6 +153,7 @@ def test_runs_removed_after_a_crash_are_cancelled_even_when_their_start_was_inte
     cancelled, including those whose start answer never got recorded (adopted, then cancelled)."""
     emulator = make_emulator("--latency", "0.1")
     stack = make_stack(emulator, parallelism=4)
+    stack.write_stack(4, request_timeout=5)
     stack.write_runs([run_doc(f"s-{i:02d}", SLOW, {"name": f"stuck-{i:02d}"}) for i in range(30)])
     apply = stack.popen(["apply", "--auto-approve"])
     try:
