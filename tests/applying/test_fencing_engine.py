@@ -31,7 +31,7 @@ async def _intent_of_another_holder(world: World, name: str, *, released: bool) 
     world.write(empty_state().model_copy(update={"runs": {name: record}}))
     if not released:  # what a killed (or broken-off) holder leaves behind
         backend = world.backend()
-        backend._write_lock_info(replace(new_lock_info("apply", str(world.path)), id="old-holder"))
+        backend.lock_file.write_info(replace(new_lock_info("apply", str(world.path)), id="old-holder"))
     return desired
 
 

@@ -56,6 +56,6 @@ async def test_ensure_held_fails_once_the_lock_is_someone_elses(tmp_path: Path) 
     with backend.lock("apply") as info:
         recorder = Recorder(backend, empty_state())
         await recorder.ensure_held()
-        backend._write_lock_info(info.__class__(**{**info.__dict__, "id": "taken-over"}))
+        backend.lock_file.write_info(info.__class__(**{**info.__dict__, "id": "taken-over"}))
         with pytest.raises(LockLostError, match="lost the state lock"):
             await recorder.ensure_held()

@@ -130,7 +130,7 @@ def test_local_holder_whose_lock_info_was_replaced_has_lost_it(tmp_path: Path) -
         backend.ensure_held()
         held = backend.held()
         assert held is not None and held.info == info and not held.handover
-        other._write_lock_info(info.__class__(**{**info.__dict__, "id": "someone-else", "who": "eve@host"}))
+        other.lock_file.write_info(info.__class__(**{**info.__dict__, "id": "someone-else", "who": "eve@host"}))
         with pytest.raises(LockLostError, match=r"this apply lost the state lock.*eve@host.*someone-else"):
             backend.ensure_held()
     assert backend.held() is None
@@ -145,7 +145,7 @@ def test_local_lock_info_left_by_a_dead_holder_is_a_handover(tmp_path: Path) -> 
     with backend.lock("apply"):
         held = backend.held()
         assert held is not None and not held.handover  # released cleanly
-    backend._write_lock_info(info)  # what a killed holder leaves behind
+    backend.lock_file.write_info(info)  # what a killed holder leaves behind
     with backend.lock("apply"):
         held = backend.held()
         assert held is not None and held.handover

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.backends import local
-from reconciler.backends.local import LocalBackend, state_bytes
+from reconciler.backends import files, local, lock_file
+from reconciler.backends.journal import group_lines
+from reconciler.backends.local import LocalBackend
+from reconciler.backends.state_file import state_bytes
 from reconciler.errors import StateError
 from reconciler.operations import surgery
 from reconciler.state.events import replay
@@ -72,7 +74,7 @@ def test_a_journal_of_an_earlier_version_is_still_read(path: Path, edit: str) ->
     LocalBackend(path).write(initial, None)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     header = json.dumps({"journal": 1, "stateSha256": sha, "baseSerial": 4}).encode() + b"\n"
-    sidecar(path, ".journal").write_bytes(header + local.group_lines([put("a")], 5))
+    sidecar(path, ".journal").write_bytes(header + group_lines([put("a")], 5))
     if edit == "reformat":
         reformat(path)
     assert LocalBackend(path).read() == replay(initial, [put("a")], 5)
@@ -271,7 +273,7 @@ def test_a_torn_tail_left_by_a_full_disk_is_dropped_by_the_next_read(
 @pytest.fixture
 def read_only(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Turn the state folder read-only. Not root: ``chmod a-w`` on it and its files. Root (chmod
-    stops nothing): the backend module's ``os`` is swapped for one whose writes in the folder fail
+    stops nothing): the backend modules' ``os`` is swapped for one whose writes in the folder fail
     with EACCES, as they would for another user (what a read-only folder does to the backend)."""
     folder = path.parent
     changed: list[tuple[Path, int]] = []
@@ -282,7 +284,8 @@ def read_only(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                 changed.append((item, item.stat().st_mode))
                 item.chmod(item.stat().st_mode & ~0o222)
             return
-        monkeypatch.setattr(local, "os", _read_only_os(folder))
+        for module in (local, files, lock_file):
+            monkeypatch.setattr(module, "os", _read_only_os(folder))
 
     yield lock
     for item, mode in reversed(changed):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from reconciler.backends.local import parse_state, parse_state_slowly, state_bytes
+from reconciler.backends.state_file import parse_state, parse_state_slowly, state_bytes
 from reconciler.errors import StateError
 from reconciler.state.models import RecordedInput, RunRecord, State
 
