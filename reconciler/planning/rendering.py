@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.planning.changes import Change, ParamChange, Plan, PlannedInput, PlannedInputs
-from reconciler.planning.diffs import display, display_value
+from reconciler.planning.changes import Change, ParamChange, Plan, PlannedInput
+from reconciler.planning.diffs import display
 
 PLAN_FORMAT_VERSION = "1.0"
 
@@ -34,7 +34,7 @@ def change_document(change: Change) -> dict[str, Any]:
         "reason": change.reason,
         "workflow": change.workflow,
         "inputs": _inputs_doc(change.inputs),
-        "diff": [_param_doc(p) for p in change.diff] if change.diff else [],  # most have none: no comprehension
+        "diff": [_param_doc(p) for p in change.diff],
     }
     if change.key is not None:
         doc["key"] = change.key
@@ -46,8 +46,6 @@ def change_document(change: Change) -> dict[str, Any]:
 
 
 def _inputs_doc(inputs: Mapping[str, PlannedInput]) -> dict[str, Any]:
-    if type(inputs) is PlannedInputs:  # read without building each PlannedInput (see PlannedInputs)
-        return inputs.shown(display_value)
     return {name: display(i) for name, i in inputs.items()}
 
 

@@ -15,8 +15,6 @@ from typing import Any, Final
 from reconciler.desired.runs import Interpolation, OutputRef
 from reconciler.errors import MissingOutputError
 
-__all__ = ["UNKNOWN", "MissingOutputError", "OutputLookup", "resolve"]
-
 
 class _Unknown:
     _instance: _Unknown | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -10,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.planning.changes import Action, ParamChange, PlannedInput
-from reconciler.planning.fingerprints import record_input, run_key, secret_hash
+from reconciler.planning.fingerprints import input_body, key_of, record_input, secret_hash
 from reconciler.planning.planner import planned_key, recorded_inputs
 from reconciler.planning.rendering import plan_document
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import save
+from reconciler.state.models import RecordedInput
 
 from .stacks import SALT, SECRET, applied_state, plan, run_doc, stack
 
@@ -185,6 +187,15 @@ def _reorder(value: Any) -> Any:
     if isinstance(value, list):
         return [_reorder(v) for v in value]
     return value
+
+
+def run_key(workflow: str, inputs: Mapping[str, RecordedInput], revision: int) -> str:
+    """The key of recorded inputs: `key_of` over their bodies (a secret's hash as recorded)."""
+    bodies = {
+        n: {"type": i.type, "hash": i.hash} if i.sensitive else input_body(i.type, i.value, False, SALT)
+        for n, i in inputs.items()
+    }
+    return key_of(workflow, bodies, revision)
 
 
 @settings(max_examples=50, deadline=None)
