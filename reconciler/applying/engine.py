@@ -9,6 +9,8 @@
   list per workflow (`find_started_many`), and adopted instead of started again.
 - A failure stops only the runs that depend on it. Stopping (Ctrl-C / SIGTERM) starts nothing new,
   records what is started, and reports the rest as interrupted.
+
+This module schedules; the records it writes are computed by the pure functions of `records`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 
 from reconciler import killpoints
 from reconciler.applying.recorder import Recorder
+from reconciler.applying.records import execution_record, shown_outputs, started_record, vanished_unread, with_state
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Listener, Outcome, RunResult
 from reconciler.applying.watching import Watcher
 from reconciler.desired.runs import DesiredStack
@@ -35,16 +38,14 @@ from reconciler.errors import (
     RemoteError,
     StateError,
 )
-from reconciler.parameters import SENSITIVE_MARK, ParamType
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.planner import decide, planned_inputs, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.executions import ExecutionSummary
 from reconciler.remote.reachability import Notice, Reachability
-from reconciler.state.models import IN_PROGRESS, TERMINAL, Execution, PendingStart, RunRecord
+from reconciler.state.models import IN_PROGRESS, TERMINAL, PendingStart, RunRecord
 
-HISTORY_KEPT = 20
 TypedInputs = Mapping[str, tuple[str, Any]]
 
 
@@ -215,7 +216,7 @@ class Engine:
             return self._finish(change, Outcome.INTERRUPTED, "not started: apply was interrupted", "interrupted")
         killpoints.reach("start-answered")
         attempts = (prior.attempts + 1) if (prior and action is Action.RETRY) else 1
-        record = _started_record(
+        record = started_record(
             prior, run.workflow, key, pending, started, run.revision, attempts, sorted(run.depends_on)
         )
         self.recorder.put(change.run, record)
@@ -293,7 +294,7 @@ class Engine:
     def _stopped_waiting(self, change: Change, execution_id: str, record: RunRecord, outcome: Outcome) -> RunResult:
         state = self._watcher.current(execution_id) or (record.execution.state if record.execution else "running")
         if record.execution is not None and record.execution.state != state:
-            self.recorder.put(change.run, _with_state(record, state))
+            self.recorder.put(change.run, with_state(record, state))
         if outcome is Outcome.TIMED_OUT:
             run = self.desired.runs[change.run]
             message = (
@@ -440,7 +441,7 @@ class Engine:
                 self.recorder.remove(run)
             return
         prior = record.model_copy(update={"pending": None})
-        adopted = _started_record(
+        adopted = started_record(
             prior,
             workflow,
             pending.key,
@@ -517,84 +518,7 @@ class _States:
             return await self._api.get_state(workflow_id, execution_id)
 
 
-def _execution(remote: RemoteExecution) -> Execution:
-    return Execution(
-        id=remote.id,
-        state=remote.state,
-        start_date=remote.start_date.isoformat() if remote.start_date else None,
-        end_date=remote.end_date.isoformat() if remote.end_date else None,
-        started_by=remote.started_by,
-        error=remote.content_exception if remote.state in ("failed", "canceled") else None,
-    )
-
-
-def execution_record(record: RunRecord, remote: RemoteExecution) -> RunRecord:
-    """``record`` updated with what the server says of its execution (read with `get_execution`): its
-    outputs once it completed (then ``outputs_read``), none once it failed or was canceled."""
-    update: dict[str, Any] = {"execution": _execution(remote)}
-    if remote.state == "completed":
-        update["outputs"] = {n: v for n, (t, v) in remote.outputs.items() if not ParamType(t).is_sensitive}
-        update["sensitive_outputs"] = sorted(n for n, (t, _) in remote.outputs.items() if ParamType(t).is_sensitive)
-        update["output_types"] = {n: t for n, (t, _) in remote.outputs.items()}
-        update["outputs_read"] = True
-    elif remote.state in ("failed", "canceled"):
-        update["outputs"], update["sensitive_outputs"], update["output_types"] = {}, [], {}
-        update["outputs_read"] = False
-    return record.model_copy(update=update)
-
-
-def vanished_unread(record: RunRecord) -> RunRecord:
-    """A completed record whose execution vanished from the server before its outputs were read.
-
-    Written before ``outputsRead`` existed: taken as read, as that code did (most likely a workflow
-    without outputs, purged since). Otherwise its outputs are lost for good: recorded as canceled, so
-    it is retried or reported as failed, never taken as done."""
-    assert record.execution is not None
-    if record.outputs_read is None:
-        return record.model_copy(update={"outputs_read": True})
-    why = "completed, but the execution no longer exists on the server: its outputs could not be read"
-    gone = record.execution.model_copy(update={"state": "canceled", "error": why})
-    return record.model_copy(update={"execution": gone})
-
-
-def shown_outputs(record: RunRecord) -> dict[str, Any]:
-    """The recorded outputs as they may be shown: sensitive ones as ``(sensitive)``."""
-    shown = {n: SENSITIVE_MARK if n in record.sensitive_outputs else record.outputs.get(n) for n in record.output_types}
-    return shown or dict(record.outputs)
-
-
-def _started_record(
-    prior: RunRecord | None,
-    workflow: str,
-    key: str,
-    pending: PendingStart,
-    started: RemoteExecution,
-    revision: int,
-    attempts: int,
-    depends_on: list[str],
-) -> RunRecord:
-    history = list(prior.history) if prior else []
-    if prior is not None and prior.execution is not None and prior.execution.id != started.id:
-        history = [*history, prior.execution][-HISTORY_KEPT:]
-    return RunRecord(
-        workflow=workflow,
-        key=key,
-        inputs=pending.inputs,
-        revision=revision,
-        execution=_execution(started),
-        history=history,
-        attempts=attempts,
-        depends_on=depends_on,
-        outputs_read=False,  # the start answer (or lookup) is not taken for the outputs: `_await` reads them
-    )
-
-
 def _refused_start(err: RemoteError) -> bool:
     """The start request itself was answered with a refusal (4xx, or 429/503 after retries): it was not
     processed. Not so for an error of the lookup that follows a lost answer (the start may exist)."""
     return not isinstance(err, OutcomeUnknownError) and (err.operation or "").startswith("start execution")
-
-
-def _with_state(record: RunRecord, state: str) -> RunRecord:
-    assert record.execution is not None
-    return record.model_copy(update={"execution": record.execution.model_copy(update={"state": state})})

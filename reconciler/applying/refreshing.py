@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from reconciler.applying.engine import Api, execution_record, vanished_unread
+from reconciler.applying.engine import Api
+from reconciler.applying.records import execution_record, vanished_unread
 from reconciler.errors import NotFoundError
 from reconciler.state.models import RunRecord
 
