@@ -10,16 +10,8 @@ package does no I/O); the text is the value of a string, SecureString or Date, i
 number or a boolean, and is read as YAML (JSON works too) for lists, Properties and SDK objects.
 A file's one trailing newline is dropped. A SecureString written literally in a manifest is an error.
 
-Fast path: most parameters are plain scalars without ``${`` (``vmName: web-01``, ``cpuCount: 2``).
-Rendering such a value returns it unchanged and can fail on nothing, so `_shorthand` takes their type
-from `_PLAIN_TYPES` (built with `infer_type` itself) and skips the render/inference walk; a large
-stack has tens of thousands of them, so their `DesiredInput` is built directly, its sensitivity
-known per Python type (`_PLAIN_SENSITIVE`) when no sensitive variable was rendered. The next most common value is one whole reference
-(``owner: ${var.owner}``, ``network: ${runs.net.outputs.id}``): rendering it is resolving that one
-reference (`resolve_reference`, which `render` calls too), and a plain scalar or `OutputRef` result
-is typed from `_PLAIN_TYPES` as well; anything else it gives goes through the general typing.
-`_general_shorthand` is the path every other value takes, and tests check that both give equal
-inputs and problems.
+Every parameter is built by the same steps (render, then type); a plain scalar without ``${``
+renders to itself, so its type is read off it directly (the one shortcut, `_PLAIN_TYPES`).
 """
 
 from __future__ import annotations
@@ -27,27 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from yaml.nodes import ScalarNode
 
-from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef, ParameterLocator, new_input
-from reconciler.desired.templating import (
-    Path,
-    Scope,
-    contains_failure,
-    contains_output,
-    new_use,
-    render,
-    resolve_reference,
-)
+from reconciler.desired.runs import DesiredInput, Interpolation, OutputRef
+from reconciler.desired.templating import Path, Scope, contains_failure, contains_output, render, render_input
 from reconciler.desired.variables import parse_boolean, parse_number
 from reconciler.errors import InvalidValueError
-from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.models import ExplicitParameter, ValueFrom
 from reconciler.manifest.parsing import STR, parse_value
 from reconciler.manifest.validating import validate
-from reconciler.parameters import SCALAR_TYPES, ParamType, check_value, infer_type, is_valid_type
+from reconciler.parameters import ParamType, check_value, infer_type, is_valid_type
 
 
 @dataclass
@@ -70,113 +53,18 @@ class Sources:
         return found
 
 
-class Remembered(NamedTuple):
-    """How a shorthand that is one whole reference resolved, for the next run that writes the same text.
-
-    Kept only for what cannot differ between runs of one load: a ``${var.X}`` that gave an input
-    without a problem or a sensitive variable, and a ``${runs.R.outputs.O}`` (``run`` is then R and
-    ``source`` the text, for the `RunUse` each run records). ``${each...}`` depends on the run.
-    """
-
-    type: str
-    value: Any
-    sensitive: bool
-    run: str | None
-    source: str
-
-
-def build_inputs(
-    parameters: Mapping[str, Any],
-    scope: Scope,
-    sources: Sources,
-    remembered: dict[str, Remembered] | None = None,
-) -> dict[str, DesiredInput]:
-    """The desired inputs of one run; problems go to ``scope.problems``.
-
-    ``remembered`` (one per load, shared by its runs) holds whole-reference shorthands already
-    resolved (`Remembered`): a large stack writes ``owner: ${var.owner}`` in every run and reads
-    each upstream output from several runs. Plain scalars (`_PLAIN_TYPES`) and the plain explicit
-    form (`_plain_explicit`) are built here directly, without the per-input call chain: all three
-    give what `_shorthand` / `_explicit` give (tests/desired/test_fast_paths.py).
-    """
+def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) -> dict[str, DesiredInput]:
+    """The desired inputs of one run; problems go to ``scope.problems``."""
     inputs: dict[str, DesiredInput] = {}
-    if not parameters:
-        return inputs
-    locate = scope.parameter_locator()
-    sensitive = scope.sensitive_variables
     for name, raw in parameters.items():
-        if sensitive:
-            sensitive.clear()
-        kind = type(raw)
-        if kind in _PLAIN_TYPES and (kind is not str or "${" not in raw):
-            inputs[name] = new_input(_PLAIN_TYPES[kind], raw, _PLAIN_SENSITIVE[kind], None, locate, True, name)
-            continue
-        known = remembered.get(raw) if kind is str and remembered is not None else None
-        if known is not None:
-            if known.run is not None:
-                scope.uses.append(new_use(known.run, scope.document, ("spec", "parameters", name), known.source, False))
-            inputs[name] = new_input(known.type, known.value, known.sensitive, None, locate, True, name)
-            continue
-        built = _other_input(name, raw, scope, sources, remembered, locate)
+        path = ("spec", "parameters", name)
+        if isinstance(raw, dict):
+            built = _explicit(name, raw, path, scope, sources)
+        else:
+            built = _shorthand(name, raw, path, scope)
         if built is not None:
             inputs[name] = built
     return inputs
-
-
-def _other_input(
-    name: str,
-    raw: Any,
-    scope: Scope,
-    sources: Sources,
-    remembered: dict[str, Remembered] | None,
-    locate: ParameterLocator,
-) -> DesiredInput | None:
-    """A parameter the loop of `build_inputs` did not build directly: `_explicit` or `_shorthand`."""
-    path = ("spec", "parameters", name)
-    if isinstance(raw, dict):
-        built = _plain_explicit(name, raw, locate) if type(raw) is dict else None
-        return built if built is not None else _explicit(name, raw, path, scope, sources)
-    if remembered is None or type(raw) is not str:
-        return _shorthand(name, raw, path, scope)
-    reported = len(scope.problems)
-    built = _shorthand(name, raw, path, scope)
-    if built is not None and len(scope.problems) == reported and not scope.sensitive_variables:
-        _remember(raw, built, remembered)
-    return built
-
-
-def _remember(raw: str, built: DesiredInput, remembered: dict[str, Remembered]) -> None:
-    """Keep how ``raw`` resolved when it is one whole ``var`` or ``runs`` reference (`Remembered`)."""
-    parts, errors = parse_template(raw)
-    if errors or len(parts) != 1 or type(parts[0]) is not Reference or built.source is not None:
-        return
-    reference = parts[0]
-    if reference.kind == "var":
-        remembered[raw] = Remembered(built.type, built.value, built.sensitive, None, "")
-    elif reference.kind == "runs":
-        remembered[raw] = Remembered(built.type, built.value, built.sensitive, reference.name, reference.source)
-
-
-# The explicit types whose plain value `_plain_explicit` takes: valid scalar types that are not secrets.
-_PLAIN_EXPLICIT_TYPES = frozenset(t for t in SCALAR_TYPES if is_valid_type(t) and not ParamType(t).is_sensitive)
-
-
-def _plain_explicit(name: str, raw: dict[str, Any], locate: ParameterLocator) -> DesiredInput | None:
-    """``{type: string, value: 10.0.0.0/24}`` with a plain scalar of a non-secret type, or None.
-
-    Such a mapping is always a valid `ExplicitParameter` and its value renders to itself, so what
-    `_explicit` does reduces to `check_value`; anything else (None) takes `_explicit`.
-    """
-    if len(raw) != 2 or "value" not in raw:
-        return None
-    type_name = raw.get("type")
-    if type(type_name) is not str or type_name not in _PLAIN_EXPLICIT_TYPES:
-        return None
-    value = raw["value"]
-    kind = type(value)
-    if kind not in _PLAIN_TYPES or (kind is str and "${" in value) or check_value(type_name, value) is not None:
-        return None
-    return new_input(type_name, value, False, None, locate, False, name)
 
 
 @lru_cache(maxsize=1024)
@@ -185,45 +73,18 @@ def _is_sensitive_type(type_name: str) -> bool:
     return ParamType(type_name).is_sensitive
 
 
-# The type `infer_type` gives each plain scalar type (the fast path of `_shorthand`).
+# The type `infer_type` gives each plain scalar type.
 _PLAIN_TYPES: dict[type, str] = {kind: str(infer_type(kind())) for kind in (str, int, float, bool)}
-
-
-# Whether each of those types is sensitive (`_is_sensitive_type`, what `_input` asks).
-_PLAIN_SENSITIVE: dict[type, bool] = {kind: _is_sensitive_type(type_name) for kind, type_name in _PLAIN_TYPES.items()}
 
 
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     kind = type(raw)
-    if kind in _PLAIN_TYPES:
-        if not (kind is str and "${" in raw):
-            if not scope.sensitive_variables:  # as `build_inputs` leaves it: `_input` with its answers known
-                type_name = _PLAIN_TYPES[kind]
-                locate = scope.parameter_locator()
-                return DesiredInput(type_name, raw, _PLAIN_SENSITIVE[kind], None, locate, True, path[2])
-            return _input(_PLAIN_TYPES[kind], raw, path, scope, inferred=True)
-        if kind is str:
-            parts, errors = parse_template(raw)
-            if not errors and len(parts) == 1 and type(parts[0]) is Reference:
-                value = resolve_reference(parts[0], scope, path, True)
-                found = type(value)
-                if found is OutputRef:
-                    return _input(_PLAIN_TYPES[str], value, path, scope, inferred=True)
-                if found in _PLAIN_TYPES:
-                    return _input(_PLAIN_TYPES[found], value, path, scope, inferred=True)
-                return _typed_shorthand(name, value, path, scope)
-    return _general_shorthand(name, raw, path, scope)
-
-
-def _general_shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
+    if kind in _PLAIN_TYPES and not (kind is str and "${" in raw):  # renders to itself: its type is its own
+        return _input(_PLAIN_TYPES[kind], raw, None, path, scope, inferred=True)
     if raw is None:
         scope.problem(path, "", f"parameter {name!r} has no value", key=True)
         return None
-    return _typed_shorthand(name, render(raw, scope, path), path, scope)
-
-
-def _typed_shorthand(name: str, value: Any, path: Path, scope: Scope) -> DesiredInput | None:
-    """A rendered shorthand value as an input typed by `infer_type`, or None with a problem."""
+    value, secret = render_input(raw, scope, path)
     if contains_failure(value):
         return None
     type_name = infer_type(_for_inference(value))
@@ -233,7 +94,7 @@ def _typed_shorthand(name: str, value: Any, path: Path, scope: Scope) -> Desired
             path, "", f"parameter {name!r}: shorthand needs {hint}; use the explicit form {{type: ..., value: ...}}"
         )
         return None
-    return _input(type_name, value, path, scope, inferred=True)
+    return _input(type_name, value, secret, path, scope, inferred=True)
 
 
 def _for_inference(value: Any) -> Any:
@@ -270,10 +131,10 @@ _TYPES_HINT = "expected string, number, boolean, Date, SecureString, Array/T, Pr
 
 
 def _from_value(name: str, type_name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
-    value = render(raw, scope, path)
+    value, secret = render_input(raw, scope, path)
     if contains_failure(value):
         return None
-    if ParamType(type_name).is_sensitive and not (contains_output(value) or scope.sensitive_variables):
+    if ParamType(type_name).is_sensitive and not (contains_output(value) or secret):
         scope.problem(
             path,
             "",
@@ -285,7 +146,7 @@ def _from_value(name: str, type_name: str, raw: Any, path: Path, scope: Scope) -
         if why:
             scope.problem(path, "", f"parameter {name!r}: {why}{_quote_hint(type_name, scope, path)}")
             return None
-    return _input(type_name, value, path, scope)
+    return _input(type_name, value, secret, path, scope)
 
 
 def _quote_hint(type_name: str, scope: Scope, path: Path) -> str:
@@ -295,13 +156,15 @@ def _quote_hint(type_name: str, scope: Scope, path: Path) -> str:
     return ""
 
 
-def _input(type_name: str, value: Any, path: Path, scope: Scope, *, inferred: bool = False) -> DesiredInput:
-    sensitive_variable = scope.sensitive_variables[0] if scope.sensitive_variables else None
+def _input(
+    type_name: str, value: Any, secret: str | None, path: Path, scope: Scope, *, inferred: bool = False
+) -> DesiredInput:
+    """``secret``: the sensitive variable the value was rendered from, which makes it a secret."""
     return DesiredInput(
         type=type_name,
         value=value,
-        sensitive=_is_sensitive_type(type_name) or sensitive_variable is not None,
-        source=f"var:{sensitive_variable}" if sensitive_variable else None,
+        sensitive=_is_sensitive_type(type_name) or secret is not None,
+        source=f"var:{secret}" if secret else None,
         locate=scope.parameter_locator(),
         type_inferred=inferred,
         name=path[2],

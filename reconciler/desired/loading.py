@@ -7,27 +7,25 @@ of every file is collected and raised together as one `ManifestError`, each with
 The result does not depend on the order of files or documents: runs are keyed by name and ordered
 by dependencies then name, and the digest hashes the files sorted by path.
 
-A document without ``forEach`` (most of them) declares exactly the one run `expand` would give, so
-`_Collector.add` builds that instance and its one scope directly. The inputs of a run share one
-parameter locator (`Scope.parameter_locator`) instead of one per input: a location is looked up
-only when an error or a caller asks for it.
+The inputs of a run share one parameter locator (`Scope.parameter_locator`): a location is looked
+up only when an error or a caller asks for it.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from reconciler.desired.expansion import expand
 from reconciler.desired.graph import resolve_edges, topological_order
-from reconciler.desired.inputs import Remembered, Sources, build_inputs
-from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, new_run
+from reconciler.desired.inputs import Sources, build_inputs
+from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
-from reconciler.errors import ManifestError, Problem, SourceLocation
+from reconciler.errors import ManifestError, Problem
 from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
 from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun, duration_seconds
 from reconciler.manifest.parsing import Document, parse_documents
@@ -79,50 +77,26 @@ def manifests_digest(manifest_files: Sequence[tuple[str, str]]) -> str:
 _NAME_PATH = ("metadata", "name")
 
 
-class _Run(NamedTuple):
-    """A `DesiredRun` but for its ``depends_on`` (known once every document is read)."""
-
-    name: str
-    workflow: str
-    inputs: dict[str, DesiredInput]
-    revision: int
-    timeout_seconds: float | None
-    on_failure: str
-    max_attempts: int
-    labels: dict[str, str]
-    locate: Callable[[], SourceLocation]
-
-    def build(self, depends_on: frozenset[str]) -> DesiredRun:
-        # positional, in the order of DesiredRun's fields, through `new_run`: 10,000 runs
-        name, workflow, inputs, revision, timeout_seconds, on_failure, max_attempts, labels, locate = self
-        return new_run(
-            name, workflow, inputs, revision, depends_on, timeout_seconds, on_failure, max_attempts, labels, locate
-        )
-
-
 @dataclass
 class _Collector:
     """Builds the desired runs one document at a time, then the graph over all of them.
 
     A run's ``depends_on`` is known only once every document is read (a dependency may be declared
-    later), so each run is kept as the arguments of its `DesiredRun` (`_Run`) until `finish`: building it
-    once, rather than building it and then copying it with its dependencies, saves a frozen
-    dataclass construction per run (10,000 of them in a large stack).
+    later): `finish` sets it.
     """
 
     variables: Variables
     sources: Sources
     problems: list[Problem]
     defaults: RunDefaults = field(default_factory=RunDefaults)  # the stack's spec.defaults
-    runs: dict[str, _Run] = field(default_factory=dict)
+    runs: dict[str, DesiredRun] = field(default_factory=dict)
     uses: dict[str, list[RunUse]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
-    remembered: dict[str, Remembered] = field(default_factory=dict)
 
     def add(self, run_document: RunDocument) -> None:
         run, document = run_document.run, run_document.document
         scope = Scope(self.variables, document, self.problems)
-        if run.spec.for_each is None:  # most documents: one run, rendered in this one scope
+        if run.spec.for_each is None:  # one run, rendered in this one scope
             self._add_instance(run, document, run.metadata.name, _NAME_PATH, scope)
             return
         instances = expand(run.metadata.name, run.spec.for_each, scope)
@@ -134,41 +108,31 @@ class _Collector:
     def _add_instance(
         self, run: WorkflowRun, document: Document, name: str, name_path: tuple[Any, ...], scope: Scope
     ) -> None:
-        """One run, ``name`` (written at ``name_path``), rendered in ``scope``.
-
-        A workflow without ``${`` renders to itself (and the model has checked that it is a
-        non-empty string), and an empty ``dependsOn`` records nothing: both skip their walk.
-        """
+        """One run, ``name`` (written at ``name_path``), rendered in ``scope``."""
         locate = partial(document.location, name_path, key=True)
         runs = self.runs
         if name in runs:
-            first = runs[name].locate()
+            first = runs[name].location
             self.problems.append(Problem(locate(), f"duplicate run name {name!r} (first declared at {first})"))
             return
         spec = run.spec
-        workflow: Any = spec.workflow
-        if "${" in workflow:
-            workflow = render(workflow, scope, ("spec", "workflow"), runs_allowed=False)
-            if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
-                scope.problem(("spec", "workflow"), "", "spec.workflow must be a non-empty string")
-            if not isinstance(workflow, str):
-                workflow = ""
-        inputs = build_inputs(spec.parameters, scope, self.sources, self.remembered)
-        if spec.depends_on:
-            self._depends_on(spec.depends_on, scope)
+        workflow = render(spec.workflow, scope, ("spec", "workflow"), runs_allowed=False)
+        if not (isinstance(workflow, str) and workflow) and not contains_failure(workflow):
+            scope.problem(("spec", "workflow"), "", "spec.workflow must be a non-empty string")
+        inputs = build_inputs(spec.parameters, scope, self.sources)
+        self._depends_on(spec.depends_on, scope)
         self.uses[name] = scope.uses
-        defaults = self.defaults
-        on_failure = spec.on_failure or defaults.on_failure
-        runs[name] = _Run(  # positional, in the order of _Run's fields
-            name,
-            workflow,
-            inputs,
-            spec.revision,
-            float(duration_seconds(spec.timeout or defaults.timeout)),
-            on_failure,
-            spec.max_attempts or defaults.max_attempts or (3 if on_failure == "retry" else 1),
-            dict(run.metadata.labels),
-            locate,
+        on_failure = spec.on_failure or self.defaults.on_failure
+        runs[name] = DesiredRun(
+            name=name,
+            workflow=workflow if isinstance(workflow, str) else "",
+            inputs=inputs,
+            revision=spec.revision,
+            timeout_seconds=float(duration_seconds(spec.timeout or self.defaults.timeout)),
+            on_failure=on_failure,
+            max_attempts=spec.max_attempts or self.defaults.max_attempts or (3 if on_failure == "retry" else 1),
+            labels=dict(run.metadata.labels),
+            locate=locate,
         )
 
     def _depends_on(self, depends_on: list[str], scope: Scope) -> None:
@@ -181,5 +145,5 @@ class _Collector:
     def finish(self, digest: str) -> DesiredStack:
         edges = resolve_edges(self.uses, self.groups, self.problems)
         order = topological_order(edges, self.problems)
-        runs = {name: self.runs[name].build(frozenset(edges[name])) for name in order}
+        runs = {name: replace(self.runs[name], depends_on=frozenset(edges[name])) for name in order}
         return DesiredStack(runs=runs, order=order, manifests_digest=digest)

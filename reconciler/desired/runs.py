@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.errors import SourceLocation
-from reconciler.frozen import positional_constructor
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +45,7 @@ def at(location: SourceLocation) -> Locator:
     return lambda: location
 
 
-# Where a run's parameter is written, given its name: one per run, shared by all its inputs (a
-# large stack has tens of thousands of inputs, and a locator object each cost measurable time).
+# Where a run's parameter is written, given its name: one per run, shared by all its inputs.
 class ParameterLocator(Protocol):
     """Where parameter ``name`` is written; with ``text``, where that text is within its value."""
 
@@ -102,11 +100,6 @@ class DesiredRun:
     def location(self) -> SourceLocation | None:
         """Where the run is declared (its name); found in the YAML node tree only when asked for."""
         return self.locate() if self.locate is not None else None
-
-
-# The loader builds 40,000 inputs and 10,000 runs for a large stack (`reconciler.frozen`).
-new_input = positional_constructor(DesiredInput)
-new_run = positional_constructor(DesiredRun)
 
 
 @dataclass(frozen=True)

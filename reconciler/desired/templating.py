@@ -20,7 +20,6 @@ from typing import Any
 from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.variables import Variables
 from reconciler.errors import Problem, SourceLocation
-from reconciler.frozen import positional_constructor
 from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.parsing import Document
 
@@ -41,10 +40,6 @@ class RunUse:
         return self.document.text_location(self.path, self.source)
 
 
-# The loader records a use for most runs of a large stack (`reconciler.frozen`).
-new_use = positional_constructor(RunUse)
-
-
 class _Failed:
     """Stands in for a reference that could not be resolved (a problem is already reported)."""
 
@@ -61,7 +56,6 @@ class Scope:
     problems: list[Problem]
     each: tuple[str, Any] | None = None
     uses: list[RunUse] = field(default_factory=list)
-    sensitive_variables: list[str] = field(default_factory=list)
     _parameter_locator: ParameterLocator | None = None
 
     def parameter_locator(self) -> ParameterLocator:
@@ -91,12 +85,26 @@ def _parameter_location(document: Document, name: str, text: str = "") -> Source
 
 def render(value: Any, scope: Scope, path: Path, *, runs_allowed: bool = True) -> Any:
     """``value`` with references substituted (recursively through lists and mapping values)."""
+    return _render(value, scope, path, runs_allowed, [])
+
+
+def render_input(value: Any, scope: Scope, path: Path) -> tuple[Any, str | None]:
+    """`render` for a parameter's value, and the first sensitive variable it read (None: none read).
+
+    A value rendered from a sensitive variable is a secret, whatever its declared type."""
+    secrets: list[str] = []
+    rendered = _render(value, scope, path, True, secrets)
+    return rendered, secrets[0] if secrets else None
+
+
+def _render(value: Any, scope: Scope, path: Path, runs_allowed: bool, secrets: list[str]) -> Any:
+    """`render`; the sensitive variables read are appended to ``secrets``."""
     if isinstance(value, str):
-        return _render_text(value, scope, path, runs_allowed)
+        return _render_text(value, scope, path, runs_allowed, secrets)
     if isinstance(value, list):
-        return [render(item, scope, (*path, i), runs_allowed=runs_allowed) for i, item in enumerate(value)]
+        return [_render(item, scope, (*path, i), runs_allowed, secrets) for i, item in enumerate(value)]
     if isinstance(value, dict):
-        return {k: render(v, scope, (*path, k), runs_allowed=runs_allowed) for k, v in value.items()}
+        return {k: _render(v, scope, (*path, k), runs_allowed, secrets) for k, v in value.items()}
     return value
 
 
@@ -122,7 +130,7 @@ def contains_output(value: Any) -> bool:
     return False
 
 
-def _render_text(text: str, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+def _render_text(text: str, scope: Scope, path: Path, runs_allowed: bool, secrets: list[str]) -> Any:
     if "${" not in text:
         return text
     parts, errors = parse_template(text)
@@ -132,9 +140,9 @@ def _render_text(text: str, scope: Scope, path: Path, runs_allowed: bool) -> Any
         return FAILED
     if len(parts) == 1:
         part = parts[0]
-        return part if isinstance(part, str) else resolve_reference(part, scope, path, runs_allowed)
+        return part if isinstance(part, str) else _reference(part, scope, path, runs_allowed, secrets)
     return _join(
-        [p if isinstance(p, str) else resolve_reference(p, scope, path, runs_allowed) for p in parts], scope, path
+        [p if isinstance(p, str) else _reference(p, scope, path, runs_allowed, secrets) for p in parts], scope, path
     )
 
 
@@ -159,10 +167,10 @@ def _join(pieces: list[Any], scope: Scope, path: Path) -> Any:
     return Interpolation(tuple(joined))
 
 
-def resolve_reference(reference: Reference, scope: Scope, path: Path, runs_allowed: bool) -> Any:
+def _reference(reference: Reference, scope: Scope, path: Path, runs_allowed: bool, secrets: list[str]) -> Any:
     """The value of one ``${...}`` (FAILED, with a problem reported, when it has none)."""
     if reference.kind == "var":
-        return _variable(reference, scope, path)
+        return _variable(reference, scope, path, secrets)
     if reference.kind == "each":
         if scope.each is None:
             scope.problem(path, reference.source, f"{reference.source} is only available in a run with forEach")
@@ -175,7 +183,7 @@ def resolve_reference(reference: Reference, scope: Scope, path: Path, runs_allow
     return OutputRef(reference.name, reference.output)
 
 
-def _variable(reference: Reference, scope: Scope, path: Path) -> Any:
+def _variable(reference: Reference, scope: Scope, path: Path, secrets: list[str]) -> Any:
     variables, name = scope.variables, reference.name
     if not variables.known:
         return FAILED  # the stack file has problems of its own; do not add noise
@@ -187,5 +195,5 @@ def _variable(reference: Reference, scope: Scope, path: Path) -> Any:
         scope.problem(path, reference.source, message)
         return FAILED
     if variables.is_sensitive(name):
-        scope.sensitive_variables.append(name)
+        secrets.append(name)
     return variables.values[name]
