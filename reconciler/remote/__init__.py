@@ -1,39 +1,13 @@
 """The VCD workflow API client: settings, parameter codecs, auth, retries, exactly-once starts.
 
 Only this package talks HTTP (import-linter contract). The applier uses `WorkflowClient`; the
-records it returns (`Execution`, `ExecutionSummary`, `ParameterDefinition`) carry plain values.
+records it returns (`Execution`, `ExecutionSummary`, `ParameterDefinition`, in `executions`) carry
+plain values. The package exports what a caller needs to build a client.
 """
 
-from reconciler.errors import CodecError
-from reconciler.remote.client import ANY_USER, LookupPolicy, WorkflowClient
-from reconciler.remote.codecs import decode, decode_parameter, encode, ws_parameter
-from reconciler.remote.executions import (
-    IN_PROGRESS_STATES,
-    TERMINAL_STATES,
-    Execution,
-    ExecutionSummary,
-    ParameterDefinition,
-    parse_date,
-)
+from reconciler.remote.client import WorkflowClient
+from reconciler.remote.exactly_once import ANY_USER, LookupPolicy
 from reconciler.remote.retrying import RetryPolicy
-from reconciler.remote.settings import ApiSettings, settings_from
+from reconciler.remote.settings import ApiSettings
 
-__all__ = [
-    "ANY_USER",
-    "IN_PROGRESS_STATES",
-    "TERMINAL_STATES",
-    "ApiSettings",
-    "CodecError",
-    "Execution",
-    "ExecutionSummary",
-    "LookupPolicy",
-    "ParameterDefinition",
-    "RetryPolicy",
-    "WorkflowClient",
-    "decode",
-    "decode_parameter",
-    "encode",
-    "parse_date",
-    "settings_from",
-    "ws_parameter",
-]
+__all__ = ["ANY_USER", "ApiSettings", "LookupPolicy", "RetryPolicy", "WorkflowClient"]

@@ -19,12 +19,11 @@ Logging (logger ``reconciler.remote``, DEBUG): method, path and status only — 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -34,16 +33,14 @@ import httpx
 from reconciler.errors import (
     AuthError,
     CodecError,
-    EndpointUnreachableError,
     NotFoundError,
-    OutcomeUnknownError,
     PermanentRemoteError,
-    TemporaryRemoteError,
     VersionNotSupportedError,
 )
 from reconciler.redaction import Redactor
 from reconciler.remote.auth import Login, TokenKeeper, log_in
-from reconciler.remote.codecs import TypedValue, ws_parameter
+from reconciler.remote.codecs import ws_parameter
+from reconciler.remote.exactly_once import ExactlyOnce, Fence, Inputs, LookupPolicy
 from reconciler.remote.executions import (
     TERMINAL_STATES,
     Execution,
@@ -55,7 +52,6 @@ from reconciler.remote.executions import (
     read_summaries,
 )
 from reconciler.remote.failures import error_from_response, error_from_transport, unreadable_answer
-from reconciler.remote.matching import DEFAULT_CLOCK_SKEW, Wanted, assign, is_candidate
 from reconciler.remote.reachability import Reachability
 from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
@@ -63,21 +59,6 @@ from reconciler.remote.settings import ApiSettings, ValueFormat
 log = logging.getLogger("reconciler.remote")
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
-Fence = Callable[[], Awaitable[None]]  # raises when a start must not be sent (again): the caller lost its lock
-Inputs = Mapping[str, TypedValue]
-ANY_USER = "*"
-
-
-@dataclass(frozen=True)
-class LookupPolicy:
-    """How hard to look for an execution whose start answer was lost before starting it again."""
-
-    clock_skew: timedelta = DEFAULT_CLOCK_SKEW  # server clock may lag ours by this much
-    settle_delay: float = 2.0  # wait this long before re-checking a list that does not show it yet
-    settle_checks: int = 2  # re-checks after the first look, before absence counts as proven
-    list_attempts: int = 3  # looks at a failing list (each already retried) before giving up
-    max_restarts: int = 1  # starts after the first one, each only after absence was proven
-    fetch_concurrency: int = 10  # candidate executions read at once
 
 
 class WorkflowClient:
@@ -104,6 +85,7 @@ class WorkflowClient:
         self._rng = rng or random.Random()
         self._http = _http_client(settings, transport, max_connections)
         self._keeper = TokenKeeper(self._log_in)
+        self._exactly_once = ExactlyOnce(self, self._lookup, sleep, self._retry_delay)
         self.reachability = Reachability(settings.url, settings.give_up_after)
 
     async def __aenter__(self) -> Self:
@@ -128,6 +110,11 @@ class WorkflowClient:
         """Log in now (otherwise the first call does); returns the identity."""
         login = await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
         return login.identity
+
+    async def whoami(self) -> str | None:
+        """The identity, logging in first when not logged in yet."""
+        await self._keeper.token()
+        return self.identity
 
     async def start_execution(self, workflow_id: str, inputs: Inputs, *, fence: Fence | None = None) -> Execution:
         """``POST .../executions``; never repeated once it may have reached the server. ``fence``: awaited
@@ -166,17 +153,15 @@ class WorkflowClient:
                 raise
             log.debug("cancel of %s: already ended", execution_id)
 
-    async def delete(self, workflow_id: str, execution_id: str) -> None:
-        """Delete an execution record (the server may require it to have ended: cancel first)."""
-        operation = f"delete execution {execution_id} of workflow {workflow_id}"
-        await self._call("DELETE", _execution(workflow_id, execution_id), operation, gone_ok=True)
-
     async def presentation(self, workflow_id: str) -> list[ParameterDefinition]:
         """The workflow's declared input then output parameters."""
         operation = f"read the presentation of workflow {workflow_id}"
         path = f"/cloudapi/workflows/{_segment(workflow_id)}/presentation"
         response = await self._call("GET", path, operation)
         return self._read(operation, response, read_presentation)
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
+        return self._retry.delay(attempt, retry_after, self._rng)
 
     def _read(self, operation: str, response: httpx.Response, reader: Callable[[Any], T]) -> T:
         return _decode(operation, response, reader, self._redact)
@@ -205,13 +190,8 @@ class WorkflowClient:
         *,
         exclude: Iterable[str] = (),
     ) -> Execution | None:
-        """The earliest execution of ``workflow_id`` started at/after ``since`` by ``user`` with ``inputs``.
-
-        ``user`` None means this client's own identity; `ANY_USER` matches anyone. ``exclude``: ids
-        of executions already accounted for (e.g. every id in the state), never adopted.
-        """
-        found = await self.find_started_many(workflow_id, [(0, inputs, since)], user=user, exclude=exclude)
-        return found[0]
+        """`ExactlyOnce.find_started`."""
+        return await self._exactly_once.find_started(workflow_id, inputs, since, user, exclude=exclude)
 
     async def find_started_many(
         self,
@@ -222,20 +202,8 @@ class WorkflowClient:
         exclude: Iterable[str] = (),
         gate: asyncio.Semaphore | None = None,
     ) -> dict[K, Execution | None]:
-        """Recovery in one pass: list the workflow's executions once, read each candidate once
-        (concurrently), and give each key its own execution (or None). See `matching.assign`.
-
-        ``gate``: the caller's request limit, taken around each request (the list and every read);
-        without it, reads go ``fetch_concurrency`` at a time."""
-        who = await self._who(user)
-        excluded = frozenset(exclude)
-        wants = {key: Wanted(inputs, _aware(since), who, excluded) for key, inputs, since in wanted}
-        skew = self._lookup.clock_skew
-        async with gate or contextlib.nullcontext():
-            rows = await self.list_executions(workflow_id)
-        candidates = [row for row in rows if any(is_candidate(row, w, skew) for w in wants.values())]
-        executions = await self._read_all(workflow_id, candidates, gate)
-        return assign(wants, executions, skew)
+        """`ExactlyOnce.find_started_many`."""
+        return await self._exactly_once.find_started_many(workflow_id, wanted, user=user, exclude=exclude, gate=gate)
 
     async def start_exactly_once(
         self,
@@ -246,95 +214,8 @@ class WorkflowClient:
         exclude: Iterable[str] = (),
         fence: Fence | None = None,
     ) -> Execution:
-        """Start, and when the answer is lost adopt the execution it created instead of starting twice.
-
-        ``since``: a time taken *before* the first attempt (the applier's durable intent time). After a
-        lost answer the execution is looked up (`find_started`); it is started again only when repeated
-        looks, ``settle_delay`` apart, prove it absent, and at most ``max_restarts`` times. If the list
-        cannot be read, or the last attempt is lost too, `OutcomeUnknownError` is raised: the caller must
-        record the start as unknown and look again later (never start again blindly).
-
-        ``fence``: awaited before every send but the first (which the caller checks itself): a
-        restart, a retry of a refused start, a re-send after a re-login.
-        """
-        excluded = frozenset(exclude)
-        lost: OutcomeUnknownError | None = None
-        for restart in range(self._lookup.max_restarts + 1):
-            if restart and fence is not None:
-                await fence()
-            try:
-                return await self.start_execution(workflow_id, inputs, fence=fence)
-            except OutcomeUnknownError as exc:
-                lost = exc
-                log.warning("start of workflow %s: answer lost; looking for the execution", workflow_id)
-            found = await self._find_lost_start(workflow_id, inputs, since, excluded)
-            if found is not None:
-                return found
-        raise OutcomeUnknownError(
-            f"start execution of workflow {workflow_id}: the answer was lost and no execution shows up "
-            f"yet; not starting it again ({lost})",
-            status=lost.status if lost else None,
-            operation=f"start execution of workflow {workflow_id}",
-        ) from lost
-
-    async def _find_lost_start(
-        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
-    ) -> Execution | None:
-        """Look, then re-look after ``settle_delay`` (a POST may still be in flight); None = proven absent."""
-        for check in range(self._lookup.settle_checks + 1):
-            if check:
-                await self._sleep(self._lookup.settle_delay)
-            found = await self._look_up(workflow_id, inputs, since, exclude)
-            if found is not None:
-                return found
-        return None
-
-    async def _look_up(
-        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
-    ) -> Execution | None:
-        """`find_started`, tolerating a temporarily failing list; gives up as `OutcomeUnknownError`."""
-        attempts = self._lookup.list_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return await self.find_started(workflow_id, inputs, since, exclude=exclude)
-            except TemporaryRemoteError as exc:
-                if attempt == attempts or isinstance(exc, EndpointUnreachableError):
-                    raise OutcomeUnknownError(
-                        f"start execution of workflow {workflow_id}: the answer was lost and the lookup "
-                        f"failed too ({exc}); not starting it again",
-                        operation=f"start execution of workflow {workflow_id}",
-                        status=exc.status,
-                    ) from exc
-                await self._sleep(self._retry.delay(attempt, exc.retry_after, self._rng))
-        return None
-
-    async def _who(self, user: str | None) -> str | None:
-        if user == ANY_USER:
-            return None
-        if user:
-            return user
-        await self._keeper.token()  # log in, so the identity is known
-        return self.identity
-
-    async def _read_all(
-        self, workflow_id: str, rows: Sequence[ExecutionSummary], gate: asyncio.Semaphore | None = None
-    ) -> list[Execution]:
-        """Each candidate read once, ``fetch_concurrency`` (or ``gate``) at a time; vanished ones are skipped."""
-        gate = gate or asyncio.Semaphore(self._lookup.fetch_concurrency)
-
-        async def read(row: ExecutionSummary) -> Execution | None:
-            async with gate:
-                try:
-                    return await self.get_execution(workflow_id, row.id)
-                except NotFoundError:
-                    return None
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(read(row)) for row in rows]
-        except ExceptionGroup as failed:
-            raise _first_error(failed) from None
-        return [e for e in (task.result() for task in tasks) if e is not None]
+        """`ExactlyOnce.start`: start, and when the answer is lost adopt the execution it created."""
+        return await self._exactly_once.start(workflow_id, inputs, since, exclude=exclude, fence=fence)
 
     # ------------------------------------------------------------------------------------- transport
 
@@ -346,14 +227,11 @@ class WorkflowClient:
         *,
         json: Any = None,
         unsafe: bool = False,
-        gone_ok: bool = False,
         fence: Fence | None = None,
     ) -> httpx.Response:
         """One API call with login, one re-login on 401, and retries as its discipline allows.
 
-        ``gone_ok``: a 403/404 on a *repeated* attempt means an earlier attempt whose answer was lost
-        did the job (a retried DELETE), so it counts as success. ``fence``: awaited before every send
-        but the first.
+        ``fence``: awaited before every send but the first.
         """
         tries = 0
 
@@ -362,12 +240,7 @@ class WorkflowClient:
             tries += 1
             if tries > 1 and fence is not None:
                 await fence()
-            try:
-                return await self._authorized(method, path, operation, json, unsafe, fence)
-            except NotFoundError:
-                if gone_ok and tries > 1:
-                    return httpx.Response(204)
-                raise
+            return await self._authorized(method, path, operation, json, unsafe, fence)
 
         return await retrying(attempt, self._retry, self._patient_sleep, self._rng)
 
@@ -464,17 +337,6 @@ def _decode(operation: str, response: httpx.Response, reader: Callable[[Any], T]
         return reader(response.json())
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise unreadable_answer(operation, response, redact(str(exc))) from exc
-
-
-def _first_error(group: ExceptionGroup[Exception]) -> Exception:
-    """One error of a failed concurrent read, so callers see our own error classes, not a group."""
-    first = group.exceptions[0]
-    return _first_error(first) if isinstance(first, ExceptionGroup) else first
-
-
-def _aware(moment: datetime) -> datetime:
-    """A naive datetime is taken as UTC (comparing naive with aware dates would raise)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _segment(value: str) -> str:
