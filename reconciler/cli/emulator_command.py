@@ -65,6 +65,7 @@ def emulator(
     user `deployer` in org `acme` (password `deployer`) and the API token `demo-token`. A read-only
     list of every start received is at /_emulator/starts.
     """
+    from reconciler.emulator.options import EmulatorOptions
     from reconciler.emulator.serving import serve
 
     enable_collector()  # a server runs for long: collect its garbage (the CLI starts with it off)
@@ -73,18 +74,9 @@ def emulator(
     if unknown:
         raise click.BadParameter(f"unknown fault kind(s): {', '.join(unknown)}", param_hint="--fault-kinds")
     try:
-        serve(
-            host,
-            port,
-            catalog_path,
-            latency=latency,
-            fault_rate=fault_rate,
-            fault_kinds=kinds,
-            seed=seed,
-            value_format=value_format,
-            log_level=log_level,
-            certfile=certfile,
-            keyfile=keyfile,
+        options = EmulatorOptions(
+            latency=latency, fault_rate=fault_rate, fault_kinds=kinds, seed=seed, output_format=value_format
         )
+        serve(host, port, catalog_path, options, log_level=log_level, certfile=certfile, keyfile=keyfile)
     except KeyboardInterrupt:
         pass

@@ -10,6 +10,7 @@ from reconciler.emulator.catalog import Catalog, CatalogError, parse_catalog, re
 from reconciler.emulator.clock import ManualClock
 from reconciler.emulator.context import Emulator, emulator_of
 from reconciler.emulator.faults import ALL_FAULT_KINDS, ConnectionDropped
+from reconciler.emulator.options import EmulatorOptions
 from reconciler.emulator.serving import load_catalog, running_server, serve
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "CatalogError",
     "ConnectionDropped",
     "Emulator",
+    "EmulatorOptions",
     "ManualClock",
     "create_app",
     "emulator_of",

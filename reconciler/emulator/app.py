@@ -1,14 +1,12 @@
 """``create_app``: the emulator as one Starlette app, in-process for tests or under uvicorn.
 
-Every knob is an argument, so a test builds exactly the server it needs (fake clock, forced value
-format, 404 instead of 403, injected faults) and two apps in one process share nothing.
+Every knob is in `EmulatorOptions`, so a test builds exactly the server it needs (fake clock, forced
+value format, 404 instead of 403, injected faults) and two apps in one process share nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,47 +17,28 @@ from reconciler.emulator import admin_api, session_api, workflow_api
 from reconciler.emulator.answers import CloudApiError, cloudapi_error_handler, error_body, json_response
 from reconciler.emulator.catalog import Catalog
 from reconciler.emulator.clock import Clock
-from reconciler.emulator.context import Emulator, StateFormat
-from reconciler.emulator.faults import ALL_FAULT_KINDS, FaultMiddleware, FaultPolicy
-from reconciler.emulator.wire import ValueFormat
+from reconciler.emulator.context import Emulator
+from reconciler.emulator.faults import FaultMiddleware, FaultPolicy
+from reconciler.emulator.options import EmulatorOptions
 
 
 def create_app(
-    catalog: Catalog,
-    *,
-    latency: float = 0.0,
-    fault_rate: float = 0.0,
-    fault_kinds: Sequence[str] = ALL_FAULT_KINDS,
-    fault_login: bool = False,
-    seed: int | None = None,
-    clock: Clock | None = None,
-    state_format: StateFormat = "string",
-    output_format: ValueFormat | None = None,
-    missing_status: Literal[403, 404] = 403,
-    retry_after: int = 1,
+    catalog: Catalog, options: EmulatorOptions = EmulatorOptions(), *, clock: Clock | None = None
 ) -> Starlette:
-    """The emulator app. ``output_format`` forces the value format of answers (default: the request's).
+    """The emulator app serving ``catalog`` as ``options`` say, on ``clock`` (default: the real time).
 
     ``emulator_of(app)`` gives the live state: ``.clock``, ``.starts``, ``.executions``, and
     ``.faults.enqueue(kind, method=..., path_contains=...)`` to inject one fault on purpose.
     """
     policy = FaultPolicy(
-        rate=fault_rate,
-        kinds=fault_kinds,
-        latency=latency,
-        seed=seed,
-        include_login=fault_login,
-        retry_after=retry_after,
+        rate=options.fault_rate,
+        kinds=options.fault_kinds,
+        latency=options.latency,
+        seed=options.seed,
+        include_login=options.fault_login,
+        retry_after=options.retry_after,
     )
-    emulator = Emulator(
-        catalog=catalog,
-        clock=clock or time.time,
-        output_format=output_format,
-        state_format=state_format,
-        missing_status=missing_status,
-        seed=seed,
-        faults=policy,
-    )
+    emulator = Emulator(catalog=catalog, clock=clock or time.time, options=options, faults=policy)
     app = Starlette(
         routes=[*session_api.ROUTES, *workflow_api.ROUTES, *admin_api.ROUTES],
         middleware=[Middleware(FaultMiddleware, policy=policy)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,9 +20,7 @@ from reconciler.emulator.catalog import Catalog, Workflow
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.executions import Execution, ExecutionStore
 from reconciler.emulator.faults import FaultPolicy
-from reconciler.emulator.wire import ValueFormat
-
-StateFormat = Literal["string", "object"]
+from reconciler.emulator.options import EmulatorOptions
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,7 @@ class Emulator:
 
     catalog: Catalog
     clock: Clock
-    output_format: ValueFormat | None = None
-    state_format: StateFormat = "string"
-    missing_status: int = 403
-    seed: int | None = None
+    options: EmulatorOptions = field(default_factory=EmulatorOptions)
     sessions: Sessions = field(init=False)
     executions: ExecutionStore = field(default_factory=ExecutionStore)
     starts: list[StartRecord] = field(default_factory=list)
@@ -53,7 +48,8 @@ class Emulator:
 
     def __post_init__(self) -> None:
         self.sessions = Sessions(self.catalog)
-        self._ids = random.Random(None if self.seed is None else self.seed + 1)
+        seed = self.options.seed
+        self._ids = random.Random(None if seed is None else seed + 1)
         self._workflows = {w.id: w for w in self.catalog.workflows}
 
     def new_execution_id(self) -> str:
@@ -80,7 +76,7 @@ class Emulator:
         return execution
 
     def missing(self, message: str) -> CloudApiError:
-        if self.missing_status == 404:
+        if self.options.missing_status == 404:
             return CloudApiError(404, "RESOURCE_NOT_FOUND", message)
         return CloudApiError(403, "ACCESS_TO_RESOURCE_IS_FORBIDDEN", message)
 

@@ -12,19 +12,16 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 import uvicorn
 from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.catalog import DEMO_CATALOG_PATH, Catalog, read_catalog
-from reconciler.emulator.context import StateFormat
-from reconciler.emulator.faults import ALL_FAULT_KINDS
-from reconciler.emulator.wire import ValueFormat
+from reconciler.emulator.options import EmulatorOptions
 from reconciler.errors import ConfigError
 
 
@@ -37,20 +34,14 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8443,
     catalog_path: str | Path | None = None,
+    options: EmulatorOptions = EmulatorOptions(),
     *,
-    latency: float = 0.0,
-    fault_rate: float = 0.0,
-    fault_kinds: Sequence[str] = ALL_FAULT_KINDS,
-    seed: int | None = None,
-    value_format: ValueFormat | None = None,
     log_level: str = "warning",
     certfile: str | None = None,
     keyfile: str | None = None,
-    fault_login: bool = False,
-    state_format: StateFormat = "string",
-    missing_status: Literal[403, 404] = 403,
 ) -> None:
-    """Serve until interrupted; prints ``listening on http://HOST:PORT`` to stderr once ready.
+    """Serve the emulator ``options`` describe until interrupted; prints ``listening on
+    http://HOST:PORT`` to stderr once ready.
 
     Raises CatalogError (a UserError) for a bad catalog, ValueError for bad fault options, ConfigError
     (a UserError, naming the address or the certificate) when the address cannot be bound or the
@@ -59,17 +50,7 @@ def serve(
     if keyfile is not None and certfile is None:
         raise ConfigError("a TLS key (--keyfile) needs its certificate (--certfile)")
     catalog = load_catalog(catalog_path)
-    app = create_app(
-        catalog,
-        latency=latency,
-        fault_rate=fault_rate,
-        fault_kinds=fault_kinds,
-        fault_login=fault_login,
-        seed=seed,
-        output_format=value_format,
-        state_format=state_format,
-        missing_status=missing_status,
-    )
+    app = create_app(catalog, options)
     config = uvicorn.Config(app, log_level=log_level, ssl_certfile=certfile, ssl_keyfile=keyfile)
     _load(config)
     sock = _bind(host, port)

@@ -55,7 +55,7 @@ async def start_execution(request: Request) -> Response:
         org=principal.org,
         started_at=now,
         inputs=inputs,
-        value_format=fmt or emulator.output_format or "openapi",
+        value_format=fmt or emulator.options.output_format or "openapi",
         api_endpoint=str(request.base_url).rstrip("/") + "/api",
         phases=phases,
         outcome=outcome,
@@ -93,7 +93,7 @@ async def get_execution(request: Request) -> Response:
 async def get_state(request: Request) -> Response:
     emulator, execution = _located(request)
     state = execution.snapshot(emulator.clock()).state
-    body: Any = {"value": state} if emulator.state_format == "object" else state
+    body: Any = {"value": state} if emulator.options.state_format == "object" else state
     return json_response(body, media_type=_media(request))
 
 
@@ -120,7 +120,7 @@ async def get_presentation(request: Request) -> Response:
     emulator = emulator_of(request)
     emulator.guard(request)
     workflow = emulator.workflow(request.path_params["workflowId"])
-    body = presentation_body(workflow, emulator.output_format or "openapi")
+    body = presentation_body(workflow, emulator.options.output_format or "openapi")
     return json_response(body, media_type=_media(request))
 
 
@@ -132,7 +132,7 @@ def _located(request: Request) -> tuple[Emulator, Execution]:
 
 
 def _format(emulator: Emulator, execution: Execution) -> ValueFormat:
-    return emulator.output_format or execution.value_format
+    return emulator.options.output_format or execution.value_format
 
 
 def _media(request: Request) -> str:

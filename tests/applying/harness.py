@@ -23,7 +23,7 @@ from reconciler.applying.reports import ApplyEvent, ApplyReport
 from reconciler.backends.local import LocalBackend
 from reconciler.desired.loading import load_stack
 from reconciler.desired.runs import DesiredStack
-from reconciler.emulator import create_app, emulator_of, parse_catalog
+from reconciler.emulator import EmulatorOptions, create_app, emulator_of, parse_catalog
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.context import Emulator
 from reconciler.planning.changes import Plan
@@ -172,7 +172,7 @@ class World:
     client: WorkflowClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.app = create_app(CATALOG, latency=self.latency, clock=self.clock, seed=11)
+        self.app = create_app(CATALOG, EmulatorOptions(latency=self.latency, seed=11), clock=self.clock)
         self.transport = CountingTransport(self.app)
         self.client = WorkflowClient(SETTINGS, transport=self.transport)
 

@@ -20,7 +20,7 @@ from reconciler.applying.recorder import Recorder
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome
 from reconciler.backends.local import LocalBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.emulator import create_app
+from reconciler.emulator import EmulatorOptions, create_app
 from reconciler.errors import EndpointUnreachableError, OutcomeUnknownError
 from reconciler.planning.changes import Action
 from reconciler.planning.planner import make_plan
@@ -57,7 +57,7 @@ def apply_virtually(
 
     async def main() -> tuple[ApplyReport, list[ApplyEvent], State, float]:
         loop = asyncio.get_running_loop()
-        transport = Dying(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        transport = Dying(create_app(CATALOG, EmulatorOptions(seed=11), clock=lambda: 1_700_000_000.0 + loop.time()))
         settings = dataclasses.replace(SETTINGS, give_up_after=give_up_after)
         backend = LocalBackend(path)
         backend.write(empty_state(), None)
@@ -173,7 +173,7 @@ def test_starts_give_up_too_and_a_lost_answer_is_left_to_the_next_apply() -> Non
 
     async def main() -> tuple[BaseException, float, BaseException]:
         loop = asyncio.get_running_loop()
-        refusing = Dying(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        refusing = Dying(create_app(CATALOG, EmulatorOptions(seed=11), clock=lambda: 1_700_000_000.0 + loop.time()))
         settings = dataclasses.replace(SETTINGS, give_up_after=3.0)  # under the retry policy's ~7.5s
         async with WorkflowClient(settings, transport=refusing) as client:
             await client.login()
@@ -181,7 +181,9 @@ def test_starts_give_up_too_and_a_lost_answer_is_left_to_the_next_apply() -> Non
             began = loop.time()
             refused = await _error_of(client.start_exactly_once(ECHO, {"name": ("string", "x")}, datetime.now(UTC)))
             took = loop.time() - began
-        losing = LosesThenDies(create_app(CATALOG, clock=lambda: 1_700_000_000.0 + loop.time(), seed=11))
+        losing = LosesThenDies(
+            create_app(CATALOG, EmulatorOptions(seed=11), clock=lambda: 1_700_000_000.0 + loop.time())
+        )
         async with WorkflowClient(settings, transport=losing) as client:
             await client.login()
             lost = await _error_of(client.start_exactly_once(ECHO, {"name": ("string", "y")}, datetime.now(UTC)))

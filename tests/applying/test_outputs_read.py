@@ -21,7 +21,7 @@ from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome
 from reconciler.backends.local import LocalBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.emulator import create_app, parse_catalog
+from reconciler.emulator import EmulatorOptions, create_app, parse_catalog
 from reconciler.emulator.faults import ConnectionDropped
 from reconciler.errors import StateError
 from reconciler.planning.changes import Action
@@ -71,7 +71,7 @@ class DroppingTransport(CountingTransport):
 @dataclass
 class InstantWorld(World):
     def __post_init__(self) -> None:
-        self.app = create_app(CATALOG, seed=11)
+        self.app = create_app(CATALOG, EmulatorOptions(seed=11))
         self.transport = DroppingTransport(self.app)
         self.client = WorkflowClient(SETTINGS, transport=self.transport)
 

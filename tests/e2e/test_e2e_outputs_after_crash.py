@@ -23,7 +23,7 @@ import yaml
 from conftest import LONG, Emulator, Stack, run_doc, start_emulator, stop
 from test_e2e_state_files import read_only  # noqa: F401 - the fixture that turns a folder read-only
 
-from reconciler.emulator import create_app, emulator_of, parse_catalog, running_server
+from reconciler.emulator import EmulatorOptions, create_app, emulator_of, parse_catalog, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 def lossy() -> Iterator[tuple[str, Any]]:
     """The emulator in this process on a real socket, every answer a little late (so that the window
     between recording an execution's end and reading its outputs is wide), start answers lost."""
-    app = create_app(parse_catalog(yaml.safe_dump(CATALOG)), latency=0.4, seed=3)
+    app = create_app(parse_catalog(yaml.safe_dump(CATALOG)), EmulatorOptions(latency=0.4, seed=3))
     with running_server(app) as url:
         yield url, emulator_of(app)
 

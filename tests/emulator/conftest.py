@@ -9,7 +9,7 @@ import httpx
 import pytest
 from emulator_helpers import client_for, login
 
-from reconciler.emulator import ManualClock, create_app, load_catalog
+from reconciler.emulator import EmulatorOptions, ManualClock, create_app, load_catalog
 from reconciler.emulator.catalog import Catalog
 
 
@@ -31,8 +31,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def make_app(catalog: Catalog, clock: ManualClock) -> Callable[..., Any]:
     def make(**options: Any) -> Any:
-        options.setdefault("clock", clock)
-        return create_app(options.pop("catalog", catalog), **options)
+        chosen, on = options.pop("catalog", catalog), options.pop("clock", clock)
+        return create_app(chosen, EmulatorOptions(**options), clock=on)
 
     return make
 

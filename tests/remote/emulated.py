@@ -17,6 +17,7 @@ from reconciler.emulator.app import create_app
 from reconciler.emulator.clock import ManualClock
 from reconciler.emulator.context import Emulator, emulator_of
 from reconciler.emulator.faults import ConnectionDropped
+from reconciler.emulator.options import EmulatorOptions
 from reconciler.emulator.serving import load_catalog
 from reconciler.remote import ApiSettings
 
@@ -41,7 +42,7 @@ class DropsAsHttpx(httpx.AsyncBaseTransport):
 
 def make_app(clock: ManualClock, **knobs: Any) -> Starlette:
     knobs.setdefault("seed", 7)
-    return create_app(load_catalog(None), clock=clock, **knobs)
+    return create_app(load_catalog(None), EmulatorOptions(**knobs), clock=clock)
 
 
 def emulator(app: Starlette) -> Emulator:

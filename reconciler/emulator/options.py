@@ -1,0 +1,31 @@
+"""`EmulatorOptions`: every knob of one emulator, in one place (the CLI's options, a test's choices).
+
+``create_app(catalog, options)`` builds the server they describe; ``serve`` and ``reconciler
+emulator`` pass them through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.emulator.faults import ALL_FAULT_KINDS
+from reconciler.emulator.wire import ValueFormat
+
+StateFormat = Literal["string", "object"]
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """How one emulator answers. Faults and latency are checked by `faults.FaultPolicy`."""
+
+    latency: float = 0.0  # seconds added before each answer
+    fault_rate: float = 0.0  # share of faultable calls answered with an injected fault
+    fault_kinds: Sequence[str] = ALL_FAULT_KINDS  # the faults drawn from (see `faults`)
+    fault_login: bool = False  # the login calls may get faults too
+    seed: int | None = None  # seeds the fault draws and the execution ids: repeatable runs
+    output_format: ValueFormat | None = None  # answer values in this format (None: the request's)
+    state_format: StateFormat = "string"  # ``/state`` as a bare string or ``{"value": ...}`` (vRO)
+    missing_status: Literal[403, 404] = 403  # what hides what the caller may not see
+    retry_after: int = 1  # the ``Retry-After`` of injected 429/503 answers
