@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.applying.engine import Engine, execution_record
+from reconciler.applying.engine import Engine
 from reconciler.applying.recorder import Recorder
+from reconciler.applying.records import execution_record
 from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
