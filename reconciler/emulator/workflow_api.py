@@ -3,11 +3,11 @@
 Choices where VCD's documents are silent (documented in docs/emulator-catalog.md too):
 
 - Unknown workflow or execution, or one of another tenant: 403 ACCESS_TO_RESOURCE_IS_FORBIDDEN
-  (VCD's habit), or 404 RESOURCE_NOT_FOUND when the app is created with ``missing_status=404``.
+  (VCD's habit), or 404 RESOURCE_NOT_FOUND with ``EmulatorOptions(missing_status=404)``.
 - Cancel (``DELETE .../state``) of a finished execution: 400, as vRO answers. Cancel is 204.
 - Delete of an execution still in progress: 400 (cancel it first). Delete is 204.
 - ``GET .../state``: a JSON string (``"running"``), or ``{"value": "running"}`` with
-  ``state_format="object"`` (the vRO shape).
+  ``EmulatorOptions(state_format="object")`` (the vRO shape).
 """
 
 from __future__ import annotations

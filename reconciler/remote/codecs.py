@@ -49,7 +49,6 @@ _TYPE_OF_KIND = {
     "properties": "Properties",
 }
 _SCALAR_KIND_OF_TYPE = {"string": "string", "number": "number", "boolean": "boolean", "Date": "date"}
-_VRO_KEY = {"secureString": "secure-string", "sdkObject": "sdk-object"}
 
 
 # --------------------------------------------------------------------------------------------- encode

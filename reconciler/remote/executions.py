@@ -19,7 +19,6 @@ from typing import Any
 from reconciler.errors import CodecError
 from reconciler.remote.codecs import TypedValue, decode_parameter
 
-IN_PROGRESS_STATES = ("initializing", "running", "waiting", "waiting-signal", "suspended")
 TERMINAL_STATES = ("completed", "failed", "canceled")
 _TOKEN_PREFIXES = ("_vcd_", "_vdc_")
 _EPOCH_SECONDS_LIMIT = 100_000_000_000  # numbers above this are epoch milliseconds
