@@ -1,7 +1,10 @@
-"""The `reconciler` command: a click group whose commands stay thin (parse, call one operation, render).
+"""The `reconciler` command: a click group whose commands stay thin (parse, call one operation, show).
 
 Commands are imported when used, not at start-up: `plan --no-refresh` must not pay for the HTTP
 client, the apply engine or the emulator's web server.
+
+The garbage collector's policy is set here and nowhere else: off for the command, frozen at exit,
+back on for long-running work (`enable_collector`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.cli.common import common_options, exit_without_cleanup
+from reconciler.cli.common import common_options
 
 # name -> (module, attribute), in the order users meet them (validate, plan, apply, ...)
 COMMANDS = {
@@ -88,12 +91,19 @@ def cli() -> None:
 
 
 def main() -> None:
-    # A command builds millions of long-lived objects (10,000 runs of manifests, state and plan), and
-    # every cyclic collection would walk them all: measured, that was a third of `plan`. Reference
-    # counting frees what they drop. The long-running parts (apply's engine, the emulator) freeze
-    # what is loaded and turn the collector back on (`enable_collector`).
+    """The entry point. A command builds many long-lived objects (the manifests, the state and the
+    plan of every run) and every cyclic collection would walk them all, so the collector is off and
+    reference counting frees what is dropped. At exit everything is frozen, so that the interpreter's
+    shutdown does not walk them once more (bench/README.md has the figures)."""
     gc.disable()
     try:
         cli(prog_name="reconciler")
-    except SystemExit as exit:
-        exit_without_cleanup(exit)
+    finally:
+        gc.freeze()
+
+
+def enable_collector() -> None:
+    """For long-running work (apply's engine, the emulator): what is loaded so far is never scanned
+    again, new garbage is collected."""
+    gc.freeze()
+    gc.enable()

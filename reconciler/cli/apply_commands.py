@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconciler.cli.app import enable_collector
 from reconciler.cli.common import (
     Context,
-    Duration,
     common_options,
     handle_errors,
     inputs_from,
@@ -24,14 +24,12 @@ from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import UserError
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions
-from reconciler.planning.saved import load as load_saved_plan
-from reconciler.textfiles import read_text
 from reconciler.ui import plan_view
 from reconciler.ui.console import Ui
 from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
 
 if TYPE_CHECKING:
-    from reconciler.operations import executing
+    from reconciler.operations import apply as applying
 
 
 @click.command()
@@ -69,26 +67,24 @@ def apply(
     """
     # imported here, not with the module: it brings the HTTP client and the apply engine, which
     # `reconciler --help` (it loads every command) and `plan` do not need
-    from reconciler.operations import executing
+    from reconciler.operations import apply as applying
 
     ui = ctx.ui
-    request = executing.ApplyRequest(
-        inputs_from(variables, var_files),
-        PlanOptions(targets, replace),
-        refresh=refresh,
-        parallelism=parallelism,
-        lock_timeout=lock_timeout,
-    )
     if planfile:
         if variables or var_files or targets or replace:
             raise UserError("a saved plan carries its own variables and options: give none with PLANFILE")
-        request.saved = load_saved_plan(_read(planfile), planfile)
-        request.inputs = inputs_from((), ())
-        request.inputs.variables = dict(request.saved.variables)
-        request.inputs.var_files = list(request.saved.var_files)
-        request.options = PlanOptions(request.saved.targets, request.saved.replace)
+        request = applying.saved_request(planfile, refresh, parallelism, lock_timeout)
     elif not auto_approve and (as_json or not sys.stdin.isatty()):
         raise UserError("apply needs --auto-approve (or a saved plan) when it cannot ask on a terminal")
+    else:
+        request = applying.ApplyRequest(
+            inputs_from(variables, var_files),
+            PlanOptions(targets, replace),
+            refresh=refresh,
+            parallelism=parallelism,
+            lock_timeout=lock_timeout,
+        )
+    request.starting = enable_collector
     project = ctx.project()
     total = 0
 
@@ -102,24 +98,24 @@ def apply(
 
     if as_json:
         lines = JsonLines(ui)
-        applied = executing.apply(project, request, approve, lines)
+        applied = applying.apply(project, request, approve, lines)
         lines.summary(applied.report, applied.plan.summary())
     else:
         view = ProgressView(ui, total)
         with view:
-            applied = executing.apply(project, request, _counting(view, approve), view)
+            applied = applying.apply(project, request, _counting(view, approve), view)
         _finish(ui, applied)
     if _declined(applied) or (applied.report is not None and not applied.report.ok):
         sys.exit(1)
 
 
-def _declined(applied: executing.Applied) -> bool:
+def _declined(applied: applying.Applied) -> bool:
     """Changes were planned and nothing was applied: the approval was declined (a saved plan and
     --json never ask)."""
     return applied.report is None and applied.plan.has_changes
 
 
-def _counting(view: ProgressView, approve: executing.Approve) -> executing.Approve:
+def _counting(view: ProgressView, approve: applying.Approve) -> applying.Approve:
     def wrapped(plan: Plan) -> bool:
         view.total = sum(1 for c in plan.changes if c.action.starts)
         approved = approve(plan)
@@ -130,7 +126,7 @@ def _counting(view: ProgressView, approve: executing.Approve) -> executing.Appro
     return wrapped
 
 
-def _finish(ui: Ui, applied: executing.Applied) -> None:
+def _finish(ui: Ui, applied: applying.Applied) -> None:
     if applied.report is None:
         if _declined(applied):
             ui.line("Apply cancelled: nothing was started.")
@@ -161,9 +157,9 @@ def _ask(ui: Ui) -> bool:
 @handle_errors
 def refresh(ctx: Context, lock_timeout: float, as_json: bool) -> None:
     """Update recorded executions from the server (state, end date, outputs). Starts nothing."""
-    from reconciler.operations import executing  # the HTTP client: not loaded with the module (see apply)
+    from reconciler.operations import apply as applying  # the HTTP client: not loaded with the module
 
-    changed = executing.refresh(ctx.project(), lock_timeout)
+    changed = applying.refresh(ctx.project(), lock_timeout)
     if as_json:
         ctx.ui.raw(json.dumps({"changed": {n: record_document(r) for n, r in sorted(changed.items())}}, indent=2))
         return
@@ -192,9 +188,9 @@ def import_(
     as_json: bool,
 ) -> None:
     """Adopt EXECUTION_ID, which already exists on the server, as the record of declared run RUN."""
-    from reconciler.operations import executing  # the HTTP client: not loaded with the module (see apply)
+    from reconciler.operations import apply as applying  # the HTTP client: not loaded with the module
 
-    record = executing.import_execution(
+    record = applying.import_execution(
         ctx.project(), inputs_from(variables, var_files), run, execution_id, lock_timeout
     )
     if as_json:
@@ -204,13 +200,3 @@ def import_(
     same = not record.key.startswith("imported:")
     note = "its inputs match the manifest" if same else "its inputs differ from the manifest: the next plan re-runs it"
     ctx.ui.line(f"Imported {execution_id} as {run} ({state}); {note}.")
-
-
-def _read(path: str) -> str:
-    try:
-        return read_text(path)
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from err
-
-
-__all__ = ["Duration", "apply", "import_", "refresh"]

@@ -6,7 +6,8 @@ from typing import Literal
 
 import click
 
-from reconciler.cli.common import Context, common_options, enable_collector, handle_errors, pass_context
+from reconciler.cli.app import enable_collector
+from reconciler.cli.common import Context, common_options, handle_errors, pass_context
 from reconciler.emulator.faults import ALL_FAULT_KINDS
 
 

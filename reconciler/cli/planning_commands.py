@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -17,20 +15,14 @@ from reconciler.cli.common import (
     handle_errors,
     inputs_from,
     json_option,
-    keep_until_exit,
     pass_context,
     var_options,
 )
 from reconciler.errors import ManifestError, Problem, UserError
-from reconciler.operations.proposing import propose
+from reconciler.operations.plan import propose, save_plan
+from reconciler.operations.project import read_text_file
 from reconciler.planning.planner import PlanOptions
-from reconciler.textfiles import read_text
 from reconciler.ui import plan_view
-
-if TYPE_CHECKING:
-    from reconciler.desired.runs import DesiredStack
-    from reconciler.operations.project import Project
-    from reconciler.state.models import State
 
 
 @click.command()
@@ -108,13 +100,9 @@ def plan(
     """Show what apply would do."""
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
-    planned = propose(project, inputs, PlanOptions(targets, replace), _refresh_view if refresh else None)
-    keep_until_exit(planned)
+    planned = propose(project, inputs, PlanOptions(targets, replace), refresh=refresh)
     if out:
-        from reconciler.planning.saved import save as save_plan  # only with --out
-
-        created = dt.datetime.now(dt.UTC).isoformat()
-        _write_plan(out, save_plan(planned.plan, inputs.variables, inputs.var_files, created))
+        save_plan(planned.plan, inputs, out)
     if as_json:
         from reconciler.planning.rendering import plan_document  # only with --json
 
@@ -129,15 +117,6 @@ def plan(
         sys.exit(2)
 
 
-def _write_plan(path: str, text: str) -> None:
-    """Save a plan (mode 0600); a path that cannot be written is the user's error, not a traceback."""
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-        Path(path).chmod(0o600)
-    except OSError as err:
-        raise UserError(f"cannot write the plan to {path}: {err.strerror or err}") from err
-
-
 @click.command()
 @common_options
 @click.argument("planfile", required=False)
@@ -147,12 +126,12 @@ def _write_plan(path: str, text: str) -> None:
 def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
     """Show the state, or a saved plan."""
     # imported here, not at start-up: `plan` needs none of them
-    from reconciler.operations import inspecting
+    from reconciler.operations import show as showing
     from reconciler.planning.saved import load as load_saved_plan
     from reconciler.ui import state_view
 
     if planfile:
-        saved = load_saved_plan(_read(planfile), planfile)
+        saved = load_saved_plan(read_text_file(planfile), planfile)
         if as_json:
             ctx.ui.raw(json.dumps(saved.document, indent=2))
         else:
@@ -160,7 +139,7 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
         return
     state, exists = ctx.project().read_state()
     if as_json:
-        ctx.ui.raw(json.dumps(inspecting.state_document(state) if exists else {}, indent=2))
+        ctx.ui.raw(json.dumps(showing.state_document(state) if exists else {}, indent=2))
         return
     ctx.ui.lines(state_view.state_lines(state, exists))
 
@@ -175,16 +154,16 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
 def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None:
     """Show recorded outputs."""
     # imported here, not at start-up: `plan` needs neither
-    from reconciler.operations import inspecting
+    from reconciler.operations import show as showing
     from reconciler.ui import state_view
 
     state, _ = ctx.project().read_state()
-    values = inspecting.outputs_of(state, selector)
+    values = showing.outputs_of(state, selector)
     if raw:
         flat = [v for outs in values.values() for v in outs.values()]
         if len(flat) != 1:
             raise UserError("--raw prints one value: name it as RUN.PARAM")
-        ctx.ui.raw(inspecting.raw_value(flat[0]))
+        ctx.ui.raw(showing.raw_value(flat[0]))
     elif as_json:
         ctx.ui.raw(json.dumps(values, indent=2))
     else:
@@ -198,10 +177,10 @@ def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None
 @handle_errors
 def graph(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...]) -> None:
     """Print the run dependency graph in DOT (pipe it to `dot -Tsvg`)."""
-    from reconciler.operations import inspecting  # imported here, not at start-up: `plan` needs it not
+    from reconciler.operations import show as showing  # imported here, not at start-up: `plan` needs it not
 
     desired = ctx.project().load(inputs_from(variables, var_files))
-    ctx.ui.raw(inspecting.dot_graph(desired))
+    ctx.ui.raw(showing.dot_graph(desired))
 
 
 @click.command()
@@ -213,19 +192,3 @@ def schema(ctx: Context) -> None:
     from reconciler.manifest.schema import json_schema  # imported here, not at start-up: `plan` needs it not
 
     ctx.ui.raw(json.dumps(json_schema(), indent=2))
-
-
-def _refresh_view(project: Project, state: State, desired: DesiredStack) -> State:
-    """Refresh in memory; the HTTP client is imported only when something is in progress."""
-    if not state.has_work_in_progress():
-        return state
-    from reconciler.operations.executing import refreshed_view
-
-    return refreshed_view(project, state, desired)
-
-
-def _read(path: str) -> str:
-    try:
-        return read_text(path)
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from err

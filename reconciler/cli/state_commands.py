@@ -19,8 +19,8 @@ from reconciler.cli.common import (
     record_document,
 )
 from reconciler.errors import StateError, UserError
-from reconciler.operations import inspecting, surgery
-from reconciler.textfiles import read_text
+from reconciler.operations import state as surgery
+from reconciler.operations.project import read_text_file
 from reconciler.ui import state_view
 
 lock_timeout_option = click.option(
@@ -116,7 +116,7 @@ def state_pull(ctx: Context) -> None:
 @handle_errors
 def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> None:
     """Replace the state with FILE ('-' for standard input)."""
-    text = sys.stdin.read() if file == "-" else _read(file)
+    text = sys.stdin.read() if file == "-" else read_text_file(file)
     new = surgery.state_push(ctx.project().backend(), text, file, force, lock_timeout)
     ctx.ui.line(f"Pushed {file}: serial {new.serial}, {len(new.runs)} run(s).")
 
@@ -167,13 +167,3 @@ def _confirm(ctx: Context, holder: LockInfo) -> bool:
     except EOFError:
         return False
     return answer.strip() == "yes"
-
-
-def _read(path: str) -> str:
-    try:
-        return read_text(path)
-    except OSError as err:
-        raise StateError(f"cannot read {path}: {err.strerror}") from err
-
-
-__all__ = ["force_unlock", "inspecting", "state"]

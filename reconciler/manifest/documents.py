@@ -50,8 +50,7 @@ def read_stack(text: str, path: str, problems: list[Problem]) -> tuple[StackConf
     return None if stack is None else (stack, document)
 
 
-# (path, text, problems) -> the file's documents, its problems appended: `parse_documents`, or what a
-# caller parsed already (`reconciler.operations.parsing_ahead` parses on another core).
+# (path, text, problems) -> the file's documents, its problems appended (`parse_documents`).
 DocumentsOf = Callable[[str, str, list[Problem]], list[Document]]
 
 

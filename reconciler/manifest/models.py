@@ -23,28 +23,27 @@ API_VERSION = "reconciler/v1"
 DEFAULT_ENDPOINT_API_VERSION = "37.2"
 MAX_NAME_LENGTH = 253
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_DURATION_UNITS = (86400, 3600, 60, 1)
+# The one duration grammar of the tool: manifests, the stack file, the command line's flags
+# (``--lock-timeout``) and the environment's overrides (``RECONCILER_GIVE_UP_AFTER``).
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^(\d+)$")
+_DURATION_UNITS = (86400, 3600, 60, 1, 1)
 
 
 @lru_cache(maxsize=1024)
 def duration_seconds(text: str) -> int:
-    """``30s``, ``30m``, ``2h``, ``1h30m``, ``1d`` -> seconds; ValueError otherwise.
+    """``30s``, ``30m``, ``2h``, ``1h30m``, ``1d``, or a whole number of seconds (``45``) -> seconds;
+    `InvalidValueError` (a ValueError) otherwise.
 
     Remembered per text: every run of a large stack writes one of a few durations, and each is
     read twice (validated here, then converted by the loader)."""
     found = _DURATION.match(text)
     if not text or found is None:
-        raise InvalidValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h or 1h30m")
+        raise InvalidValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h, 1h30m or 45 (seconds)")
     return sum(int(n) * unit for n, unit in zip(found.groups(), _DURATION_UNITS, strict=True) if n)
 
 
-@lru_cache(maxsize=1024)
 def _check_duration(text: str) -> str:
-    """``text`` when it is a duration (ValueError otherwise): the model's check of ``timeout``.
-
-    Remembered per text like `duration_seconds`, so that pydantic's call of this validator for each
-    of 10,000 runs is a cache hit in C rather than a Python frame (a failure is not remembered)."""
+    """``text`` when it is a duration (ValueError otherwise): the model's check of ``timeout``."""
     duration_seconds(text)
     return text
 

@@ -8,8 +8,9 @@ exception: an integer written with a leading zero (``0755``) stays the string it
 YAML 1.1 and 1.2 disagree on its value.
 
 Why our own construction walk: one pass over the node tree builds the plain data *and* finds
-duplicate keys at any depth (which PyYAML accepts silently). The node tree is kept so that any later
-problem can be located (`Document.location`); nothing walks it again unless there is a problem.
+duplicate keys at any depth (which PyYAML accepts silently). The node trees are dropped once the
+data is built (they are several times its size); a later problem that must be located
+(`Document.location`) composes its file's text again, once per file.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class ManifestLoader(_BaseLoader):  # type: ignore[valid-type,misc]
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
-        # libyaml's composer asks `resolve` for the tag of every node, a Python call each: the cache
-        # below answers from C for a (kind, text, implicit) it has seen.
+        # libyaml's composer asks `resolve` for the tag of every node: answered from the C-level
+        # cache below for a (kind, text, implicit) it has seen.
         self.resolve = _remembered_tag
 
 
@@ -58,7 +59,7 @@ class _Tags(yaml.resolver.BaseResolver):
 @lru_cache(maxsize=1 << 18)
 def _remembered_tag(kind: Any, value: Any, implicit: Any) -> Any:
     """The tag `ManifestLoader` resolves, remembered. With no path resolvers it depends on these three
-    alone, and manifests repeat the same keys and values thousands of times (10,000 runs: ~30 ms)."""
+    alone, and manifests repeat the same keys and values thousands of times."""
     return _TAGS.resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
@@ -108,23 +109,38 @@ def mark_location(file: str, mark: Any) -> SourceLocation:
     return SourceLocation(file, mark.line + 1, mark.column + 1)
 
 
-class Document:
-    """One YAML document: its plain data and the node tree it was built from.
+class _Source:
+    """The text of one file, shared by its documents; its node trees composed again on first need."""
 
-    ``index`` is the document's place among the non-empty documents of ``text``. The node tree is
-    only needed to say where something is written; a document whose data was built elsewhere (in a
-    parsing worker: `parse_data`) is given without it, and `node` composes ``text`` again on first
-    use, which only a problem or a location asked for does.
-    """
+    __slots__ = ("file", "nodes", "text")
 
-    __slots__ = ("_children", "_lines", "_node", "data", "file", "index", "text")
-
-    def __init__(self, file: str, text: str, data: Any, index: int = 0, node: Node | None = None) -> None:
+    def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
+        self.nodes: list[Node] | None = None
+
+    def node(self, index: int) -> Node:
+        if self.nodes is None:
+            self.nodes = _compose_again(self.text)
+        if index >= len(self.nodes):
+            raise ValueError(f"{self.file}: document {index} is no longer in the text")
+        return self.nodes[index]
+
+
+class Document:
+    """One YAML document: its plain data, and where to find the node tree it was built from.
+
+    ``index`` is the document's place among the non-empty documents of ``text``. The node tree is
+    only needed to say where something is written: `node` composes the file's text again on first
+    use (which only a problem or a location asks for), once for all the documents of that file.
+    """
+
+    __slots__ = ("_children", "_lines", "_source", "data", "index")
+
+    def __init__(self, source: _Source, data: Any, index: int = 0) -> None:
+        self._source = source
         self.data = data
         self.index = index
-        self._node = node
         self._children: dict[int, dict[Any, tuple[Node, Node]]] = {}
         self._lines: list[str] | None = None
 
@@ -132,10 +148,16 @@ class Document:
         return f"Document(file={self.file!r}, index={self.index}, data={self.data!r})"
 
     @property
+    def file(self) -> str:
+        return self._source.file
+
+    @property
+    def text(self) -> str:
+        return self._source.text
+
+    @property
     def node(self) -> Node:
-        if self._node is None:
-            self._node = _compose_again(self.file, self.text, self.index)
-        return self._node
+        return self._source.node(self.index)
 
     def children(self, node: MappingNode) -> dict[Any, tuple[Node, Node]]:
         """Key -> (key node, value node) of a mapping node, merge keys included (cached)."""
@@ -244,22 +266,14 @@ class _Builder:
         result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            # fast paths for the common case, plain strings (the same as `key` and `build` give)
-            tag = key_node.tag
-            if tag == STR and type(key_node) is ScalarNode:
-                key = key_node.value
-            elif tag == MERGE:
+            if key_node.tag == MERGE:
                 merged = {**self.merge_source(value_node), **merged}
                 continue
-            else:
-                key = self.key(key_node)
+            key = self.key(key_node)
             if key in result:
                 first = _previous_key_line(node, key_node, key)
                 self.problem(key_node, f"duplicate key {key!r} (first at line {first})")
-            if type(value_node) is ScalarNode and value_node.tag == STR:
-                result[key] = value_node.value
-            else:
-                result[key] = self.build(value_node)
+            result[key] = self.build(value_node)
         return {**merged, **result} if merged else result
 
     def merge_source(self, node: Node) -> dict[Any, Any]:
@@ -307,28 +321,18 @@ def parse_documents(file: str, text: str, problems: list[Problem]) -> list[Docum
 
     A syntax error ends the file (YAML cannot resume after one); the documents before it are kept.
     """
-    return [Document(file, text, data, i, node) for i, (node, data) in enumerate(_parse(file, text, problems))]
+    source = _Source(file, text)
+    return [Document(source, data, i) for i, data in enumerate(_parse(file, text, problems))]
 
 
-def parse_data(file: str, text: str, keep: list[Node]) -> tuple[list[Any], list[Problem]]:
-    """The plain data of every non-empty document of ``text``, and the problems found: what
-    `parse_documents` gives without the node trees, for a parsing worker to send back (plain data
-    pickles fast; node trees do not). ``Document(file, text, data, index)`` rebuilds each one.
-
-    The node trees go to ``keep``: a worker about to exit need not spend time freeing them."""
-    problems: list[Problem] = []
-    found = _parse(file, text, problems)
-    keep.extend(node for node, _ in found)
-    return [data for _, data in found], problems
-
-
-def _parse(file: str, text: str, problems: list[Problem]) -> list[tuple[Node, Any]]:
-    found: list[tuple[Node, Any]] = []
+def _parse(file: str, text: str, problems: list[Problem]) -> list[Any]:
+    """The plain data of each non-empty document; each node tree is dropped once its data is built."""
+    found: list[Any] = []
     aliases = "*" in text
     loader = ManifestLoader(text)
     try:
         for node in _non_empty(loader):
-            found.append((node, _Builder(file, problems, aliases=aliases).build(node)))
+            found.append(_Builder(file, problems, aliases=aliases).build(node))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(file, exc))
     except yaml.YAMLError as exc:  # a reader error: bytes that are not valid text
@@ -346,16 +350,19 @@ def _non_empty(loader: ManifestLoader) -> Iterator[Node]:
             yield node
 
 
-def _compose_again(file: str, text: str, index: int) -> Node:
-    """The node tree of the ``index``-th non-empty document of ``text`` (which parsed before)."""
+def _compose_again(text: str) -> list[Node]:
+    """The node trees of the non-empty documents of ``text`` (which parsed before), up to a syntax
+    error if there is one (as `_parse` kept them)."""
+    nodes: list[Node] = []
     loader = ManifestLoader(text)
     try:
-        for seen, node in enumerate(_non_empty(loader)):
-            if seen == index:
-                return node
+        for node in _non_empty(loader):
+            nodes.append(node)
+    except yaml.YAMLError:
+        pass  # reported when the text was parsed; the documents before it are in ``nodes``
     finally:
         loader.dispose()
-    raise ValueError(f"{file}: document {index} is no longer in the text")
+    return nodes
 
 
 def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -24,11 +22,12 @@ from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError, ReconcilerError, UserError
-from reconciler.operations.project import Inputs, Project, new_state
+from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
+from reconciler.planning.saved import load as load_saved
 from reconciler.redaction import Redactor, secret_values
 from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
@@ -46,6 +45,17 @@ class ApplyRequest:
     refresh: bool = True
     parallelism: int | None = None
     lock_timeout: float = 0.0
+    # called once, when approved work starts (it may run for hours): the caller's moment to set up
+    # what long-running work needs (the CLI turns the garbage collector back on)
+    starting: Callable[[], None] = lambda: None
+
+
+def saved_request(path: str, refresh: bool, parallelism: int | None, lock_timeout: float) -> ApplyRequest:
+    """The request that applies the plan saved at ``path``: its variables, var files and options."""
+    saved = load_saved(read_text_file(path), path)
+    inputs = Inputs(dict(saved.variables), list(saved.var_files))
+    options = PlanOptions(saved.targets, saved.replace)
+    return ApplyRequest(inputs, options, saved, refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout)
 
 
 @dataclass
@@ -115,8 +125,7 @@ async def _apply(
         if not exists:
             await asyncio.to_thread(backend.write, state, None)
             recorder.start()
-        gc.freeze()  # apply may run for hours: collect its garbage, but never rescan what was loaded
-        gc.enable()
+        request.starting()
         engine = Engine(plan, desired, recorder, client, parallelism, listener, stop, settings.request_timeout)
         try:
             report = await engine.run()
@@ -129,11 +138,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     """Ctrl-C / SIGTERM: start nothing new, record what is started, then exit non-zero."""
     loop = asyncio.get_running_loop()
 
-    def on_signal() -> None:
+    def on_signal(sig: signal.Signals) -> None:
         if stop.is_set():  # the second one: quit now; the durable intents let the next apply adopt
             sys.stderr.write("\nStopped at once. The next apply looks up and adopts what was started.\n")
             sys.stderr.flush()
-            os._exit(130)
+            _end_by(sig)
         sys.stderr.write(
             "\nStopping: nothing new starts; recording what was started. Press Ctrl-C again to quit at once.\n"
         )
@@ -141,7 +150,13 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
+            loop.add_signal_handler(sig, on_signal, sig)
+
+
+def _end_by(sig: signal.Signals) -> None:
+    """End the process as ``sig``'s default action does (the shell sees 128 + its number)."""
+    signal.signal(sig, signal.SIG_DFL)
+    signal.raise_signal(sig)
 
 
 def refresh(project: Project, lock_timeout: float) -> dict[str, RunRecord]:

@@ -18,10 +18,8 @@ from reconciler.backends.base import StateBackend
 from reconciler.backends.selecting import backend_from_config
 from reconciler.desired.loading import load_stack, parse_stack
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, UserError
 from reconciler.manifest.models import StackConfig
-from reconciler.operations import parsing_ahead
-from reconciler.operations.parsing_ahead import ParsingAhead
 from reconciler.state.models import State
 from reconciler.textfiles import read_text
 
@@ -55,28 +53,16 @@ class Project:
             files += _collect(self.root, entry)
         return sorted(set(files))
 
-    def parse_ahead(self) -> ParsingAhead:
-        """Start parsing the manifest files on a second core where that pays (`ParsingAhead`); give
-        the result to `load`, in a ``with`` block that ends after it."""
-        return ParsingAhead(self.manifest_files(), worker=parsing_ahead.enabled(self.environ))
-
-    def load(
-        self, inputs: Inputs, environ: Mapping[str, str] | None = None, ahead: ParsingAhead | None = None
-    ) -> DesiredStack:
-        """The desired stack; from the files ``ahead`` is parsing when given (its caller stops it),
-        else through a `parse_ahead` of its own."""
-        if ahead is None:
-            with self.parse_ahead() as own:
-                return self.load(inputs, environ, own)
+    def load(self, inputs: Inputs, environ: Mapping[str, str] | None = None) -> DesiredStack:
+        """The desired stack: the stack file, every manifest file, ``inputs`` and the environment."""
         _, desired = load_stack(
             self.stack_text,
             STACK_FILE,
-            ahead.files,
+            self.manifest_files(),
             inputs.variables,
             inputs.var_files,
             self.environ if environ is None else environ,
             self.read_file,
-            ahead.documents,
         )
         return desired
 
@@ -153,6 +139,14 @@ def read_inputs(pairs: Sequence[str], var_files: Sequence[str]) -> Inputs:
         except OSError as err:
             raise ConfigError(f"cannot read --var-file {path}: {err.strerror}") from err
     return inputs
+
+
+def read_text_file(path: str) -> str:
+    """A file named on the command line (a saved plan, a state to push): its text, or `UserError`."""
+    try:
+        return read_text(path)
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from err
 
 
 def new_state(lineage: str | None = None, salt: str | None = None) -> State:

@@ -16,7 +16,7 @@ from reconciler.backends.base import LockInfo
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.postgres import PostgresBackend
 from reconciler.errors import LockLostError, StateLockedError, UserError
-from reconciler.operations import surgery
+from reconciler.operations import state as surgery
 
 from .conftest import Store
 from .samples import put, state

@@ -22,7 +22,7 @@ from reconciler.backends.journal import group_lines
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.state_file import state_bytes
 from reconciler.errors import StateError
-from reconciler.operations import surgery
+from reconciler.operations import state as surgery
 from reconciler.state.events import replay
 from reconciler.state.models import State
 
