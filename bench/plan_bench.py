@@ -2,14 +2,11 @@
 
 Both the plan and its baseline run as fresh processes of the same interpreter, timed from spawn to
 exit, so both include interpreter start and their imports; they alternate, ``repeat`` times each,
-and the fastest of each is kept (the least disturbed by the machine's noise). The plan is measured
-twice: as users run it (the manifests parsed on a second core, `ParsingAhead`) and on one core
-(``RECONCILER_PARSE_AHEAD=0``), so that what the second core buys is visible on its own.
+and the fastest of each is kept (the least disturbed by the machine's noise).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,6 @@ class PlanSettings:
 class PlanResult:
     runs: int
     plan: Measured
-    one_core: Measured  # the plan with RECONCILER_PARSE_AHEAD=0
     baseline: Measured
     state_bytes: int
 
@@ -49,26 +45,23 @@ def run_plan_bench(settings: PlanSettings, log: list[str]) -> PlanResult:
             raise BenchError(f"plan-{settings.runs}: built a state of {recorded} runs")
         state_bytes = (root / "state" / "reconciler.state.json").stat().st_size
         plans: list[Measured] = []
-        one_core: list[Measured] = []
         baselines: list[Measured] = []
         for _ in range(settings.repeat):
             baselines.append(_baseline(root, settings))
-            plans.append(_plan(root, settings, ahead=True))
-            one_core.append(_plan(root, settings, ahead=False))
+            plans.append(_plan(root, settings))
         name = f"plan-{settings.runs // 1000}k"
         log.append(f"{name}: {files} files, state {state_bytes / 1e6:.1f} MB")
-        for label, measured in (("plan    ", plans), ("one core", one_core), ("baseline", baselines)):
+        for label, measured in (("plan    ", plans), ("baseline", baselines)):
             times = ", ".join(f"{m.wall:.3f}s (cpu {m.cpu:.3f}s)" for m in measured)
             log.append(f"{name}: {label} {times}")
     fastest = lambda found: min(found, key=lambda m: m.wall)  # noqa: E731
-    return PlanResult(settings.runs, fastest(plans), fastest(one_core), fastest(baselines), state_bytes)
+    return PlanResult(settings.runs, fastest(plans), fastest(baselines), state_bytes)
 
 
-def _plan(root: Path, settings: PlanSettings, *, ahead: bool) -> Measured:
+def _plan(root: Path, settings: PlanSettings) -> Measured:
     argv = [processes.RECONCILER, "plan", "--no-refresh", "--detailed-exitcode", "--no-color"]
-    label = f"plan --no-refresh ({settings.runs} runs{'' if ahead else ', one core'})"
-    env = {**os.environ, "RECONCILER_PARSE_AHEAD": "1" if ahead else "0"}
-    result = processes.check(processes.measure(argv, cwd=root, timeout=settings.timeout, env=env, label=label))
+    label = f"plan --no-refresh ({settings.runs} runs)"
+    result = processes.check(processes.measure(argv, cwd=root, timeout=settings.timeout, label=label))
     if f"({settings.runs} unchanged)" not in result.stdout:
         raise BenchError(f"{label}: expected every run unchanged, got:\n{result.tail()}")
     return result

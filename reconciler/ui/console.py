@@ -38,7 +38,7 @@ class Ui:
         self.out.print(markup)
 
     def lines(self, lines: list[str]) -> None:
-        """Many markup lines in one print: rendering 10,000 runs line by line costs seconds."""
+        """Many markup lines in one print (one print per line is slow for a plan of many runs)."""
         if lines:
             self.out.print("\n".join(lines))
 

@@ -1,4 +1,4 @@
-"""The plan for people: Terraform-style text, and a Markdown rendering for pull-request comments.
+"""The plan for people: Terraform-style text, and a Markdown text for pull-request comments.
 
 Symbols: ``+`` start, ``-/+`` re-run (a new execution replaces the recorded one), ``+~`` retry,
 ``<=`` await (wait and read the outputs), ``-`` delete, ``!`` failed and not retried.
@@ -104,7 +104,7 @@ def summary_line(plan: Plan) -> str:
 
 
 def markdown(plan: Plan) -> str:
-    """A compact rendering for a pull-request comment (GitHub / GitLab flavoured)."""
+    """The plan as compact Markdown for a pull-request comment (GitHub / GitLab flavoured)."""
     s = plan.summary()
     out = ["### reconciler plan", ""]
     if not plan.has_changes:

@@ -1,7 +1,7 @@
 """Apply progress: a live status line on a terminal, plain lines in CI logs, JSON lines for machines.
 
 The engine calls the view for every event; the live line is redrawn at most a few times a second
-(rendering must not steal the CPU the requests need on a 2-core runner).
+(drawing it must not steal the CPU the requests need on a 2-core runner).
 """
 
 from __future__ import annotations
