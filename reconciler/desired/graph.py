@@ -30,11 +30,6 @@ def resolve_edges(
     for name, run_uses in uses.items():
         found: dict[str, RunUse] = {}
         for use in run_uses:
-            target = use.run
-            if target in uses:  # the common case of `_targets`, without the call
-                if target not in found:
-                    found[target] = use
-                continue
             for target in _targets(use, uses, groups, problems):
                 found.setdefault(target, use)
         edges[name] = found

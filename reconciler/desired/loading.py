@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -82,14 +82,14 @@ class _Collector:
     """Builds the desired runs one document at a time, then the graph over all of them.
 
     A run's ``depends_on`` is known only once every document is read (a dependency may be declared
-    later): `finish` sets it.
+    later): each run is kept as the keyword arguments of its `DesiredRun` until `finish` adds it.
     """
 
     variables: Variables
     sources: Sources
     problems: list[Problem]
     defaults: RunDefaults = field(default_factory=RunDefaults)  # the stack's spec.defaults
-    runs: dict[str, DesiredRun] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     uses: dict[str, list[RunUse]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
 
@@ -112,7 +112,7 @@ class _Collector:
         locate = partial(document.location, name_path, key=True)
         runs = self.runs
         if name in runs:
-            first = runs[name].location
+            first = runs[name]["locate"]()
             self.problems.append(Problem(locate(), f"duplicate run name {name!r} (first declared at {first})"))
             return
         spec = run.spec
@@ -123,17 +123,17 @@ class _Collector:
         self._depends_on(spec.depends_on, scope)
         self.uses[name] = scope.uses
         on_failure = spec.on_failure or self.defaults.on_failure
-        runs[name] = DesiredRun(
-            name=name,
-            workflow=workflow if isinstance(workflow, str) else "",
-            inputs=inputs,
-            revision=spec.revision,
-            timeout_seconds=float(duration_seconds(spec.timeout or self.defaults.timeout)),
-            on_failure=on_failure,
-            max_attempts=spec.max_attempts or self.defaults.max_attempts or (3 if on_failure == "retry" else 1),
-            labels=dict(run.metadata.labels),
-            locate=locate,
-        )
+        runs[name] = {
+            "name": name,
+            "workflow": workflow if isinstance(workflow, str) else "",
+            "inputs": inputs,
+            "revision": spec.revision,
+            "timeout_seconds": float(duration_seconds(spec.timeout or self.defaults.timeout)),
+            "on_failure": on_failure,
+            "max_attempts": spec.max_attempts or self.defaults.max_attempts or (3 if on_failure == "retry" else 1),
+            "labels": dict(run.metadata.labels),
+            "locate": locate,
+        }
 
     def _depends_on(self, depends_on: list[str], scope: Scope) -> None:
         for i, item in enumerate(depends_on):
@@ -145,5 +145,5 @@ class _Collector:
     def finish(self, digest: str) -> DesiredStack:
         edges = resolve_edges(self.uses, self.groups, self.problems)
         order = topological_order(edges, self.problems)
-        runs = {name: replace(self.runs[name], depends_on=frozenset(edges[name])) for name in order}
+        runs = {name: DesiredRun(**self.runs[name], depends_on=frozenset(edges[name])) for name in order}
         return DesiredStack(runs=runs, order=order, manifests_digest=digest)

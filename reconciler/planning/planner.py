@@ -21,7 +21,7 @@ from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.diffs import input_diff
 from reconciler.planning.fingerprints import input_body, key_of, record_input
-from reconciler.planning.resolving import UNKNOWN, resolve
+from reconciler.planning.resolving import UNKNOWN, OutputLookup, resolve
 from reconciler.redaction import Redactor
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
 
@@ -91,6 +91,13 @@ def _plan_run(
     )
 
 
+def _blocked(run: DesiredRun, planned: Mapping[str, Change]) -> tuple[Action, str] | None:
+    failed = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
+    if not failed:
+        return None
+    return Action.FAILED, f"blocked: depends on {', '.join(failed)}, which failed and will not be retried"
+
+
 # Given an upstream run: its record when its outputs are final, or None (known after apply).
 RecordLookup = Callable[[str], RunRecord | None]
 
@@ -109,28 +116,25 @@ def planned_inputs(run: DesiredRun, done: RecordLookup) -> dict[str, PlannedInpu
 
     A shorthand whole-value reference (``network: ${runs.net.outputs.id}``) takes the type the
     upstream's output was recorded with, so a number output stays a number (SPEC 2.2)."""
-    return {name: _planned_input(i, done) for name, i in run.inputs.items()}
+
+    def outputs(upstream: str) -> Mapping[str, Any] | None:
+        record = done(upstream)
+        return record.outputs if record is not None else None
+
+    return {name: _planned_input(i, outputs, done) for name, i in run.inputs.items()}
 
 
-def _planned_input(i: DesiredInput, done: RecordLookup) -> PlannedInput:
+def _planned_input(i: DesiredInput, outputs: OutputLookup, done: RecordLookup) -> PlannedInput:
     try:
-        value = resolve(i.value, lambda upstream: _outputs(done(upstream)))
+        value = resolve(i.value, outputs)
     except MissingOutputError as err:  # placed where the reference is written
         raise err.located(i.location_of(str(OutputRef(err.run, err.output)))) from None
-    return PlannedInput(_type_of(i, value, done), value, i.sensitive, i.source)
-
-
-def _outputs(record: RunRecord | None) -> Mapping[str, Any] | None:
-    return record.outputs if record is not None else None
-
-
-def _type_of(i: DesiredInput, value: Any, done: RecordLookup) -> str:
-    """The input's type; for a shorthand whole reference, the type its output was recorded with."""
-    if not (i.type_inferred and isinstance(i.value, OutputRef)) or value is UNKNOWN:
-        return i.type
-    record = done(i.value.run)
-    recorded = record.output_types.get(i.value.output) if record is not None else None
-    return recorded or infer_type(value) or i.type
+    type_name = i.type
+    if i.type_inferred and isinstance(i.value, OutputRef) and value is not UNKNOWN:
+        record = done(i.value.run)
+        recorded = record.output_types.get(i.value.output) if record is not None else None
+        type_name = recorded or infer_type(value) or i.type
+    return PlannedInput(type_name, value, i.sensitive, i.source)
 
 
 def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) -> str | None:
