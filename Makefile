@@ -23,12 +23,20 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist workers (one per core by default; JOBS=0 runs in this process).
+JOBS ?= auto
+
+# The fast tests: all but those marked slow (end-to-end, examples, torture: tests/conftest.py).
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(JOBS) -m "not slow"
 
-test: lint types unit
+# Lint, types, and every test: the suite in parallel, then the torture suite on its own, one test at a
+# time (each kills and freezes many processes, and its figures are printed by the main process).
+test: lint types
+	$(BIN)/pytest -q -n $(JOBS) --ignore=tests/torture
+	$(BIN)/pytest -q -n 0 tests/torture
 
-# The torture suite at full size (tests/torture/torture_kit.py): `make test` runs it at scale 1.
+# The torture suite at full size (tests/support/torture.py): `make test` runs it at scale 1.
 TORTURE_SCALE ?= 3
 torture: $(STAMP)
 	RECONCILER_TORTURE_SCALE=$(TORTURE_SCALE) $(BIN)/pytest -q tests/torture

@@ -3,7 +3,7 @@
 A server may echo a secret input in what it says: an execution's ``contentException`` ("password
 'hunter2' rejected"), or the ``message`` of an error answer. Such text is stored (an execution's
 ``error`` in the state) and shown (apply's progress, plan's warnings, error lines), so every secret
-value the tool knows — the ``SecureString`` inputs of the command's runs (`secret_values`) and the
+value the tool knows — the ``SecureString`` inputs of the command's runs (``operations.apply``) and the
 endpoint's credentials — becomes ``(sensitive)`` before anything else sees it. `Redactor` is the one
 place that does it (pure); the client applies it to every error answer and execution it reads, so
 no caller can forget (`reconciler.remote.client`).
@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.desired.runs import DesiredStack
 from reconciler.parameters import SENSITIVE_MARK
 
 SHORT = 6  # a secret shorter than this is redacted as a whole word only (see `_alternative`)
@@ -49,11 +48,6 @@ class Redactor:
 
     def optional(self, text: str | None) -> str | None:
         return None if text is None else self(text)
-
-
-def secret_values(desired: DesiredStack) -> list[Any]:
-    """The values of every sensitive input the desired runs hold in clear (in memory only)."""
-    return [i.value for run in desired.runs.values() for i in run.inputs.values() if i.sensitive]
 
 
 def _alternative(secret: str) -> str:

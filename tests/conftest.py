@@ -1,8 +1,11 @@
-"""Suite-wide guards.
+"""Suite-wide guards and markers.
 
 A tripwire: no test may reach a network address outside the loopback range. Every socket connect
 in the test process goes through `_guarded_connect`, which refuses anything but 127.0.0.0/8, ::1
 and Unix sockets (subprocesses started by tests are pointed at 127.0.0.1 by construction).
+
+Every test under ``tests/e2e``, ``tests/examples`` and ``tests/torture`` is marked ``slow`` here, by
+directory: ``make unit`` runs the others (``-m "not slow"``). Shared helpers live in ``tests/support``.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+SLOW_DIRECTORIES = frozenset({"e2e", "examples", "torture"})
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -44,8 +50,16 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 @pytest.fixture(autouse=True, scope="session")
 def _loopback_only() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign, assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that lives in one of `SLOW_DIRECTORIES`."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here) and item.path.relative_to(here).parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)

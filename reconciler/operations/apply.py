@@ -28,7 +28,7 @@ from reconciler.planning.planner import PlanOptions, make_plan, planned_key, rec
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
 from reconciler.planning.saved import load as load_saved
-from reconciler.redaction import Redactor, secret_values
+from reconciler.redaction import Redactor
 from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
 from reconciler.remote.settings import ApiSettings, settings_from
@@ -263,4 +263,4 @@ def refreshed_view(project: Project, state: State, desired: DesiredStack) -> Sta
 
 def redactor_of(desired: DesiredStack) -> Redactor:
     """What the client must redact from the server's text: the secret inputs of these runs."""
-    return Redactor.of(secret_values(desired))
+    return Redactor.of(i.value for run in desired.runs.values() for i in run.inputs.values() if i.sensitive)

@@ -17,8 +17,8 @@ from reconciler.backends.base import StateBackend
 from reconciler.errors import StateError, StateLockedError
 from reconciler.state.events import PutRun, RemoveRun, replay
 from reconciler.state.models import RunRecord, State
+from tests.support.stores import Store
 
-from .conftest import Store
 from .samples import put, remove, state
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from reconciler.backends.local import LocalBackend
 from reconciler.backends.postgres import PostgresBackend
 from reconciler.errors import LockLostError, StateLockedError, UserError
 from reconciler.operations import state as surgery
+from tests.support.stores import Store
 
-from .conftest import Store
 from .samples import put, state
 
 pytestmark = pytest.mark.postgres
@@ -156,7 +156,7 @@ def test_force_unlock_of_a_live_holder_asks_first_naming_it(pg_store: Store) -> 
     asked: list[LockInfo] = []
     with holder.lock("apply") as info:
         with pytest.raises(UserError, match="cancelled"):
-            surgery.force_unlock(breaker, info.id, True, lambda shown: asked.append(shown) or False)
+            surgery.force_unlock(breaker, info.id, True, lambda shown: asked.append(shown) or False)  # type: ignore[func-returns-value]
         assert asked == [info]  # the prompt was shown the holder's details
         holder.ensure_held()  # a "no" leaves the lock alone
         with pytest.raises(StateLockedError, match="live PostgreSQL session"):

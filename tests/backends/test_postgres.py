@@ -13,8 +13,8 @@ import pytest
 from reconciler.backends.postgres import PostgresBackend, redact
 from reconciler.errors import LockLostError, StateError, StateLockedError
 from reconciler.state.models import State
+from tests.support.stores import Store
 
-from .conftest import Store
 from .samples import put, remove, state
 from .test_parse_state import same
 

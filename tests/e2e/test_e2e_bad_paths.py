@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+
+from tests.support.e2e import run_cli
 
 STACK = """\
 apiVersion: reconciler/v1

@@ -10,7 +10,8 @@ import httpx
 import jsonschema
 import pytest
 import yaml
-from conftest import ECHO, FAILS, LONG, PASSWORD, READS, Emulator, Stack, run_doc, stop
+
+from tests.support.e2e import ECHO, FAILS, LONG, PASSWORD, READS, Emulator, Stack, run_doc, stop
 
 
 def test_apply_json_prints_one_object_per_line(stack: Stack) -> None:

@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from conftest import ECHO, LONG, SLOW, Emulator, Result, Stack, run_doc, stop
+
+from tests.support.e2e import ECHO, LONG, SLOW, Emulator, Result, Stack, run_doc, stop
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLI, ECHO, FAILS, Stack, _environ, run_cli, run_doc
+
+from tests.support.e2e import CLI, ECHO, FAILS, Stack, environ, run_cli, run_doc
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def _apply_on_a_terminal(stack: Stack, answer: str) -> tuple[int, str, str]:
         process = subprocess.Popen(
             [CLI, "apply"],
             cwd=stack.root,
-            env=_environ(stack.env),
+            env=environ(stack.env),
             stdin=secondary,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ECHO, FAILS, READS, SLOW, Emulator, Stack, run_doc
+from tests.support.e2e import ECHO, FAILS, READS, SLOW, Emulator, Stack, run_doc
 
 
 def test_failed_run_is_reported_dependents_skipped_independents_recorded(stack: Stack, emulator: Emulator) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ECHO, Emulator, Result, Stack, run_cli, run_doc, stop
+
+from tests.support.e2e import ECHO, Emulator, Result, Stack, run_cli, run_doc, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

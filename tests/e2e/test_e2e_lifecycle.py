@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ECHO, READS, Emulator, Stack, run_doc
+from tests.support.e2e import ECHO, READS, Emulator, Stack, run_doc
 
 
 def _chain(note: str = "", name: str = "alpha") -> list[dict[str, object]]:

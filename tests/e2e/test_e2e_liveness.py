@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterable
 
 import yaml
-from conftest import ECHO, READS, SLOW, Emulator, Stack, run_doc, stop
+
+from tests.support.e2e import ECHO, READS, SLOW, Emulator, Stack, pump, run_doc, stop
 
 APPLY_BOUND = 60.0  # the test's own bound: without a give-up, apply would wait for ever
 
@@ -19,9 +21,9 @@ def _set_give_up(stack: Stack, after: str) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
-def _lines(pipe: object) -> queue.Queue[str]:
+def _lines(pipe: Iterable[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in pipe], daemon=True).start()  # type: ignore[attr-defined]
+    threading.Thread(target=pump, args=(pipe, lines), daemon=True).start()
     return lines
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ECHO, Emulator, Stack, run_doc, stop
+
+from tests.support.e2e import ECHO, Emulator, Stack, run_doc, stop
 
 HOLD = """
 import sys
@@ -50,7 +51,7 @@ def holder(stack: Stack) -> Iterator[Holder]:
     try:
         yield held
     finally:
-        stop(held.process)  # type: ignore[arg-type]
+        stop(held.process)
 
 
 def _assert_locked(result_err: str, lock_id: str) -> None:

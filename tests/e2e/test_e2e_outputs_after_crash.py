@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import LONG, Emulator, Stack, run_doc, start_emulator, stop
-from test_e2e_state_files import read_only  # noqa: F401 - the fixture that turns a folder read-only
 
 from reconciler.emulator import EmulatorOptions, create_app, emulator_of, parse_catalog, running_server
+from tests.support.e2e import LONG, Emulator, ReadOnly, Stack, run_doc, start_emulator, stop
 
 pytestmark = pytest.mark.slow
 
@@ -242,7 +241,7 @@ def test_an_execution_adopted_after_a_crash_is_recorded_with_its_outputs(
 def test_a_run_whose_completion_cannot_be_recorded_is_never_reported_completed(
     make_stack: Any,
     emulator: Emulator,
-    read_only: Any,  # noqa: F811 - the fixture imported above
+    read_only: ReadOnly,  # the fixture of tests/e2e/conftest.py
 ) -> None:
     """The state folder turns read-only while the runs are running: when they end, apply cannot record
     them, so it must not print them as completed (human or --json); the next apply reads them."""

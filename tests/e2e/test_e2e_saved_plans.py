@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ECHO, Emulator, Stack, run_doc
+from tests.support.e2e import ECHO, Emulator, Stack, run_doc
 
 
 def test_saved_plan_applies_once_and_shows(stack: Stack, emulator: Emulator) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Emulator, Stack, run_doc, start_emulator, stop
+
+from tests.support.e2e import Emulator, Stack, run_doc, start_emulator, stop
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ECHO, SECRET, Emulator, Stack, run_doc
+from tests.support.e2e import ECHO, SECRET, Emulator, Stack, run_doc
 
 SECRET_VALUE = "zq9-very-secret-Value"
 OTHER_VALUE = "zq9-another-secret-Value"

@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ECHO, LONG, Emulator, Result, Stack, run_cli, run_doc, stop
+
+from tests.support.e2e import ECHO, LONG, Emulator, ReadOnly, Result, Stack, run_cli, run_doc, stop
 
 pytestmark = pytest.mark.slow
 
@@ -114,57 +114,6 @@ def test_a_kill_while_writing_leaves_no_temp_file_for_good(stack: Stack, emulato
 
 
 # --- a read-only state folder mid-apply -------------------------------------------------------------
-
-
-def _can_mount() -> bool:
-    probe = Path(f"/tmp/reconciler-mount-probe-{os.getpid()}")
-    probe.mkdir(exist_ok=True)
-    try:
-        done = subprocess.run(["mount", "--bind", str(probe), str(probe)], capture_output=True, timeout=10)
-        if done.returncode != 0:
-            return False
-        subprocess.run(["umount", str(probe)], check=True, timeout=10)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.rmdir()
-
-
-class ReadOnly:
-    """Turns a folder read-only: ``chmod a-w`` (folder and files) when not root; as root (whom chmod
-    does not stop) a read-only bind mount of the folder on itself, or the test is skipped."""
-
-    def __init__(self) -> None:
-        self.undo: list[Callable[[], object]] = []
-
-    def make(self, folder: Path) -> str:
-        """Make ``folder`` read-only; the error the OS will give."""
-        if os.geteuid() != 0:
-            for item in [*folder.iterdir(), folder]:
-                mode = item.stat().st_mode
-                item.chmod(mode & ~0o222)
-                self.undo.append(lambda item=item, mode=mode: item.chmod(mode))
-            return "Permission denied"
-        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
-        self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
-        return "Read-only file system"
-
-    def restore(self) -> None:
-        while self.undo:
-            self.undo.pop()()
-
-
-@pytest.fixture
-def read_only() -> Iterator[ReadOnly]:
-    if os.geteuid() == 0 and not _can_mount():
-        pytest.skip("root without the right to mount: chmod cannot make a folder read-only for root")
-    breaker = ReadOnly()
-    try:
-        yield breaker
-    finally:
-        breaker.restore()
 
 
 def test_a_read_only_state_folder_mid_apply_ends_with_the_real_error(

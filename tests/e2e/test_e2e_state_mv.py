@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ECHO, Stack, run_doc
+
+from tests.support.e2e import ECHO, Stack, run_doc
 
 
 @pytest.mark.parametrize("bad", ["Bad_Name", "-lead", "x" * 254])

@@ -7,10 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import client_for, login
 
 from reconciler.emulator import EmulatorOptions, ManualClock, create_app, load_catalog
 from reconciler.emulator.catalog import Catalog
+
+from .emulator_helpers import client_for, login
 
 
 @pytest.fixture

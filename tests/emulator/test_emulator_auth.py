@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import ACCEPT, VM, basic, client_for, login
+
+from .emulator_helpers import ACCEPT, VM, basic, client_for, login
 
 pytestmark = pytest.mark.anyio
 

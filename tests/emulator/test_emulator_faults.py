@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from emulator_helpers import VM, client_for, login, vm_parameters
 
 from reconciler.emulator import ConnectionDropped, emulator_of
+
+from .emulator_helpers import VM, client_for, login, vm_parameters
 
 pytestmark = pytest.mark.anyio
 

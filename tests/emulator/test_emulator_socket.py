@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import ACCEPT, VM, basic, vm_parameters
 
 from reconciler.emulator import emulator_of, running_server
+
+from .emulator_helpers import ACCEPT, VM, basic, vm_parameters
 
 pytestmark = pytest.mark.slow
 

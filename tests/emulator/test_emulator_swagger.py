@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-import swagger_schema
-from emulator_helpers import ACCEPT, DNS, NETWORK, VM, basic, login, openapi, vm_parameters
 
 from reconciler.emulator import ManualClock
+
+from . import swagger_schema
+from .emulator_helpers import ACCEPT, DNS, NETWORK, VM, basic, login, openapi, vm_parameters
 
 pytestmark = pytest.mark.anyio
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import DNS, NETWORK, VM, client_for, login, openapi, param_value, vm_parameters
 
 from reconciler.emulator import ManualClock, emulator_of
+
+from .emulator_helpers import DNS, NETWORK, VM, client_for, login, openapi, param_value, vm_parameters
 
 pytestmark = pytest.mark.anyio
 

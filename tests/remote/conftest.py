@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.fakes import FakeSleep
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class FakeSleep:
-    """Records requested delays and returns at once (the client's ``sleep`` is injectable)."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture

@@ -6,8 +6,20 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import FakeSleep
-from emulated import (
+from starlette.applications import Starlette
+
+from reconciler.emulator.clock import ManualClock
+from reconciler.errors import (
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermanentRemoteError,
+    VersionNotSupportedError,
+)
+from reconciler.remote import ANY_USER, ApiSettings, WorkflowClient
+from tests.support.fakes import FakeSleep
+
+from .emulated import (
     BASE_URL,
     CREATE_NETWORK,
     PROVISION_VM,
@@ -21,17 +33,6 @@ from emulated import (
     tenant,
     vm_inputs,
 )
-from starlette.applications import Starlette
-
-from reconciler.emulator.clock import ManualClock
-from reconciler.errors import (
-    AuthError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermanentRemoteError,
-    VersionNotSupportedError,
-)
-from reconciler.remote import ANY_USER, ApiSettings, WorkflowClient
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 

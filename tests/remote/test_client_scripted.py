@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import FakeSleep
-from scripted_vcd import EXECUTIONS, WF, ScriptedVcd, error, execution_body, sent_json
 
 from reconciler.errors import (
     AuthError,
@@ -20,6 +18,9 @@ from reconciler.errors import (
     VersionNotSupportedError,
 )
 from reconciler.remote import ApiSettings, LookupPolicy, RetryPolicy, WorkflowClient
+from tests.support.fakes import FakeSleep
+
+from .scripted_vcd import EXECUTIONS, WF, ScriptedVcd, error, execution_body, sent_json
 
 pytestmark = pytest.mark.anyio
 SETTINGS = ApiSettings(url="https://vcd.test", api_version="37.1", org="acme", username="deployer", password="pw")

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from emulated import PROVISION_VM, emulator, make_app, now_of, starts_of, tenant, vm_inputs
 from starlette.applications import Starlette
 
 from reconciler.emulator.clock import ManualClock
 from reconciler.emulator.serving import running_server
 from reconciler.errors import OutcomeUnknownError, TemporaryRemoteError
 from reconciler.remote import RetryPolicy, WorkflowClient
+
+from .emulated import PROVISION_VM, emulator, make_app, now_of, starts_of, tenant, vm_inputs
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +243,7 @@ def start_emulator(catalog: Path, *extra: str) -> Emulator:
     lines: queue.Queue[str] = queue.Queue()
     assert process.stderr is not None
     stderr = process.stderr
-    threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True).start()
+    threading.Thread(target=_pump, args=(stderr, lines), daemon=True).start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -396,6 +396,18 @@ def new_workspace() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def drop_workspace(workspace: str) -> None:
+    """Remove one test's rows (its own workspace only) from the backend's tables."""
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT to_regclass('reconciler.states') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
+            return
+        for table in ("runs", "states", "locks"):
+            conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = %s", [workspace])
+
+
 APPLY = ["apply", "--auto-approve"]
 
 
@@ -482,3 +494,9 @@ def judge(stack: Stack, emulator: Emulator, names: Sequence[str]) -> Verdict:
         wrong_execution=wrong,
         outputs_differ=differ,
     )
+
+
+def _pump(pipe: Iterable[str], lines: queue.Queue[str]) -> None:
+    """Put each line read from ``pipe`` into ``lines`` (run in a daemon thread)."""
+    for line in pipe:
+        lines.put(line)

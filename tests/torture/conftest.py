@@ -1,6 +1,6 @@
 """Torture fixtures: emulators as subprocesses on real sockets, stacks on both backends, and a terminal
 summary that prints every test's figures (seed, kills, lost answers, starts per run, outputs that
-differ), so ``make test`` and ``make torture`` show them. Helpers live in ``torture_kit``."""
+differ), so ``make test`` and ``make torture`` show them. Helpers live in ``tests/support/torture.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,20 @@ from typing import Any
 
 import pytest
 import yaml
-from torture_kit import CATALOG, FIGURES, PG_DSN, SCALE, SEED, Emulator, Stack, new_workspace, start_emulator, stop
+
+from tests.support.torture import (
+    CATALOG,
+    FIGURES,
+    PG_DSN,
+    SCALE,
+    SEED,
+    Emulator,
+    Stack,
+    drop_workspace,
+    new_workspace,
+    start_emulator,
+    stop,
+)
 
 
 def pytest_report_header() -> str:
@@ -62,18 +75,6 @@ def pg_reachable() -> bool:
             pytest.fail(f"PostgreSQL not reachable at RECONCILER_TEST_PG_DSN: {exc}")
         return False
     return True
-
-
-def drop_workspace(workspace: str) -> None:
-    """Remove one test's rows (its own workspace only) from the backend's tables."""
-    import psycopg
-
-    with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT to_regclass('reconciler.states') IS NOT NULL").fetchone()
-        if not exists or not exists[0]:
-            return
-        for table in ("runs", "states", "locks"):
-            conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = %s", [workspace])  # type: ignore[arg-type]
 
 
 @pytest.fixture

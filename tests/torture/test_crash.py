@@ -19,7 +19,8 @@ from random import Random
 from typing import Any
 
 import pytest
-from torture_kit import (
+
+from tests.support.torture import (
     APPLY,
     QUICK,
     SCALE,

@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from torture_kit import (
+
+from tests.support.torture import (
     APPLY,
     QUICK,
     SEED,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from torture_kit import (
+
+from tests.support.torture import (
     APPLY,
     PG_DSN,
     SEED,

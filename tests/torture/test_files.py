@@ -18,7 +18,8 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from torture_kit import APPLY, QUICK, SEED, ZERO, Emulator, Stack, converge, judge, report, run_doc
+
+from tests.support.torture import APPLY, QUICK, SEED, ZERO, Emulator, Stack, converge, judge, report, run_doc
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from torture_kit import APPLY, HOLD, Emulator, Stack, finish, no_traceback, report, run_doc, stop, wait_until
+
+from tests.support.torture import APPLY, HOLD, Emulator, Stack, finish, no_traceback, report, run_doc, stop, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

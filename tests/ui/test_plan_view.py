@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 from rich.console import Console
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "planning"))
-
-from stacks import applied_state, empty_state, plan, run_doc, stack
 
 from reconciler.planning.planner import make_plan
 from reconciler.ui import plan_view
 from reconciler.ui.console import Ui
+from tests.planning.stacks import applied_state, empty_state, plan, run_doc, stack
 
 
 def _text(lines: list[str], color: bool = False) -> str:

@@ -1,0 +1,317 @@
+"""End-to-end helpers: the CLI as a subprocess against the emulator as a subprocess, on 127.0.0.1.
+
+- `CATALOG`: a small catalog with short durations; `ECHO`, `SLOW`... name its workflows.
+- `start_emulator` starts ``reconciler emulator --port 0 --catalog FILE`` and reads the "listening on"
+  line from its stderr; `stop` kills a process started by a test (by its own pid).
+- `Stack` is a stack folder (``reconciler.yaml`` + ``manifests/``) pointed at that emulator.
+- `run_cli` runs ``reconciler ARGS``, bounded in time, and asserts that no traceback reached the user.
+
+The fixtures built on these live in ``tests/e2e/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+CLI = str(Path(sys.executable).with_name("reconciler"))
+ECHO = "00000000-0000-4000-8000-00000000e001"  # name, note -> id (from name only), shout
+SLOW = "00000000-0000-4000-8000-00000000e002"  # name -> done; hangs when name starts with "stuck"
+FAILS = "00000000-0000-4000-8000-00000000e003"  # name -> ok; fails when name starts with "bad"
+SECRET = "00000000-0000-4000-8000-00000000e004"  # name, password (SecureString) -> token (SecureString), id
+READS = "00000000-0000-4000-8000-00000000e005"  # upstream (string) -> seen
+LONG = "00000000-0000-4000-8000-00000000e006"  # name -> done, after 2.5 s
+PASSWORD = "e2e-pw"
+
+CATALOG: dict[str, Any] = {
+    "apiVersions": ["37.1", "37.2"],
+    "workflows": [
+        {
+            "id": ECHO,
+            "name": "Echo",
+            "inputs": [
+                {"name": "name", "type": "string"},
+                {"name": "note", "type": "string", "required": False, "default": ""},
+            ],
+            "outputs": [
+                {"name": "id", "type": "string", "template": "id-${inputs.name|hash:8}"},
+                {"name": "shout", "type": "string", "template": "${inputs.name|upper}"},
+            ],
+            "duration": 0.2,
+            "initializing": 0.05,
+        },
+        {
+            "id": SLOW,
+            "name": "Slow",
+            "inputs": [{"name": "name", "type": "string"}],
+            "outputs": [{"name": "done", "type": "string", "template": "done-${inputs.name}"}],
+            "duration": 0.3,
+            "initializing": 0.05,
+            "hangWhen": [{"input": "name", "matches": "^stuck"}],
+        },
+        {
+            "id": FAILS,
+            "name": "Maybe fails",
+            "inputs": [{"name": "name", "type": "string"}],
+            "outputs": [{"name": "ok", "type": "string", "template": "ok-${inputs.name}"}],
+            "duration": 0.2,
+            "initializing": 0.05,
+            "failWhen": [{"input": "name", "matches": "^bad", "message": "refused ${inputs.name}: quota exceeded"}],
+        },
+        {
+            "id": SECRET,
+            "name": "With secret",
+            "inputs": [{"name": "name", "type": "string"}, {"name": "password", "type": "SecureString"}],
+            "outputs": [
+                {"name": "id", "type": "string", "template": "sec-${inputs.name|hash:8}"},
+                {"name": "token", "type": "SecureString", "template": "tok-${inputs|hash:24}"},
+            ],
+            "duration": 0.2,
+            "initializing": 0.05,
+        },
+        {
+            "id": READS,
+            "name": "Reads",
+            "inputs": [{"name": "upstream", "type": "string"}],
+            "outputs": [{"name": "seen", "type": "string", "template": "seen-${inputs.upstream}"}],
+            "duration": 0.2,
+            "initializing": 0.05,
+        },
+        {
+            "id": LONG,
+            "name": "Long",
+            "inputs": [{"name": "name", "type": "string"}],
+            "outputs": [{"name": "done", "type": "string", "template": "long-${inputs.name}"}],
+            "duration": 2.5,
+            "initializing": 0.05,
+        },
+    ],
+    "users": [{"name": "admin", "org": "System", "password": PASSWORD}],
+}
+
+
+def run_doc(name: str, workflow: str, parameters: Mapping[str, Any], **spec: Any) -> dict[str, Any]:
+    """One WorkflowRun manifest document."""
+    return {
+        "apiVersion": "reconciler/v1",
+        "kind": "WorkflowRun",
+        "metadata": {"name": name},
+        "spec": {"workflow": workflow, "parameters": dict(parameters), **spec},
+    }
+
+
+@dataclass
+class Result:
+    args: Sequence[str]
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __str__(self) -> str:
+        return f"reconciler {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+@dataclass
+class Emulator:
+    url: str
+    process: subprocess.Popen[str]
+
+    def admin(self, what: str) -> Any:
+        return httpx.get(f"{self.url}/_emulator/{what}", timeout=10).json()
+
+    def starts(self) -> list[dict[str, Any]]:
+        return list(self.admin("starts"))
+
+    def executions(self) -> dict[str, dict[str, Any]]:
+        return {e["executionId"]: e for e in self.admin("executions")}
+
+
+@dataclass
+class Stack:
+    """A stack folder: ``reconciler.yaml``, ``manifests/runs.yaml``, and the environment to run in."""
+
+    root: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / "reconciler.state.json"
+
+    def write_stack(self, parallelism: int = 10, request_timeout: float | None = None, **extra_spec: Any) -> None:
+        """``request_timeout`` short for tests that crash an apply: the next one waits that long
+        before taking an unanswered start of the dead one as never sent (fencing)."""
+        doc: dict[str, Any] = {
+            "apiVersion": "reconciler/v1",
+            "kind": "Stack",
+            "metadata": {"name": "e2e"},
+            "spec": {
+                "endpoint": {
+                    "url": self.url,
+                    "apiVersion": "37.2",
+                    "org": "System",
+                    "auth": {"username": "admin", "passwordFrom": {"env": "E2E_VCD_PASSWORD"}},
+                },
+                "backend": {"type": "local", "path": "reconciler.state.json"},
+                "manifests": ["manifests"],
+                "parallelism": parallelism,
+                **extra_spec,
+            },
+        }
+        if request_timeout is not None:
+            doc["spec"]["endpoint"]["requestTimeout"] = request_timeout
+        (self.root / "reconciler.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    def write_runs(self, docs: Sequence[Mapping[str, Any]], file: str = "runs.yaml") -> None:
+        folder = self.root / "manifests"
+        folder.mkdir(exist_ok=True)
+        (folder / file).write_text(yaml.safe_dump_all(list(docs), sort_keys=False), encoding="utf-8")
+
+    def state(self) -> dict[str, Any]:
+        """The state as stored, journal replayed (``state pull``)."""
+        result = self.cli(["state", "pull"])
+        assert result.code == 0, result
+        return dict(result.json())
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> Result:
+        return run_cli(args, env=self.env, cwd=self.root, **kwargs)
+
+    def popen(self, args: Sequence[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [CLI, *args],
+            cwd=self.root,
+            env=environ(self.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+
+def environ(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    env.update({"NO_COLOR": "1", "E2E_VCD_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | str | None = None,
+    timeout: float = 60,
+    stdin: str | None = None,
+) -> Result:
+    """``reconciler ARGS`` as a subprocess; no traceback may reach the user."""
+    done = subprocess.run(
+        [CLI, *args],
+        cwd=cwd,
+        env=environ(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
+    )
+    result = Result(list(args), done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, str(result)
+    return result
+
+
+def start_emulator(catalog: Path, *extra: str) -> Emulator:
+    process = subprocess.Popen(
+        [CLI, "emulator", "--port", "0", "--catalog", str(catalog), *extra],
+        env=environ(None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    stderr = process.stderr
+    threading.Thread(target=pump, args=(stderr, lines), daemon=True).start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        if line.startswith("listening on "):
+            return Emulator(line.removeprefix("listening on ").strip(), process)
+    stop(process)
+    raise RuntimeError("the emulator did not announce itself")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Kill a process started by a test (by its own pid) and reap it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    try:
+        process.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+
+
+def can_mount() -> bool:
+    probe = Path(f"/tmp/reconciler-mount-probe-{os.getpid()}")
+    probe.mkdir(exist_ok=True)
+    try:
+        done = subprocess.run(["mount", "--bind", str(probe), str(probe)], capture_output=True, timeout=10)
+        if done.returncode != 0:
+            return False
+        subprocess.run(["umount", str(probe)], check=True, timeout=10)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.rmdir()
+
+
+class ReadOnly:
+    """Turns a folder read-only: ``chmod a-w`` (folder and files) when not root; as root (whom chmod
+    does not stop) a read-only bind mount of the folder on itself, or the test is skipped."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], object]] = []
+
+    def make(self, folder: Path) -> str:
+        """Make ``folder`` read-only; the error the OS will give."""
+        if os.geteuid() != 0:
+            for item in [*folder.iterdir(), folder]:
+                mode = item.stat().st_mode
+                item.chmod(mode & ~0o222)
+                self.undo.append(functools.partial(item.chmod, mode))
+            return "Permission denied"
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
+        self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
+        return "Read-only file system"
+
+    def restore(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+def pump(pipe: Iterable[str], lines: queue.Queue[str]) -> None:
+    """Put each line read from ``pipe`` into ``lines`` (run in a daemon thread)."""
+    for line in pipe:
+        lines.put(line)
