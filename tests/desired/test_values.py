@@ -125,6 +125,19 @@ def test_sensitive_variable_makes_the_input_sensitive() -> None:
     assert run.inputs["t"].sensitive and run.inputs["t"].source == "var:password"
 
 
+def test_a_sensitive_variable_marks_only_the_parameters_rendered_from_it() -> None:
+    """Sensitivity comes back with each rendered value: it never carries over to the next parameter."""
+    body = "parameters:\n  a: ${var.password}\n  b: ${var.owner}\n  c: [x, '${var.password}']\n  d: plain\n"
+    run = one_run(run_doc("a", body), variables={"password": "hunter2"})
+    shown = {name: (i.type, i.sensitive, i.source) for name, i in run.inputs.items()}
+    assert shown == {
+        "a": ("string", True, "var:password"),
+        "b": ("string", False, None),
+        "c": ("Array/string", True, "var:password"),
+        "d": ("string", False, None),
+    }
+
+
 def test_value_from_env_and_file_any_type() -> None:
     body = (
         "parameters:\n"
