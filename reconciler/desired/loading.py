@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from reconciler.desired.expansion import expand
@@ -25,7 +24,7 @@ from reconciler.desired.inputs import Sources, build_inputs
 from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
-from reconciler.errors import ManifestError, Problem
+from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
 from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun, duration_seconds
 from reconciler.manifest.parsing import Document, parse_documents
@@ -77,6 +76,17 @@ def manifests_digest(manifest_files: Sequence[tuple[str, str]]) -> str:
 _NAME_PATH = ("metadata", "name")
 
 
+@dataclass(frozen=True, slots=True)
+class _KeyLocator:
+    """Where a run is declared: the key at ``path`` (its name) in ``document``; a `Locator`."""
+
+    document: Document
+    path: tuple[Any, ...]
+
+    def __call__(self) -> SourceLocation:
+        return self.document.location(self.path, key=True)
+
+
 @dataclass
 class _Collector:
     """Builds the desired runs one document at a time, then the graph over all of them.
@@ -109,7 +119,7 @@ class _Collector:
         self, run: WorkflowRun, document: Document, name: str, name_path: tuple[Any, ...], scope: Scope
     ) -> None:
         """One run, ``name`` (written at ``name_path``), rendered in ``scope``."""
-        locate = partial(document.location, name_path, key=True)
+        locate = _KeyLocator(document, name_path)
         runs = self.runs
         if name in runs:
             first = runs[name]["locate"]()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
@@ -61,13 +60,23 @@ class Scope:
     def parameter_locator(self) -> ParameterLocator:
         """Where a parameter of this run is written, by name: made once, shared by the run's inputs."""
         if self._parameter_locator is None:
-            self._parameter_locator = partial(_parameter_location, self.document)
+            self._parameter_locator = _ParameterLocator(self.document)
         return self._parameter_locator
 
     def problem(self, path: Path, source: str, message: str, *, key: bool = False) -> None:
         """A problem at the ``source`` text in the value at ``path`` (or at its key when ``key``)."""
         where = self.document.location(path, key=True) if key else self.document.text_location(path, source)
         self.problems.append(Problem(where, message))
+
+
+@dataclass(frozen=True, slots=True)
+class _ParameterLocator:
+    """A `ParameterLocator` of one document's run (one small object per run, kept by its inputs)."""
+
+    document: Document
+
+    def __call__(self, name: str, text: str = "") -> SourceLocation:
+        return _parameter_location(self.document, name, text)
 
 
 def _parameter_location(document: Document, name: str, text: str = "") -> SourceLocation:
