@@ -27,6 +27,16 @@ def _lines(pipe: Iterable[str]) -> queue.Queue[str]:
     return lines
 
 
+def _drained(lines: queue.Queue[str]) -> str:
+    """Every line pumped from a pipe whose process has exited (its pump ends at end of file)."""
+    seen: list[str] = []
+    while True:
+        try:
+            seen.append(lines.get(timeout=2.0))
+        except queue.Empty:
+            return "".join(seen)
+
+
 def _until(lines: queue.Queue[str], text: str, seen: list[str]) -> None:
     while True:
         line = lines.get(timeout=APPLY_BOUND)
@@ -49,13 +59,16 @@ def test_apply_gives_up_on_a_killed_server_and_keeps_the_execution_awaited(stack
     apply = stack.popen(["apply", "--auto-approve"])
     try:
         out: list[str] = []
-        assert apply.stdout is not None
-        _until(_lines(apply.stdout), "stuck: started", out)
+        assert apply.stdout is not None and apply.stderr is not None
+        lines, errors = _lines(apply.stdout), _lines(apply.stderr)
+        _until(lines, "stuck: started", out)
         stop(emulator.process)  # the server dies mid-apply
-        rest, err = apply.communicate(timeout=APPLY_BOUND)
+        apply.wait(timeout=APPLY_BOUND)
     finally:
         stop(apply)
-    text = "".join(out) + rest
+    # the pumps own both pipes (a second reader would race them for lines): drain what they read
+    text = "".join(out) + _drained(lines)
+    err = _drained(errors)
     assert apply.returncode == 1, text + err
     assert "Traceback" not in text + err
     assert err.count(f"Warning: the VCD endpoint {stack.url} is not answering") == 1, err
