@@ -153,7 +153,9 @@ def test_terminated_holder_starts_nothing_more_and_no_run_starts_twice(race: tup
     finally:
         stop(first)
     assert second.code == 0, second
-    assert "handover wait" in second.out, second  # it said why it waited
+    # the old holder's unanswered starts were either all found on the server at once (adopted) or
+    # waited for, saying why: which one depends on how fast the in-flight starts land (machine load)
+    assert "handover wait" in second.out or ": adopted" in second.out, second
     _assert_fenced(fenced)
     _assert_each_run_started_once(emulator, stack, new)
 
