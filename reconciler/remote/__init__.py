@@ -1,7 +1,7 @@
 """The VCD workflow API client: settings, parameter codecs, auth, retries, exactly-once starts.
 
 Only this package talks HTTP (import-linter contract). The applier uses `WorkflowClient`; the
-records it returns (`Execution`, `ExecutionSummary`, `ParameterDefinition`, in `executions`) carry
+records it returns (`Execution`, `ExecutionSummary` in `executions`; `WorkflowDefinition` from `reconciler.definitions`) carry
 plain values. The package exports what a caller needs to build a client.
 """
 

@@ -23,13 +23,14 @@ import logging
 import random
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from reconciler.definitions import WorkflowDefinition
 from reconciler.errors import (
     AuthError,
     CodecError,
@@ -45,7 +46,6 @@ from reconciler.remote.executions import (
     TERMINAL_STATES,
     Execution,
     ExecutionSummary,
-    ParameterDefinition,
     read_execution,
     read_presentation,
     read_state,
@@ -153,12 +153,13 @@ class WorkflowClient:
                 raise
             log.debug("cancel of %s: already ended", execution_id)
 
-    async def presentation(self, workflow_id: str) -> list[ParameterDefinition]:
-        """The workflow's declared input then output parameters."""
+    async def presentation(self, workflow_id: str) -> WorkflowDefinition:
+        """The workflow's declared inputs and outputs (404 and 403 both mean: not available to you)."""
         operation = f"read the presentation of workflow {workflow_id}"
         path = f"/cloudapi/workflows/{_segment(workflow_id)}/presentation"
         response = await self._call("GET", path, operation)
-        return self._read(operation, response, read_presentation)
+        read_at = datetime.now(UTC)
+        return self._read(operation, response, lambda body: read_presentation(workflow_id, body, read_at))
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         return self._retry.delay(attempt, retry_after, self._rng)

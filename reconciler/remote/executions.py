@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.definitions import ParameterDefinition, WorkflowDefinition
 from reconciler.errors import CodecError
 from reconciler.remote.codecs import TypedValue, decode_parameter
 
@@ -66,18 +67,6 @@ class Execution:
 
     def summary(self) -> ExecutionSummary:
         return ExecutionSummary(self.id, self.name, self.state, self.start_date, self.end_date, self.started_by)
-
-
-@dataclass(frozen=True)
-class ParameterDefinition:
-    """One declared parameter of a workflow, from its presentation."""
-
-    name: str
-    type: str
-    direction: str  # "input" or "output"
-    description: str | None = None
-    required: bool | None = None  # None: the server did not say
-    default: Any = None
 
 
 def read_execution(workflow_id: str, body: Any) -> Execution:
@@ -131,14 +120,19 @@ def read_state(body: Any) -> str:
     return body.strip().lower().replace(" ", "-")
 
 
-def read_presentation(body: Any) -> list[ParameterDefinition]:
-    """Input then output parameter definitions of a ``Presentation`` document."""
+def read_presentation(workflow_id: str, body: Any, read_at: datetime | None = None) -> WorkflowDefinition:
+    """A workflow's definition from a ``Presentation`` document (inputs, outputs, mandatory flags)."""
     doc = _document(body, "presentation")
-    return [
-        _definition(ws, direction)
-        for direction, key in (("input", "inputParameters"), ("output", "outputParameters"))
-        for ws in _field(doc, key) or []
-    ]
+    inputs = tuple(_definition(ws, "input") for ws in _list(doc, "inputParameters"))
+    outputs = tuple(_definition(ws, "output") for ws in _list(doc, "outputParameters"))
+    return WorkflowDefinition(
+        workflow_id=workflow_id,
+        name=_text(_field(doc, "name")),
+        inputs=inputs,
+        outputs=outputs,
+        read_at=read_at,
+        description=_text(_field(doc, "description")),
+    )
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -175,16 +169,25 @@ def _parameters(items: list[Any]) -> dict[str, TypedValue]:
     return {str(ws.get("name")): decode_parameter(ws) for ws in items}
 
 
-def _definition(ws: Mapping[str, Any], direction: str) -> ParameterDefinition:
+def _definition(ws: Any, direction: str) -> ParameterDefinition:
+    if not isinstance(ws, Mapping) or not isinstance(ws.get("name"), str) or not ws.get("name"):
+        raise CodecError(f"unreadable presentation: {direction} parameter {ws!r} has no name")
     required = _field(ws, "required", "mandatory")
     return ParameterDefinition(
-        name=str(ws.get("name")),
+        name=ws["name"],
         type=str(ws.get("type") or "string"),
         direction=direction,
         description=_text(ws.get("description")),
-        required=required if isinstance(required, bool) else None,
+        mandatory=required if isinstance(required, bool) else None,
         default=decode_parameter(ws)[1] if ws.get("value") is not None else None,
     )
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    items = _field(doc, key) or []
+    if not isinstance(items, list):
+        raise CodecError(f"unreadable presentation: {key} is {type(items).__name__}, not a list")
+    return items
 
 
 def _relation_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -120,9 +120,10 @@ async def test_failed_execution_carries_the_content_exception(
 
 async def test_presentation(app: Starlette, fake_sleep: FakeSleep) -> None:
     async with connect(app, tenant(), fake_sleep) as c:
-        definitions = await c.presentation(PROVISION_VM)
-    inputs = {d.name: d for d in definitions if d.direction == "input"}
-    outputs = {d.name for d in definitions if d.direction == "output"}
+        definition = await c.presentation(PROVISION_VM)
+    inputs = {d.name: d for d in definition.inputs}
+    outputs = {d.name for d in definition.outputs}
+    assert definition.workflow_id == PROVISION_VM and definition.read_at is not None
     assert inputs["cpuCount"].type == "number"
     assert inputs["tags"].type == "Array/string"
     assert inputs["owner"].default == "platform-team"
