@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconciler.errors import InvalidValueError
@@ -42,6 +42,17 @@ def duration_seconds(text: str) -> int:
     return sum(int(n) * unit for n, unit in zip(found.groups(), _DURATION_UNITS, strict=True) if n)
 
 
+def seconds_of(value: object) -> float:
+    """A span of time as the stack file or the environment gives it: a duration in the one grammar
+    (``90s``, ``5m``, ``45``) or a positive number of seconds (``2.5``); `InvalidValueError` otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value > 0:
+            return float(value)
+    elif isinstance(value, str) and duration_seconds(value.strip()) > 0:
+        return float(duration_seconds(value.strip()))
+    raise InvalidValueError(f"{value!r} is not a positive duration: write e.g. 30s, 5m, 1h30m or 45 (seconds)")
+
+
 def _check_duration(text: str) -> str:
     """``text`` when it is a duration (ValueError otherwise): the model's check of ``timeout``."""
     duration_seconds(text)
@@ -59,6 +70,26 @@ Duration = Annotated[
     str,
     AfterValidator(_check_duration),
     WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30m", "1h30m"]}),
+]
+
+
+def _check_span(value: Any) -> Any:
+    seconds_of(value)  # accepts only a duration text or a positive number
+    return value
+
+
+# A duration, or a positive number of seconds where fractions make sense (request timeouts in tests).
+Span = Annotated[
+    str | float,
+    PlainValidator(_check_span),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _DURATION.pattern, "examples": ["30s", "5m"]},
+                {"type": "number", "exclusiveMinimum": 0},
+            ]
+        }
+    ),
 ]
 
 _SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
@@ -164,6 +195,7 @@ class Auth(StrictModel):
 
 DEFAULT_TIMEOUT = "1h"
 DEFAULT_GIVE_UP_AFTER = "5m"
+DEFAULT_REQUEST_TIMEOUT = "30s"
 
 
 class RunDefaults(StrictModel):
@@ -181,13 +213,12 @@ class Endpoint(StrictModel):
     auth: Auth | None = None
     verify_tls: bool = True
     value_format: Literal["openapi", "vro"] = "openapi"
-    request_timeout: float | None = Field(
-        default=None,
-        gt=0,
-        description="seconds one request may take (default 30); also how long an apply that takes over a lock "
-        "lost by another waits for that one's starts in flight",
+    request_timeout: Span = Field(
+        default=DEFAULT_REQUEST_TIMEOUT,
+        description="how long one request may take (a duration such as 30s, or seconds); also how long an "
+        "apply that takes over a lock lost by another waits for that one's starts in flight",
     )
-    give_up_after: Duration = Field(
+    give_up_after: Span = Field(
         default=DEFAULT_GIVE_UP_AFTER,
         description="apply gives up on a server that answers nothing (or only 5xx) for this long; "
         "env RECONCILER_GIVE_UP_AFTER overrides",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from reconciler.errors import ConfigError
-from reconciler.manifest.models import duration_seconds
+from reconciler.manifest.models import DEFAULT_GIVE_UP_AFTER, DEFAULT_REQUEST_TIMEOUT, seconds_of
 
 ValueFormat = Literal["openapi", "vro"]
 VALUE_FORMATS: tuple[ValueFormat, ...] = ("openapi", "vro")
@@ -81,8 +81,14 @@ def settings_from(endpoint: Mapping[str, Any], environ: Mapping[str, str]) -> Ap
         api_token=token,
         verify_tls=_verify_tls(endpoint, environ),
         value_format=_value_format(_get(endpoint, "valueFormat", "value_format")),
-        request_timeout=_timeout(_get(endpoint, "requestTimeout", "request_timeout")),
-        give_up_after=_give_up_after(environ.get("RECONCILER_GIVE_UP_AFTER") or _get(endpoint, "giveUpAfter")),
+        request_timeout=_span(
+            _get(endpoint, "requestTimeout", "request_timeout"), DEFAULT_REQUEST_TIMEOUT, "spec.endpoint.requestTimeout"
+        ),
+        give_up_after=_span(
+            environ.get("RECONCILER_GIVE_UP_AFTER") or _get(endpoint, "giveUpAfter"),
+            DEFAULT_GIVE_UP_AFTER,
+            "the give-up time (spec.endpoint.giveUpAfter or RECONCILER_GIVE_UP_AFTER)",
+        ),
     )
 
 
@@ -152,29 +158,12 @@ def _value_format(value: Any) -> ValueFormat:
     return cast(ValueFormat, value)
 
 
-def _timeout(value: Any) -> float:
-    if value is None:
-        return 30.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"spec.endpoint.requestTimeout must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def _give_up_after(value: Any) -> float:
-    """``RECONCILER_GIVE_UP_AFTER`` or ``giveUpAfter``: a duration (``90s``, ``5m``) or seconds."""
-    if value is None:
-        return 300.0
-    text = str(value).strip()
+def _span(value: Any, default: str, where: str) -> float:
+    """A time span from the stack file or the environment, in the one duration grammar."""
     try:
-        seconds = float(text) if text.replace(".", "", 1).isdigit() else float(duration_seconds(text))
+        return seconds_of(default if value is None else value)
     except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise ConfigError(
-            f"the give-up time (spec.endpoint.giveUpAfter or RECONCILER_GIVE_UP_AFTER) must be a positive "
-            f"duration such as 90s or 5m, got {value!r}"
-        )
-    return seconds
+        raise ConfigError(f"{where} must be a positive duration such as 30s or 5m, got {value!r}") from None
 
 
 def _required(value: Any, key: str, env: str) -> str:

@@ -83,6 +83,14 @@ def test_full_stack() -> None:
         ("  backend: {type: s3}\n", "reconciler.yaml:5:19: spec.backend.type: Input should be 'local' or 'postgres'"),
         ("  parallelism: 0\n", "reconciler.yaml:5:16: spec.parallelism: Input should be greater than or equal to 1"),
         (
+            "  endpoint: {requestTimeout: soon}\n",
+            "reconciler.yaml:5:30: spec.endpoint.requestTimeout: 'soon' is not a duration: write e.g. 30s, 30m, 2h, 1h30m or 45 (seconds)",
+        ),
+        (
+            "  endpoint: {giveUpAfter: 0}\n",
+            "reconciler.yaml:5:27: spec.endpoint.giveUpAfter: 0 is not a positive duration: write e.g. 30s, 5m, 1h30m or 45 (seconds)",
+        ),
+        (
             "  endpoint: {url: x, password: y}\n",
             "reconciler.yaml:5:22: unknown field 'password' (expected one of: url, apiVersion, org, auth, verifyTls, valueFormat, requestTimeout, giveUpAfter)",
         ),

@@ -133,3 +133,18 @@ def test_give_up_after_from_the_stack_or_the_environment(
 def test_a_bad_give_up_time_is_a_config_error(value: str) -> None:
     with pytest.raises(ConfigError, match="giveUpAfter or RECONCILER_GIVE_UP_AFTER"):
         settings_from(SESSION_ENDPOINT, {"VCD_PASSWORD": "pw", "RECONCILER_GIVE_UP_AFTER": value})
+
+
+@pytest.mark.parametrize(
+    ("stack_value", "seconds"),
+    [(None, 30.0), ("45s", 45.0), ("2m", 120.0), (3, 3.0), (0.5, 0.5)],
+)
+def test_request_timeout_is_a_duration_or_seconds(stack_value: str | float | None, seconds: float) -> None:
+    endpoint = SESSION_ENDPOINT | ({"requestTimeout": stack_value} if stack_value is not None else {})
+    assert settings_from(endpoint, {"VCD_PASSWORD": "pw"}).request_timeout == seconds
+
+
+@pytest.mark.parametrize("value", ["0s", "soon", -3, True])
+def test_a_bad_request_timeout_is_a_config_error(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"spec\.endpoint\.requestTimeout must be a positive duration"):
+        settings_from(SESSION_ENDPOINT | {"requestTimeout": value}, {"VCD_PASSWORD": "pw"})
