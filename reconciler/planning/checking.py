@@ -1,0 +1,375 @@
+"""Checking desired runs against their workflows' definitions, before anything starts (SPEC 3.2).
+
+`check_runs` reports every problem at once, each placed where it is written: unknown parameter names
+(with a did-you-mean), values that do not fit the declared type (`reconciler.parameters.check_value`,
+the one type rule; a ``SecureString`` only from ``valueFrom`` or a sensitive variable), mandatory
+inputs left out, references to outputs the upstream run's workflow does not declare, and workflows
+the server says are not available. A reference carries the type its output is declared with: a
+``number`` output fed into a ``string`` input is a type error.
+
+A shorthand value is checked against the declared type, never silently kept as the type read off it
+(``cpuCount: "4"`` against ``number`` is an error). The type a shorthand is sent with (and enters the
+run key with) is not changed here: run keys stored in users' states keep their value; a shorthand
+whose own type differs from the declared one, while its value would fit, is an error that names the
+explicit form to write.
+
+Runs whose workflow could not be read are not checked; each such workflow gives one warning saying
+which checks were skipped and why. `definition_changes` compares two readings of the definitions,
+for the plan to show what changed on the server. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
+from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Interpolation, OutputRef
+from reconciler.errors import MissingOutputError, Problem, SourceLocation
+from reconciler.parameters import ParamType, check_value
+
+# The types a text built around references (``"vm-${runs.a.outputs.id}"``) may be sent as.
+_TEXT_TYPES = ("string", "date", "securestring")
+_NAMES_SHOWN = 10  # runs named in one message before "and N more"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check_runs` found: errors (located), and warnings about checks that were skipped."""
+
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    checked: tuple[str, ...] = ()  # the workflows whose runs were checked
+    skipped: tuple[str, ...] = ()  # the workflows whose runs were not (unread, or no definition)
+
+
+def check_runs(desired: DesiredStack, definitions: Definitions) -> CheckReport:
+    """Every problem of every run of ``desired`` against ``definitions``, and what was not checked."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    checked: list[str] = []
+    no_definition: list[str] = []
+    for workflow, runs in _runs_by_workflow(desired).items():
+        if workflow in definitions.unavailable:
+            problems.append(_unavailable(workflow, runs, definitions))
+        elif workflow in definitions.unread:
+            warnings.append(_unread_warning(workflow, runs, definitions.unread[workflow]))
+        elif workflow not in definitions.known:
+            no_definition.append(workflow)
+        else:
+            checked.append(workflow)
+            definition = definitions.known[workflow]
+            for run in runs:
+                problems += _run_problems(run, definition, desired, definitions)
+    if no_definition:
+        warnings.append(_no_definition_warning(no_definition, definitions.source))
+    skipped = [w for w in _runs_by_workflow(desired) if w in definitions.unread or w in no_definition]
+    return CheckReport(tuple(problems), tuple(warnings), tuple(checked), tuple(skipped))
+
+
+def _runs_by_workflow(desired: DesiredStack) -> dict[str, list[DesiredRun]]:
+    by_workflow: dict[str, list[DesiredRun]] = {}
+    for name in desired.order:
+        run = desired.runs[name]
+        by_workflow.setdefault(run.workflow, []).append(run)
+    return by_workflow
+
+
+def _named(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _unavailable(workflow: str, runs: Sequence[DesiredRun], definitions: Definitions) -> Problem:
+    refused = definitions.unavailable[workflow]
+    used_by = _named([r.name for r in runs])
+    message = (
+        f"workflow {workflow!r} does not exist or is not available to you "
+        f"(HTTP {refused.status}: {refused.message}); used by {used_by}"
+    )
+    return Problem(_run_location(runs[0]), message)
+
+
+def _unread_warning(workflow: str, runs: Sequence[DesiredRun], why: str) -> str:
+    return (
+        f"the definition of workflow {workflow!r} could not be read ({why}): the parameters of "
+        f"{_named([r.name for r in runs])} (names, types, mandatory inputs) and the references to "
+        f"their outputs were not checked"
+    )
+
+
+def _no_definition_warning(workflows: Sequence[str], source: str) -> str:
+    where = "in the cache" if source == "cache" else "for"
+    return (
+        f"no workflow definition {where} {', '.join(repr(w) for w in workflows)}: their runs were not "
+        "checked (`reconciler plan` with refresh reads the definitions)"
+    )
+
+
+def _run_location(run: DesiredRun) -> SourceLocation:
+    return run.location or SourceLocation("manifests")
+
+
+def _label(definition: WorkflowDefinition) -> str:
+    return f"workflow {definition.name!r}" if definition.name else f"workflow {definition.workflow_id!r}"
+
+
+def _run_problems(
+    run: DesiredRun, definition: WorkflowDefinition, desired: DesiredStack, definitions: Definitions
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, given in run.inputs.items():
+        declared = definition.input(name)
+        location = given.location or _run_location(run)
+        if declared is None:
+            problems.append(Problem(location, _unknown_parameter(name, definition)))
+        else:
+            problems += [Problem(location, why) for why in _type_problems(name, given, declared, definition)]
+        problems += _reference_problems(given, desired, definitions, declared)
+    problems += _missing_mandatory(run, definition)
+    return problems
+
+
+def _unknown_parameter(name: str, definition: WorkflowDefinition) -> str:
+    names = [p.name for p in definition.inputs]
+    text = f"unknown parameter {name!r}: {_label(definition)} has no such input"
+    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1)
+    if close:
+        return text + f"; did you mean {close[0]!r}?"
+    return text + f" (its inputs: {', '.join(names) or 'none'})"
+
+
+def _missing_mandatory(run: DesiredRun, definition: WorkflowDefinition) -> list[Problem]:
+    missing = [p for p in definition.inputs if p.mandatory is True and p.default is None and p.name not in run.inputs]
+    return [
+        Problem(
+            _run_location(run),
+            f"run {run.name!r}: mandatory input {p.name!r} ({p.type}) of {_label(definition)} is not given",
+        )
+        for p in missing
+    ]
+
+
+def _same_type(a: str, b: str) -> bool:
+    return a.lower() == b.lower()  # as the server compares them
+
+
+def _type_problems(
+    name: str, given: DesiredInput, declared: ParameterDefinition, definition: WorkflowDefinition
+) -> list[str]:
+    """Why ``given`` does not fit ``declared`` (references are checked by `_reference_problems`)."""
+    wanted = declared.type
+    head = f"parameter {name!r}: {_label(definition)} declares it {wanted}"
+    if ParamType(wanted).is_sensitive and not given.sensitive:
+        return [f"{head}: give it with valueFrom: {{env: NAME}} or {{file: PATH}} (or a sensitive variable)"]
+    if not given.type_inferred:
+        return [] if _same_type(given.type, wanted) else [f"{head}, not {given.type}"]
+    if isinstance(given.value, OutputRef):
+        return []  # a whole reference is sent with its output's type: `_reference_problems` checks it
+    if not _holds_reference(given.value) and (why := check_value(wanted, given.value)):
+        return [f"{head}: {why}{_quote_hint(wanted, given.value)}"]
+    if not _same_type(given.type, wanted):
+        return [f"{head}; this shorthand value is sent as {given.type}: write {{type: {wanted}, value: ...}}"]
+    return []
+
+
+def _quote_hint(wanted: str, value: Any) -> str:
+    if wanted in ("string", "Date") and isinstance(value, bool | int | float):
+        return f' (quote it to write a string: "{json.dumps(value)}")'
+    return ""
+
+
+def _holds_reference(value: Any) -> bool:
+    return next(_references(value), None) is not None
+
+
+def _references(value: Any) -> Iterator[OutputRef]:
+    if isinstance(value, OutputRef):
+        yield value
+    elif isinstance(value, Interpolation):
+        yield from (p for p in value.parts if isinstance(p, OutputRef))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _references(item)
+
+
+def _reference_problems(
+    given: DesiredInput, desired: DesiredStack, definitions: Definitions, declared: ParameterDefinition | None
+) -> list[Problem]:
+    """References to undeclared outputs; then, when ``declared``, whether what they carry fits it."""
+    problems: list[Problem] = []
+    types: dict[OutputRef, str] = {}
+    for ref in _references(given.value):
+        output = _output_of(ref, desired, definitions)
+        if isinstance(output, str):
+            problems.append(Problem(_where(given, ref), output))
+        elif output is not None:
+            types[ref] = output.type
+    sent_as_declared = declared is not None and (given.type_inferred or _same_type(given.type, declared.type))
+    if declared is not None and sent_as_declared and not problems:
+        for at, why in _carried_type_problems(declared.type, given.value, types):
+            where = _where(given, at) if at is not None else given.location or SourceLocation("manifests")
+            problems.append(Problem(where, f"parameter {given.name!r}: {why}"))
+    return problems
+
+
+def _where(given: DesiredInput, ref: OutputRef) -> SourceLocation:
+    return given.location_of(str(ref)) or SourceLocation("manifests")
+
+
+def _output_of(ref: OutputRef, desired: DesiredStack, definitions: Definitions) -> ParameterDefinition | str | None:
+    """The output ``ref`` reads, the problem when its workflow does not declare it, or None: unknown."""
+    upstream = desired.runs.get(ref.run)
+    definition = definitions.known.get(upstream.workflow) if upstream is not None else None
+    if definition is None:
+        return None
+    output = definition.output(ref.output)
+    if output is not None:
+        return output
+    missing = MissingOutputError(ref.run, ref.output, [p.name for p in definition.outputs])
+    return f"{missing.message} ({_label(definition)} does not declare it)"
+
+
+def _carried_type_problems(
+    wanted: str, value: Any, types: Mapping[OutputRef, str]
+) -> list[tuple[OutputRef | None, str]]:
+    """Whether a value holding references fits ``wanted``: each reference by its output's declared
+    type, each literal part by `check_value`. Not checked while a reference's type is unknown."""
+    if not _holds_reference(value) or any(ref not in types for ref in _references(value)):
+        return []
+    if isinstance(value, OutputRef):
+        carried = types[value]
+        if _same_type(carried, wanted):
+            return []
+        return [(value, f"{value} is a {carried} output, and the input is declared {wanted}")]
+    if isinstance(value, Interpolation):
+        if wanted.lower() in _TEXT_TYPES:
+            return []
+        first = next(p for p in value.parts if isinstance(p, OutputRef))
+        return [(first, f"a text with references inside is a string, and the input is declared {wanted}")]
+    return _container_problems(wanted, value, types)
+
+
+def _container_problems(wanted: str, value: Any, types: Mapping[OutputRef, str]) -> list[tuple[OutputRef | None, str]]:
+    kind = ParamType(wanted)
+    if isinstance(value, list) and kind.is_array:
+        found: list[tuple[OutputRef | None, str]] = []
+        for i, item in enumerate(value):
+            if _holds_reference(item):
+                found += [
+                    (ref, f"item {i}: {why}") for ref, why in _carried_type_problems(kind.element.name, item, types)
+                ]
+            elif why := check_value(kind.element.name, item):
+                found.append((None, f"item {i}: {why}"))
+        return found
+    if isinstance(value, dict) and wanted == "Properties":
+        return []  # property values take any type
+    if isinstance(value, dict) and kind.is_sdk_object and set(value) <= {"id", "href"}:
+        return [(ref, f"{key}: {why}") for key, item in value.items() for ref, why in _text_problems(item, types)]
+    shape = "a list" if isinstance(value, list) else "a mapping"
+    return [(None, f"the input is declared {wanted}, and the value is {shape}")]
+
+
+def _text_problems(value: Any, types: Mapping[OutputRef, str]) -> list[tuple[OutputRef | None, str]]:
+    if not _holds_reference(value):
+        why = check_value("string", value)
+        return [(None, why)] if why else []
+    return _carried_type_problems("string", value, types)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What changed between two readings of the definitions
+
+
+@dataclass(frozen=True)
+class ParameterChange:
+    """One declared parameter added, removed or changed (its type, or whether it is mandatory)."""
+
+    direction: str  # "input" | "output"
+    kind: str  # "added" | "removed" | "changed"
+    name: str
+    type: str  # its type now (before, for "removed")
+    detail: str | None = None  # "changed": "number -> string", "optional -> mandatory"
+
+    def text(self) -> str:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[self.kind]
+        return f"{mark} {self.name} ({self.detail or self.type})"
+
+
+@dataclass(frozen=True)
+class DefinitionChange:
+    """A workflow whose definition differs from the one read before, and the runs that use it."""
+
+    workflow_id: str
+    name: str | None
+    changes: tuple[ParameterChange, ...]
+    runs: tuple[str, ...]
+
+    def summaries(self) -> list[str]:
+        """``["workflow inputs changed: + newParam (string), - old (number)", ...]``"""
+        lines = []
+        for direction in ("input", "output"):
+            texts = [c.text() for c in self.changes if c.direction == direction]
+            if texts:
+                lines.append(f"workflow {direction}s changed: {', '.join(texts)}")
+        return lines
+
+    def document(self) -> dict[str, Any]:
+        """For ``plan --json`` (``definition_changes[]``)."""
+        return {
+            "workflow": self.workflow_id,
+            "name": self.name,
+            "runs": list(self.runs),
+            "changes": [
+                {"direction": c.direction, "change": c.kind, "parameter": c.name, "type": c.type, "detail": c.detail}
+                for c in self.changes
+            ],
+        }
+
+
+def definition_changes(
+    before: Mapping[str, WorkflowDefinition], after: Mapping[str, WorkflowDefinition], desired: DesiredStack
+) -> tuple[DefinitionChange, ...]:
+    """The workflows used by ``desired`` whose definition in ``after`` differs from ``before``."""
+    found: list[DefinitionChange] = []
+    for workflow, runs in sorted(_runs_by_workflow(desired).items()):
+        old, new = before.get(workflow), after.get(workflow)
+        if old is None or new is None or old.signature() == new.signature():
+            continue
+        changes = (
+            *_parameter_changes("input", old.inputs, new.inputs),
+            *_parameter_changes("output", old.outputs, new.outputs),
+        )
+        if changes:
+            found.append(DefinitionChange(workflow, new.name, tuple(changes), tuple(r.name for r in runs)))
+    return tuple(found)
+
+
+def _parameter_changes(
+    direction: str, old: Sequence[ParameterDefinition], new: Sequence[ParameterDefinition]
+) -> list[ParameterChange]:
+    was = {p.name: p for p in old}
+    now = {p.name: p for p in new}
+    changes = [ParameterChange(direction, "added", p.name, p.type) for p in new if p.name not in was]
+    changes += [ParameterChange(direction, "removed", p.name, p.type) for p in old if p.name not in now]
+    for p in new:
+        q = was.get(p.name)
+        if q is None:
+            continue
+        if not _same_type(p.type, q.type):
+            changes.append(ParameterChange(direction, "changed", p.name, p.type, f"{q.type} -> {p.type}"))
+        elif p.mandatory != q.mandatory:
+            detail = f"{_mandatory(q)} -> {_mandatory(p)}"
+            changes.append(ParameterChange(direction, "changed", p.name, p.type, detail))
+    return changes
+
+
+def _mandatory(p: ParameterDefinition) -> str:
+    return {True: "mandatory", False: "optional", None: "not said"}[p.mandatory]
