@@ -17,15 +17,12 @@ import copy
 import functools
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-HERE = Path(__file__).parent
-VENDORED = HERE / "data" / "vcd-37.2-workflows.swagger.yaml"
-SHARED = HERE.parents[1].parent / "shared" / "reference" / "vcd-37.2-workflows.swagger.yaml"
+from .vendoring import VENDORED
 
 SUBTYPES = {
     "StringParam": "string",
@@ -146,21 +143,16 @@ def _without_nulls(value: Any) -> Any:
 
 
 def _path_regex(template: str) -> re.Pattern[str]:
-    pattern = ""
-    position = 0
-    for match in re.finditer(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}", template):
-        pattern += re.escape(template[position : match.start()])
-        pattern += f"(?:{match.group(2)})" if match.group(2) else "[^/]+"
-        position = match.end()
-    pattern += re.escape(template[position:])
-    return re.compile(f"^{pattern}$")
+    pieces = re.split(r"\{\w+\}", template)
+    return re.compile("^" + "[^/]+".join(re.escape(piece) for piece in pieces) + "$")
 
 
 def operation(method: str, path: str) -> dict[str, Any] | None:
     """The Swagger operation answering ``method path`` (a full path, /cloudapi included), if any."""
     document = load_document()
     relative = path.removeprefix(document["basePath"])
-    for template, operations in document["paths"].items():
+    # Literal paths first (``/sessions/current`` before ``/sessions/{id}``), as OpenAPI says.
+    for template, operations in sorted(document["paths"].items(), key=lambda item: item[0].count("{")):
         if _path_regex(template).match(relative) and method.lower() in operations:
             found: dict[str, Any] = operations[method.lower()]
             return found
