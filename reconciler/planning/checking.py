@@ -28,7 +28,7 @@ from typing import Any
 
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Interpolation, OutputRef
-from reconciler.errors import MissingOutputError, Problem, SourceLocation
+from reconciler.errors import Problem, SourceLocation
 from reconciler.parameters import ParamType, check_value
 
 # The types a text built around references (``"vm-${runs.a.outputs.id}"``) may be sent as.
@@ -137,10 +137,14 @@ def _run_problems(
 def _unknown_parameter(name: str, definition: WorkflowDefinition) -> str:
     names = [p.name for p in definition.inputs]
     text = f"unknown parameter {name!r}: {_label(definition)} has no such input"
+    close = _closest(name, names)
+    return text + (f"; did you mean {close!r}?" if close else f" (its inputs: {', '.join(names) or 'none'})")
+
+
+def _closest(name: str, names: Sequence[str]) -> str | None:
+    """The name meant, for a did-you-mean: the same but for case, or the closest (difflib)."""
     close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1)
-    if close:
-        return text + f"; did you mean {close[0]!r}?"
-    return text + f" (its inputs: {', '.join(names) or 'none'})"
+    return close[0] if close else None
 
 
 def _missing_mandatory(run: DesiredRun, definition: WorkflowDefinition) -> list[Problem]:
@@ -233,8 +237,10 @@ def _output_of(ref: OutputRef, desired: DesiredStack, definitions: Definitions) 
     output = definition.output(ref.output)
     if output is not None:
         return output
-    missing = MissingOutputError(ref.run, ref.output, [p.name for p in definition.outputs])
-    return f"{missing.message} ({_label(definition)} does not declare it)"
+    names = [p.name for p in definition.outputs]
+    text = f"run {ref.run!r} has no output {ref.output!r}: {_label(definition)} declares {', '.join(names) or 'none'}"
+    close = _closest(ref.output, names)
+    return text + (f"; did you mean {close!r}?" if close else "")
 
 
 def _carried_type_problems(
