@@ -92,7 +92,13 @@ def summary_body(execution: Execution, snapshot: Snapshot) -> dict[str, Any]:
 
 
 def presentation_body(workflow: Workflow, fmt: ValueFormat) -> dict[str, Any]:
-    """A Presentation: the parameter definitions (defaults as values), no form steps."""
+    """A Presentation: the parameter definitions (defaults as values) and the input form.
+
+    VCD says which inputs are mandatory only in the form: ``steps`` (``StepInfo``) hold elements,
+    a ``Group`` holds one ``Field`` per input (``id`` = the parameter name), and a mandatory field's
+    ``constraints`` hold ``{"constraintType": "Mandatory"}`` (VCD's ``Constraint`` subtypes are
+    discriminated by ``constraintType``, elements by ``elementType``, with the definition's name).
+    """
     return {
         "id": workflow.id,
         "vroId": workflow.id,
@@ -100,7 +106,7 @@ def presentation_body(workflow: Workflow, fmt: ValueFormat) -> dict[str, Any]:
         "description": workflow.description,
         "inputParameters": [_definition(spec, fmt) for spec in workflow.inputs],
         "outputParameters": [_definition(spec, fmt) for spec in workflow.outputs],
-        "steps": [],
+        "steps": [_step(workflow)] if workflow.inputs else [],
     }
 
 
@@ -110,3 +116,31 @@ def _definition(spec: InputSpec | OutputSpec, fmt: ValueFormat) -> dict[str, Any
     if spec.description:
         parameter["description"] = spec.description
     return parameter
+
+
+def _step(workflow: Workflow) -> dict[str, Any]:
+    """The one form step: a group with a field per input."""
+    group = _element("Group", "inputs", "Inputs") | {"fields": [_field(spec) for spec in workflow.inputs]}
+    return _element("StepInfo", "step-1", workflow.name, workflow.description) | {
+        "readOnly": False,
+        "elements": [group],
+    }
+
+
+def _field(spec: InputSpec) -> dict[str, Any]:
+    constraints = [{"constraintType": "Mandatory"}] if spec.mandatory else []
+    field = _element("Field", spec.name, spec.name, spec.description)
+    return field | {"type": spec.type, "constraints": constraints, "decorators": []}
+
+
+def _element(kind: str, element_id: str, display_name: str, description: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "elementType": kind,
+        "id": element_id,
+        "displayName": display_name,
+        "hidden": False,
+        "messages": [],
+    }
+    if description:
+        element["description"] = description
+    return element

@@ -8,11 +8,12 @@ contract (inputs, outputs, timing, failure modes) is written down as data. One Y
       - id: 6b2e1c0a-3c1d-4c51-9f0b-1f2e3d4c5b6a   # the {workflowId} of the API paths
         name: Provision VM                          # WsWorkflowExecution.name
         description: Clone a VM                     # optional, shown by .../presentation
+        orgs: [acme]           # optional: only these tenants (and provider users) may see and run it
         inputs:
-          - {name: vmName, type: string}            # required: true is the default
+          - {name: vmName, type: string, description: Name of the VM}  # required: true is the default
           - {name: cpuCount, type: number, required: false, default: 1}
         outputs:
-          - {name: vmId, type: string, template: "vm-${inputs.vmName|hash:8}"}
+          - {name: vmId, type: string, template: "vm-${inputs.vmName|hash:8}", description: The VM's id}
           - {name: size, type: number, from: cpuCount}     # copy of an input
           - {name: zone, type: string, value: eu-1}        # constant
         duration: 2            # seconds from start to the end (default 2)
@@ -34,6 +35,12 @@ contract (inputs, outputs, timing, failure modes) is written down as data. One Y
 
 Field reference (also in docs/emulator-catalog.md):
 
+- ``inputs[]`` and ``outputs[]`` are what ``GET .../presentation`` declares: ``inputParameters`` and
+  ``outputParameters`` (name, type, description, an input's default as its value), and one form
+  field per input whose ``constraints`` hold ``{"constraintType": "Mandatory"}`` when the input is
+  mandatory: ``required`` (the default) and without ``default``.
+- ``orgs``: the tenants whose users may see and run the workflow; for others every workflow call
+  answers as for an unknown workflow (403, or 404 with ``missing_status=404``).
 - ``inputs[].type``: a vRO type string: ``string``, ``number``, ``boolean``, ``Date``, ``SecureString``,
   ``Array/<T>``, ``Properties``, ``PLUGIN:Type``. ``default`` applies when the input is not sent and
   must be a valid plain value of the type (see ``reconciler.parameters``).
@@ -88,7 +95,8 @@ def _check_type(type_name: str) -> str:
 
 
 class InputSpec(_Model):
-    """One declared input parameter."""
+    """One declared input parameter; mandatory (VCD's ``Mandatory`` constraint) when required and
+    without a default."""
 
     name: Annotated[str, Field(pattern=_NAME)]
     type: str
@@ -102,6 +110,11 @@ class InputSpec(_Model):
         if self.default is not None and (why := check_value(self.type, self.default)):
             raise InvalidValueError(f"default of {self.name!r}: {why}")
         return self
+
+    @property
+    def mandatory(self) -> bool:
+        """A start without it is refused (400): required, and no default fills it in."""
+        return self.required and self.default is None
 
 
 class OutputSpec(_Model):
@@ -199,6 +212,7 @@ class Workflow(_Model):
     description: str = ""
     inputs: list[InputSpec] = []
     outputs: list[OutputSpec] = []
+    orgs: list[Annotated[str, Field(min_length=1)]] | None = None
     duration: Annotated[float, Field(ge=0)] = 2.0
     initializing: Annotated[float, Field(ge=0)] = 0.1
     running_item: str | None = None
@@ -220,6 +234,11 @@ class Workflow(_Model):
 
     def input(self, name: str) -> InputSpec | None:
         return next((i for i in self.inputs if i.name == name), None)
+
+    def readable_by(self, org: str, *, provider: bool) -> bool:
+        """Whether users of ``org`` may see and run it: provider users always, tenants when listed in
+        ``orgs`` (or when ``orgs`` is not given). Org names match case-insensitively, as in VCD."""
+        return provider or self.orgs is None or org.lower() in {o.lower() for o in self.orgs}
 
 
 def _check_output_sources(output: OutputSpec, inputs: dict[str, InputSpec]) -> None:

@@ -2,8 +2,10 @@
 
 Choices where VCD's documents are silent (documented in docs/emulator-catalog.md too):
 
-- Unknown workflow or execution, or one of another tenant: 403 ACCESS_TO_RESOURCE_IS_FORBIDDEN
-  (VCD's habit), or 404 RESOURCE_NOT_FOUND with ``EmulatorOptions(missing_status=404)``.
+- Unknown workflow or execution, or one of another tenant (a workflow whose catalog ``orgs`` do not
+  list the caller's org, an execution started in another org): 403 ACCESS_TO_RESOURCE_IS_FORBIDDEN
+  (VCD's habit), or 404 RESOURCE_NOT_FOUND with ``EmulatorOptions(missing_status=404)``; the same
+  answer for every call under ``/cloudapi/workflows/{id}``, the presentation included.
 - Cancel (``DELETE .../state``) of a finished execution: 400, as vRO answers. Cancel is 204.
 - Delete of an execution still in progress: 400 (cancel it first). Delete is 204.
 - ``GET .../state``: a JSON string (``"running"``), or ``{"value": "running"}`` with
@@ -20,8 +22,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator.answers import bad_request, empty_response, json_response, requested_version
+from reconciler.emulator.auth import Principal
 from reconciler.emulator.bodies import execution_body, presentation_body, summary_body
-from reconciler.emulator.catalog import is_secret_type
+from reconciler.emulator.catalog import Workflow, is_secret_type
 from reconciler.emulator.context import Emulator, StartRecord, emulator_of
 from reconciler.emulator.executions import Execution, plan_execution
 from reconciler.emulator.inputs import read_inputs
@@ -33,7 +36,7 @@ _BASE = "/cloudapi/workflows/{workflowId}"
 async def start_execution(request: Request) -> Response:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
-    workflow = emulator.workflow(request.path_params["workflowId"])
+    workflow = _workflow(emulator, principal, request)
     fmt, inputs = read_inputs(workflow, await _json_body(request))
     now = emulator.clock()
     execution_id = emulator.new_execution_id()
@@ -76,7 +79,7 @@ def _start_record(execution: Execution) -> StartRecord:
 async def list_executions(request: Request) -> Response:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
-    workflow = emulator.workflow(request.path_params["workflowId"])
+    workflow = _workflow(emulator, principal, request)
     now = emulator.clock()
     org = None if principal.is_provider else principal.org
     summaries = [summary_body(e, e.snapshot(now)) for e in emulator.executions.of_workflow(workflow.id, org)]
@@ -118,8 +121,8 @@ async def delete_execution(request: Request) -> Response:
 
 async def get_presentation(request: Request) -> Response:
     emulator = emulator_of(request)
-    emulator.guard(request)
-    workflow = emulator.workflow(request.path_params["workflowId"])
+    principal = emulator.guard(request)
+    workflow = _workflow(emulator, principal, request)
     body = presentation_body(workflow, emulator.options.output_format or "openapi")
     return json_response(body, media_type=_media(request))
 
@@ -127,8 +130,17 @@ async def get_presentation(request: Request) -> Response:
 def _located(request: Request) -> tuple[Emulator, Execution]:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
-    workflow = emulator.workflow(request.path_params["workflowId"])
+    workflow = _workflow(emulator, principal, request)
     return emulator, emulator.execution(principal, workflow, request.path_params["executionId"])
+
+
+def _workflow(emulator: Emulator, principal: Principal, request: Request) -> Workflow:
+    """The path's workflow, if the caller may read it; else the answer for an unknown one."""
+    workflow_id = request.path_params["workflowId"]
+    workflow = emulator.workflow(workflow_id)
+    if not workflow.readable_by(principal.org, provider=principal.is_provider):
+        raise emulator.missing(f"Workflow {workflow_id} not found or not accessible")
+    return workflow
 
 
 def _format(emulator: Emulator, execution: Execution) -> ValueFormat:

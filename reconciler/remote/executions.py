@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.definitions import ParameterDefinition, WorkflowDefinition
 from reconciler.errors import CodecError
+from reconciler.parameters import ParamType
 from reconciler.remote.codecs import TypedValue, decode_parameter
 
 TERMINAL_STATES = ("completed", "failed", "canceled")
@@ -121,10 +122,18 @@ def read_state(body: Any) -> str:
 
 
 def read_presentation(workflow_id: str, body: Any, read_at: datetime | None = None) -> WorkflowDefinition:
-    """A workflow's definition from a ``Presentation`` document (inputs, outputs, mandatory flags)."""
+    """A workflow's definition from a ``Presentation`` document (inputs, outputs, mandatory flags).
+
+    VCD marks mandatory inputs only in the form (``steps``): a field (``id`` = the parameter's name)
+    whose ``constraints`` include ``{"constraintType": "Mandatory"}`` (vRO spells it ``{"@type":
+    "mandatory"}``, and wraps each step in ``{"step": ...}``; both are read). An explicit
+    ``mandatory`` / ``required`` boolean on a parameter wins; an input with neither is ``None``.
+    Defaults of secret types are dropped (a mask at best, never worth keeping).
+    """
     doc = _document(body, "presentation")
-    inputs = tuple(_definition(ws, "input") for ws in _list(doc, "inputParameters"))
-    outputs = tuple(_definition(ws, "output") for ws in _list(doc, "outputParameters"))
+    mandatory = _mandatory_fields(doc)
+    inputs = tuple(_definition(ws, "input", mandatory) for ws in _list(doc, "inputParameters"))
+    outputs = tuple(_definition(ws, "output", {}) for ws in _list(doc, "outputParameters"))
     return WorkflowDefinition(
         workflow_id=workflow_id,
         name=_text(_field(doc, "name")),
@@ -169,24 +178,61 @@ def _parameters(items: list[Any]) -> dict[str, TypedValue]:
     return {str(ws.get("name")): decode_parameter(ws) for ws in items}
 
 
-def _definition(ws: Any, direction: str) -> ParameterDefinition:
+def _definition(ws: Any, direction: str, form: Mapping[str, bool]) -> ParameterDefinition:
     if not isinstance(ws, Mapping) or not isinstance(ws.get("name"), str) or not ws.get("name"):
         raise CodecError(f"unreadable presentation: {direction} parameter {ws!r} has no name")
-    required = _field(ws, "required", "mandatory")
+    name = ws["name"]
+    type_name = ws.get("type") or "string"
+    if not isinstance(type_name, str):
+        raise CodecError(f"unreadable presentation: {direction} parameter {name!r} has type {type_name!r}")
+    explicit = _field(ws, "mandatory", "required")
+    default = None
+    if ws.get("value") is not None and not ParamType(type_name).is_sensitive:
+        try:
+            default = decode_parameter(ws)[1]
+        except CodecError as exc:
+            raise CodecError(f"unreadable presentation: default of {direction} parameter {name!r}: {exc}") from exc
     return ParameterDefinition(
-        name=ws["name"],
-        type=str(ws.get("type") or "string"),
+        name=name,
+        type=type_name,
         direction=direction,
         description=_text(ws.get("description")),
-        mandatory=required if isinstance(required, bool) else None,
-        default=decode_parameter(ws)[1] if ws.get("value") is not None else None,
+        mandatory=explicit if isinstance(explicit, bool) else form.get(name),
+        default=default,
     )
 
 
-def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+def _mandatory_fields(doc: Mapping[str, Any]) -> dict[str, bool]:
+    """Field id -> whether the form marks it mandatory, for every field of every step."""
+    found: dict[str, bool] = {}
+    pending = [(f"steps[{i}]", step) for i, step in enumerate(_list(doc, "steps"))]
+    while pending:
+        where, element = pending.pop()
+        if not isinstance(element, Mapping):
+            raise CodecError(f"unreadable presentation: {where} is {type(element).__name__}, not an object")
+        if isinstance(element.get("step"), Mapping):  # vRO wraps each step
+            element = element["step"]
+        for key in ("elements", "fields"):
+            children = _list(element, key, where)
+            pending += [(f"{where}.{key}[{i}]", child) for i, child in enumerate(children)]
+        constraints = _list(element, "constraints", where)
+        if isinstance(element.get("id"), str) and (constraints or _kind(element) == "field"):
+            found[element["id"]] = found.get(element["id"], False) or any(
+                isinstance(c, Mapping) and _kind(c) == "mandatory" for c in constraints
+            )
+    return found
+
+
+def _kind(element: Mapping[str, Any]) -> str:
+    kind = _field(element, "elementType", "constraintType", "@type")
+    return str(kind).lower() if kind is not None else ""
+
+
+def _list(doc: Mapping[str, Any], key: str, where: str = "") -> list[Any]:
     items = _field(doc, key) or []
     if not isinstance(items, list):
-        raise CodecError(f"unreadable presentation: {key} is {type(items).__name__}, not a list")
+        place = f"{where}.{key}" if where else key
+        raise CodecError(f"unreadable presentation: {place} is {type(items).__name__}, not a list")
     return items
 
 
