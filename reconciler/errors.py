@@ -172,6 +172,10 @@ class NotFoundError(PermanentRemoteError):
     """403/404: no such workflow or execution, or no right to read it."""
 
 
+class TlsVerificationError(PermanentRemoteError):
+    """The endpoint's TLS certificate cannot be verified: retrying cannot help, the setup must change."""
+
+
 class VersionNotSupportedError(PermanentRemoteError):
     """406: the server does not speak the requested API version."""
 

@@ -337,7 +337,7 @@ class LocalBackend:
         def act() -> None:
             if self.path.exists():
                 os.replace(self.path, self.replaced_path)
-                log.warning("warning: the state file it replaced is kept as %s", self.replaced_path)
+                log.warning("the state file it replaced is kept as %s", self.replaced_path)
             self._replace(state, None, keep_journal)
 
         self._guarded(act)
@@ -348,7 +348,7 @@ class LocalBackend:
             journal = self._read_journal()
         except StateError as exc:
             if force:
-                log.warning("warning: dropping %s, as forced: %s", self.journal_path, exc)
+                log.warning("dropping %s, as forced: %s", self.journal_path, exc)
                 return False
             raise
         if journal.serial is not None and journal.continues(state.lineage, state.serial):
@@ -356,7 +356,7 @@ class LocalBackend:
         if journal.merged_into(state.lineage, state.serial):
             return False
         if force:
-            log.warning("warning: dropping %s (%s), as forced", self.journal_path, journal.describe())
+            log.warning("dropping %s (%s), as forced", self.journal_path, journal.describe())
             return False
         raise StateError(
             f"{self.journal_path} holds {journal.describe()}, which the new state (serial {state.serial}, lineage "
@@ -471,7 +471,7 @@ class LocalBackend:
                 if pattern.fullmatch(name):
                     os.unlink(self.path.parent / name)
         except OSError as exc:
-            log.warning("warning: cannot remove a temporary file of %s: %s", self.path, exc)
+            log.warning("cannot remove a temporary file of %s: %s", self.path, exc)
 
     # --- locking ---
 

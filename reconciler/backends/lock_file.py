@@ -96,7 +96,7 @@ class LockFile:
         try:
             self.remove_info(lock_id)
         except StateError as exc:
-            log.warning("warning: %s (the lock itself is released)", exc)
+            log.warning("%s (the lock itself is released)", exc)
 
     def read_info(self) -> LockInfo | None:
         """The details of the current (or last, if its holder was killed) lock holder."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _show_warnings()
         try:
             return func(*args, **kwargs)
         except RemoteError as err:
@@ -105,6 +107,22 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+class _WarningsToUi(logging.Handler):
+    """The package's log warnings (``reconciler.*``) as the UI's ``Warning:`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _ui().warn(record.getMessage())
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("reconciler")
+    if not any(isinstance(h, _WarningsToUi) for h in logger.handlers):
+        handler = _WarningsToUi(logging.WARNING)
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
 
 
 def _ui() -> Ui:

@@ -212,6 +212,12 @@ class Endpoint(StrictModel):
     org: str | None = None
     auth: Auth | None = None
     verify_tls: bool = True
+    ca_file: str | None = Field(
+        default=None,
+        min_length=1,
+        description="PEM bundle of the CAs to trust for this endpoint instead of the system store "
+        "(relative to this file); env RECONCILER_CA_FILE overrides",
+    )
     value_format: Literal["openapi", "vro"] = "openapi"
     request_timeout: Span = Field(
         default=DEFAULT_REQUEST_TIMEOUT,

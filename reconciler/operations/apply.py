@@ -69,7 +69,7 @@ def api_settings(project: Project) -> ApiSettings:
     if endpoint is None and "RECONCILER_ENDPOINT" not in project.environ:
         raise ConfigError("reconciler.yaml has no spec.endpoint (and RECONCILER_ENDPOINT is not set)")
     data: Mapping[str, Any] = {} if endpoint is None else endpoint.model_dump(by_alias=True, exclude_none=True)
-    return settings_from(data, project.environ)
+    return settings_from(data, project.environ, project.root)
 
 
 def apply(

@@ -14,6 +14,7 @@ declares as "not processed" (429, 503) stay plain `TemporaryRemoteError` and may
 from __future__ import annotations
 
 import re
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -28,6 +29,7 @@ from reconciler.errors import (
     PermanentRemoteError,
     RemoteError,
     TemporaryRemoteError,
+    TlsVerificationError,
     VersionNotSupportedError,
 )
 from reconciler.redaction import Redactor
@@ -68,10 +70,47 @@ def error_from_response(
 
 def error_from_transport(operation: str, exc: httpx.TransportError, *, unsafe: bool = False) -> RemoteError:
     """The error for a request that got no HTTP answer."""
+    refused = _certificate_refusal(exc)
+    if refused is not None:
+        return TlsVerificationError(f"{operation}: {_tls_words(exc, refused)}", operation=operation)
     what = _transport_words(exc)
     if unsafe and not isinstance(exc, NEVER_SENT):
         return OutcomeUnknownError(f"{operation}: {what}; the request may have been processed", operation=operation)
     return TemporaryRemoteError(f"{operation}: {what}", operation=operation)
+
+
+# OpenSSL's verify codes (x509_vfy.h) for the three failures a user can act on, in their words.
+_TLS_REASONS = {
+    2: "unknown issuer",  # unable to get issuer certificate
+    18: "unknown issuer (self-signed certificate)",
+    19: "unknown issuer (self-signed certificate in the chain)",
+    20: "unknown issuer",  # unable to get local issuer certificate
+    21: "unknown issuer",  # unable to verify the first certificate
+    9: "certificate not yet valid",
+    10: "certificate expired",
+    62: "wrong host name",  # hostname mismatch
+    64: "wrong host name (IP address mismatch)",
+}
+
+
+def _certificate_refusal(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind a transport error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _tls_words(exc: httpx.TransportError, refused: ssl.SSLCertVerificationError) -> str:
+    endpoint = _origin(exc)
+    reason = _TLS_REASONS.get(refused.verify_code, "certificate not trusted")
+    detail = refused.verify_message or refused.reason or str(refused)
+    return (
+        f"cannot verify the TLS certificate of {endpoint}: {reason} ({detail}). Trust your CA with "
+        "spec.endpoint.caFile (or RECONCILER_CA_FILE), or set verifyTls: false at your own risk"
+    )
 
 
 def unreadable_answer(operation: str, response: httpx.Response, why: object) -> PermanentRemoteError:

@@ -9,6 +9,8 @@ Precedence, most specific first:
 
 - ``RECONCILER_ENDPOINT`` / ``RECONCILER_ORG`` / ``RECONCILER_API_VERSION`` over ``url`` / ``org`` /
   ``apiVersion``; ``RECONCILER_INSECURE=1`` turns TLS verification off whatever ``verifyTls`` says.
+- ``RECONCILER_CA_FILE`` over ``caFile``: a PEM bundle of the CAs to trust for this endpoint instead of
+  the system store (a relative ``caFile`` is relative to the stack file's folder).
 - ``RECONCILER_GIVE_UP_AFTER`` over ``giveUpAfter`` (default 5m): how long an apply keeps trying an
   endpoint that answers nothing before it ends (`reconciler.remote.reachability`).
 - Credentials: ``RECONCILER_API_TOKEN`` wins; else ``RECONCILER_USERNAME``/``RECONCILER_PASSWORD``
@@ -18,13 +20,17 @@ Precedence, most specific first:
 
 from __future__ import annotations
 
+import logging
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from reconciler.errors import ConfigError
 from reconciler.manifest.models import DEFAULT_GIVE_UP_AFTER, DEFAULT_REQUEST_TIMEOUT, seconds_of
 
+log = logging.getLogger("reconciler.remote")
 ValueFormat = Literal["openapi", "vro"]
 VALUE_FORMATS: tuple[ValueFormat, ...] = ("openapi", "vro")
 DEFAULT_API_VERSION = "37.1"
@@ -44,10 +50,29 @@ class ApiSettings:
     password: str | None = field(default=None, repr=False)
     api_token: str | None = field(default=None, repr=False)
     verify_tls: bool = True
+    ca_file: str | None = None  # a PEM bundle trusted instead of the system store
     value_format: ValueFormat = "openapi"
     request_timeout: float = 30.0
     give_up_after: float = 300.0  # an apply gives up on an endpoint that answers nothing for this long
     user_agent: str = DEFAULT_USER_AGENT
+
+    def tls_verification(self) -> bool | ssl.SSLContext:
+        """What the HTTP client verifies the server's certificate with: the system store (True), the
+        CAs of ``ca_file``, or nothing (False, ``verifyTls: false``)."""
+        if not self.verify_tls:
+            log.warning(
+                "TLS verification is off for %s (verifyTls: false or RECONCILER_INSECURE): anyone on the way "
+                "can read and change what is sent, credentials included; trust your CA with caFile instead",
+                self.url,
+            )
+            return False
+        if self.ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as err:
+            why = err.strerror if isinstance(err, OSError) and err.strerror else err
+            raise ConfigError(f"cannot use the CA file {self.ca_file} (caFile / RECONCILER_CA_FILE): {why}") from err
 
     @property
     def is_provider(self) -> bool:
@@ -65,8 +90,9 @@ class ApiSettings:
         return user if "@" in user else f"{user}@{self.org}"
 
 
-def settings_from(endpoint: Mapping[str, Any], environ: Mapping[str, str]) -> ApiSettings:
-    """Resolve the stack's ``spec.endpoint`` mapping against the environment (see the module doc)."""
+def settings_from(endpoint: Mapping[str, Any], environ: Mapping[str, str], base: Path | None = None) -> ApiSettings:
+    """Resolve the stack's ``spec.endpoint`` mapping against the environment (see the module doc);
+    ``base`` is the stack file's folder, which a relative ``caFile`` is read from."""
     auth = _mapping(_get(endpoint, "auth") or {}, "spec.endpoint.auth")
     org = _required(environ.get("RECONCILER_ORG") or _get(endpoint, "org"), "org", "RECONCILER_ORG")
     username, password, token = _credentials(auth, environ)
@@ -80,6 +106,7 @@ def settings_from(endpoint: Mapping[str, Any], environ: Mapping[str, str]) -> Ap
         password=password,
         api_token=token,
         verify_tls=_verify_tls(endpoint, environ),
+        ca_file=_ca_file(environ.get("RECONCILER_CA_FILE") or _get(endpoint, "caFile", "ca_file"), base),
         value_format=_value_format(_get(endpoint, "valueFormat", "value_format")),
         request_timeout=_span(
             _get(endpoint, "requestTimeout", "request_timeout"), DEFAULT_REQUEST_TIMEOUT, "spec.endpoint.requestTimeout"
@@ -148,6 +175,15 @@ def _verify_tls(endpoint: Mapping[str, Any], environ: Mapping[str, str]) -> bool
     if not isinstance(value, bool):
         raise ConfigError(f"spec.endpoint.verifyTls must be true or false, got {value!r}")
     return value
+
+
+def _ca_file(value: Any, base: Path | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"spec.endpoint.caFile must be a file path, got {value!r}")
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() or base is None else base / path)
 
 
 def _value_format(value: Any) -> ValueFormat:

@@ -92,7 +92,7 @@ def test_full_stack() -> None:
         ),
         (
             "  endpoint: {url: x, password: y}\n",
-            "reconciler.yaml:5:22: unknown field 'password' (expected one of: url, apiVersion, org, auth, verifyTls, valueFormat, requestTimeout, giveUpAfter)",
+            "reconciler.yaml:5:22: unknown field 'password' (expected one of: url, apiVersion, org, auth, verifyTls, caFile, valueFormat, requestTimeout, giveUpAfter)",
         ),
         (
             "  variables: {owner: {default: a, secret: true}}\n",
