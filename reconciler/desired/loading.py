@@ -25,9 +25,9 @@ from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
 from reconciler.errors import ManifestError, Problem, SourceLocation
-from reconciler.manifest.documents import DocumentsOf, RunDocument, parse_stack, read_runs, read_stack
+from reconciler.manifest.documents import RunDocument, parse_stack, read_runs, read_stack
 from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun, duration_seconds
-from reconciler.manifest.parsing import Document, parse_documents
+from reconciler.manifest.parsing import Document
 
 __all__ = ["load_stack", "manifests_digest", "parse_stack"]
 
@@ -40,14 +40,12 @@ def load_stack(
     var_files: Sequence[tuple[str, str]],
     environ: Mapping[str, str],
     read_file: Callable[[str], str],
-    documents_of: DocumentsOf = parse_documents,
 ) -> tuple[StackConfig, DesiredStack]:
     """Read and check everything; `ManifestError` with every problem found otherwise.
 
     ``manifest_files`` and ``var_files`` are (display path, text) pairs; ``variables`` the ``--var``
     values (text, typed by the variable's declared type); ``read_file`` reads a ``valueFrom`` file
-    (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot;
-    ``documents_of`` parses one manifest file (a caller may hand over files it parsed already).
+    (its path as written in the manifest; the caller resolves it) and raises OSError when it cannot.
     """
     problems: list[Problem] = []
     stack = read_stack(stack_text, stack_path, problems)
@@ -55,7 +53,7 @@ def load_stack(
     files = sorted((f for f in manifest_files if f[0] != stack_path), key=lambda f: f[0])
     defaults = stack[0].spec.defaults if stack is not None else RunDefaults()
     collector = _Collector(values, Sources(environ, read_file), problems, defaults)
-    for run_document in read_runs(files, problems, documents_of):
+    for run_document in read_runs(files, problems):
         collector.add(run_document)
     desired = collector.finish(manifests_digest(manifest_files))
     if problems or stack is None:

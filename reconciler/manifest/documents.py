@@ -7,7 +7,7 @@ its other "errors" would only be noise from reading it as the wrong format.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,23 +50,16 @@ def read_stack(text: str, path: str, problems: list[Problem]) -> tuple[StackConf
     return None if stack is None else (stack, document)
 
 
-# (path, text, problems) -> the file's documents, its problems appended (`parse_documents`).
-DocumentsOf = Callable[[str, str, list[Problem]], list[Document]]
-
-
-def read_runs(
-    files: Sequence[tuple[str, str]], problems: list[Problem], documents_of: DocumentsOf = parse_documents
-) -> list[RunDocument]:
-    """Every valid WorkflowRun document of ``files`` ((path, text) pairs)."""
-    found: list[RunDocument] = []
+def read_runs(files: Sequence[tuple[str, str]], problems: list[Problem]) -> Iterator[RunDocument]:
+    """Every valid WorkflowRun document of ``files`` ((path, text) pairs), one file parsed at a time;
+    each document keeps only what locates it (its data is dropped once validated)."""
     for path, text in files:
-        for document in documents_of(path, text, problems):
+        for document in parse_documents(path, text, problems):
             if not _header_ok(document, "WorkflowRun", problems):
                 continue
             run = validate(document, WorkflowRun, problems)
             if run is not None:
-                found.append(RunDocument(run, document))
-    return found
+                yield RunDocument(run, document.without_data())
 
 
 def _header_ok(document: Document, kind: str, problems: list[Problem]) -> bool:

@@ -147,6 +147,11 @@ class Document:
     def __repr__(self) -> str:
         return f"Document(file={self.file!r}, index={self.index}, data={self.data!r})"
 
+    def without_data(self) -> Document:
+        """The same document for locating only: what a run built from it keeps, once its data is read
+        (the data is the size of the node tree's values, and is not needed again)."""
+        return Document(self._source, None, self.index)
+
     @property
     def file(self) -> str:
         return self._source.file
