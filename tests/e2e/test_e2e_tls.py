@@ -5,62 +5,18 @@ certificate can fail gives one line naming the endpoint, what failed and the two
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
-import yaml
 
-from tests.support.e2e import CATALOG, ECHO, Emulator, Result, Stack, run_doc, start_emulator, stop
-
-SERVED = "127.0.0.1"
-
-
-@dataclass
-class Tls:
-    ca: trustme.CA
-    ca_file: Path
-    folder: Path
-
-    def serve(self, cert: trustme.LeafCert, name: str) -> tuple[Path, Path]:
-        certfile, keyfile = self.folder / f"{name}.pem", self.folder / f"{name}.key"
-        cert.private_key_pem.write_to_path(str(keyfile))
-        certfile.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-        return certfile, keyfile
+from tests.support.e2e import Result, Stack
+from tests.support.tls import SERVED, Tls, https_emulator, https_stack, make_tls
 
 
 @pytest.fixture
 def tls(tmp_path: Path) -> Tls:
-    ca = trustme.CA()
-    ca_file = tmp_path / "company-ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    return Tls(ca, ca_file, tmp_path)
-
-
-@contextmanager
-def _https_emulator(tmp_path: Path, certfile: Path, keyfile: Path) -> Iterator[Emulator]:
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(yaml.safe_dump(CATALOG, sort_keys=False), encoding="utf-8")
-    emulator = start_emulator(catalog, "--certfile", str(certfile), "--keyfile", str(keyfile))
-    try:
-        yield emulator
-    finally:
-        stop(emulator.process)
-
-
-def _stack(tmp_path: Path, url: str, **endpoint: object) -> Stack:
-    root = tmp_path / "stack"
-    root.mkdir()
-    stack = Stack(root, url.replace("http://", "https://"))
-    stack.write_stack(2)
-    doc = yaml.safe_load((root / "reconciler.yaml").read_text(encoding="utf-8"))
-    doc["spec"]["endpoint"].update(endpoint)
-    (root / "reconciler.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    stack.write_runs([run_doc("hello", ECHO, {"name": "hello"})])
-    return stack
+    return make_tls(tmp_path)
 
 
 def _apply(stack: Stack, env: dict[str, str] | None = None) -> Result:
@@ -68,11 +24,11 @@ def _apply(stack: Stack, env: dict[str, str] | None = None) -> Result:
     return stack.cli(["apply", "--auto-approve"], timeout=60)
 
 
-def test_a_private_ca_through_ca_file_relative_to_the_stack(tls: Tls, tmp_path: Path) -> None:
+def test_a_private_ca_through_ca_file_relative_to_thehttps_stack(tls: Tls, tmp_path: Path) -> None:
     certfile, keyfile = tls.serve(tls.ca.issue_cert(SERVED), "good")
-    with _https_emulator(tmp_path, certfile, keyfile) as emulator:
+    with https_emulator(tmp_path, certfile, keyfile) as emulator:
         assert emulator.url.startswith("https://")
-        stack = _stack(tmp_path, emulator.url, caFile="ca/company-ca.pem")
+        stack = https_stack(tmp_path, emulator.url, caFile="ca/company-ca.pem")
         (stack.root / "ca").mkdir()
         (stack.root / "ca" / "company-ca.pem").write_bytes(tls.ca_file.read_bytes())
         result = _apply(stack)
@@ -82,8 +38,8 @@ def test_a_private_ca_through_ca_file_relative_to_the_stack(tls: Tls, tmp_path: 
 
 def test_a_private_ca_through_the_environment(tls: Tls, tmp_path: Path) -> None:
     certfile, keyfile = tls.serve(tls.ca.issue_cert(SERVED), "good")
-    with _https_emulator(tmp_path, certfile, keyfile) as emulator:
-        result = _apply(_stack(tmp_path, emulator.url), {"RECONCILER_CA_FILE": str(tls.ca_file)})
+    with https_emulator(tmp_path, certfile, keyfile) as emulator:
+        result = _apply(https_stack(tmp_path, emulator.url), {"RECONCILER_CA_FILE": str(tls.ca_file)})
         assert result.code == 0, result
 
 
@@ -114,8 +70,8 @@ def test_a_certificate_that_cannot_be_verified_is_one_clear_line(
         env["RECONCILER_CA_FILE"] = str(other)
     elif case != "system store only":
         env["RECONCILER_CA_FILE"] = str(tls.ca_file)
-    with _https_emulator(tmp_path, certfile, keyfile) as emulator:
-        stack = _stack(tmp_path, emulator.url)
+    with https_emulator(tmp_path, certfile, keyfile) as emulator:
+        stack = https_stack(tmp_path, emulator.url)
         result = _apply(stack, env)
         assert result.code == 1, result
         origin = emulator.url.replace("http://", "https://").rstrip("/")
@@ -127,7 +83,7 @@ def test_a_certificate_that_cannot_be_verified_is_one_clear_line(
 
 def test_verification_off_works_and_warns(tls: Tls, tmp_path: Path) -> None:
     certfile, keyfile = tls.serve(tls.ca.issue_cert(SERVED), "good")
-    with _https_emulator(tmp_path, certfile, keyfile) as emulator:
-        result = _apply(_stack(tmp_path, emulator.url, verifyTls=False))
+    with https_emulator(tmp_path, certfile, keyfile) as emulator:
+        result = _apply(https_stack(tmp_path, emulator.url, verifyTls=False))
         assert result.code == 0, result
         assert "TLS verification is off" in result.err, result
