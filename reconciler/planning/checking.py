@@ -70,6 +70,23 @@ def check_runs(desired: DesiredStack, definitions: Definitions) -> CheckReport:
     return CheckReport(tuple(problems), tuple(warnings), tuple(checked), tuple(skipped))
 
 
+def unchecked_problems(desired: DesiredStack, definitions: Definitions) -> list[Problem]:
+    """``--require-definitions``: one error per workflow whose runs could not be checked, at its first run."""
+    problems = []
+    for workflow, runs in _runs_by_workflow(desired).items():
+        if workflow in definitions.unavailable or workflow in definitions.known:
+            continue
+        why = definitions.unread.get(workflow)
+        if why is None:
+            why = "it is not in the cache" if definitions.source == "cache" else "it was not read"
+        message = (
+            f"the definition of workflow {workflow!r} (used by {_named([r.name for r in runs])}) could not be "
+            f"read: {why}; --require-definitions makes this an error"
+        )
+        problems.append(Problem(_run_location(runs[0]), message))
+    return problems
+
+
 def _runs_by_workflow(desired: DesiredStack) -> dict[str, list[DesiredRun]]:
     by_workflow: dict[str, list[DesiredRun]] = {}
     for name in desired.order:

@@ -7,11 +7,14 @@ Symbols: ``+`` start, ``-/+`` re-run (a new execution replaces the recorded one)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.markup import escape
 
 from reconciler.planning.changes import Action, Change, Plan
+from reconciler.planning.checking import DefinitionChange
 from reconciler.planning.diffs import display
 
 SYMBOLS = {
@@ -136,3 +139,48 @@ def markdown(plan: Plan) -> str:
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def definition_change_lines(changes: Sequence[DefinitionChange]) -> list[str]:
+    """Workflows whose definition changed on the server since it was last read, one block each."""
+    if not changes:
+        return []
+    lines = ["Workflow definitions changed on the server since they were last read:", ""]
+    for change in changes:
+        label = f"{change.name} ({change.workflow_id})" if change.name else change.workflow_id
+        used_by = ", ".join(change.runs[:10]) + (f" and {len(change.runs) - 10} more" if len(change.runs) > 10 else "")
+        lines.append(f"  [bold]~ workflow {escape(json.dumps(label))}[/] [dim](used by {escape(used_by)})[/]")
+        lines += [f"      {escape(text)}" for text in change.summaries()]
+    return [*lines, ""]
+
+
+def definitions_note(source: str | None, read_at: datetime | None, now: datetime) -> str | None:
+    """Where the definitions the runs were checked against come from, when it is not the server now."""
+    if source != "cache":
+        return None
+    if read_at is None:
+        return "workflow definitions from cache"
+    return f"workflow definitions from cache, read {age_text((now - read_at).total_seconds())}"
+
+
+def age_text(seconds: float) -> str:
+    """``just now``, ``42 s ago``, ``5 min ago``, ``3 h ago``, ``2 days ago``."""
+    if seconds < 1:
+        return "just now"
+    for size, unit in ((86400, " days"), (3600, " h"), (60, " min")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count}{' day' if unit == ' days' and count == 1 else unit} ago"
+    return f"{int(seconds)} s ago"
+
+
+def definition_changes_markdown(changes: Sequence[DefinitionChange]) -> str:
+    """The changed definitions for a pull-request comment (empty when none changed)."""
+    if not changes:
+        return ""
+    out = ["**Workflow definitions changed on the server since they were last read:**", ""]
+    for change in changes:
+        label = f"{change.name} (`{change.workflow_id}`)" if change.name else f"`{change.workflow_id}`"
+        out.append(f"- {_md_cell(label)}, used by {', '.join(f'`{r}`' for r in change.runs[:10])}")
+        out += [f"  - {_md_cell(text)}" for text in change.summaries()]
+    return "\n".join([*out, "", ""])
