@@ -19,6 +19,12 @@ Contract:
 - Fencing: ``held()`` is what this object holds now (no I/O): the lock id, the PostgreSQL lock
   generation, and when (monotonic) it was taken. ``ensure_held()`` checks, cheaply, that the lock is
   still ours; `LockLostError` when not. Apply calls it right before each start request.
+- The workflow definitions cache (`reconciler.backends.definitions_store`), kept beside the state:
+  ``read_definitions()`` returns every kept definition by (endpoint URL, workflow id), each with its
+  ``read_at``; ``write_definitions(endpoint, definitions)`` puts those over the same keys and keeps
+  the rest. A cache, not state: no lock needed, last writer wins, and neither ever raises for the
+  cache itself: an unreadable or corrupt cache is a logged warning and reads as empty, a failed
+  write is a logged warning.
 - Not in the protocol (so fakes need not have it), both real backends also offer ``read_lock_info()``:
   the recorded holder's details, if any (local: possibly of a holder killed since).
 Writes and appends are only called while holding the lock.
@@ -32,6 +38,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the event models (and their TypeAdapter) are built only by what appends or replays
+    from reconciler.backends.definitions_store import Cached
+    from reconciler.definitions import WorkflowDefinition
     from reconciler.state.events import PutRun, RemoveRun
     from reconciler.state.models import State
 
@@ -80,3 +88,7 @@ class StateBackend(Protocol):
     def held(self) -> HeldLock | None: ...
 
     def ensure_held(self) -> None: ...
+
+    def read_definitions(self) -> Cached: ...
+
+    def write_definitions(self, endpoint: str, definitions: Sequence[WorkflowDefinition]) -> None: ...

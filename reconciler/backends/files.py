@@ -33,10 +33,12 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def replace_file(target: Path, data: bytes) -> None:
+def replace_file(target: Path, data: bytes, *, killpoint: str | None = "temp-written") -> None:
     """Atomically make ``target`` hold ``data`` (mode 0600), durable when this returns.
 
     An `OSError` names ``target`` (not the temporary file); the temporary file is removed.
+    ``killpoint``: the crash point reached between write and rename (None for files outside the
+    state's crash tests, such as the definitions cache).
     """
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -48,7 +50,8 @@ def replace_file(target: Path, data: bytes) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            killpoints.reach("temp-written")
+            if killpoint is not None:
+                killpoints.reach(killpoint)
             os.replace(temp, target)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -40,7 +40,14 @@ None)`` of a state of the lineage those files record (or forced): that is ``stat
 A journal that continues the pushed state is kept; one with changes the pushed state lacks is
 refused unless forced. A state file so replaced is kept as ``reconciler.state.json.replaced``.
 
-Temporary files (``.reconciler.state.json[.backup|.lock.info].<8 hex>.tmp``) left by a writer killed
+``reconciler.state.json.definitions.json``
+    The workflow definitions cache (format: `reconciler.backends.definitions_store`): the
+    definitions last read from each endpoint, by workflow id, with when they were read. Replaced
+    whole and atomically like the state file, but without the lock (a cache: last writer wins). A
+    cache file that cannot be read or parsed is a warning and reads as empty; the next write
+    replaces it.
+
+Temporary files (``.reconciler.state.json[.backup|.lock.info|.definitions.json].<8 hex>.tmp``) left by a writer killed
 before its rename are removed by the next lock holder; nothing else in the folder is touched.
 """
 
@@ -60,16 +67,18 @@ from typing import TYPE_CHECKING
 
 from reconciler import killpoints
 from reconciler.backends.base import HeldLock, LockInfo
+from reconciler.backends.definitions_store import Cached, cache_bytes, merged, parse_cache
 from reconciler.backends.files import StatKey, append_cut, remove_durably, replace_file, stat_key
 from reconciler.backends.journal import Replay, group_lines, header_line, read_journal
 from reconciler.backends.lock_file import LockFile
 from reconciler.backends.locking import new_lock_info
 from reconciler.backends.serials import Stored, check_write
 from reconciler.backends.state_file import parse_state, state_bytes
-from reconciler.errors import LockLostError, StateError
+from reconciler.errors import InvalidValueError, LockLostError, StateError
 from reconciler.state.models import State
 
 if TYPE_CHECKING:
+    from reconciler.definitions import WorkflowDefinition
     from reconciler.state.events import PutRun, RemoveRun
 
 log = logging.getLogger("reconciler.state")
@@ -102,6 +111,7 @@ class LocalBackend:
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.replaced_path = self.path.with_name(self.path.name + ".replaced")
+        self.definitions_path = self.path.with_name(self.path.name + ".definitions.json")
         self.lock_file = LockFile(self.path)
         self._tail: _Tail | None = None
         self._backup_saved = False  # this lock holding's first change saved `.backup` already
@@ -465,13 +475,44 @@ class LocalBackend:
 
     def _remove_stale_temps(self) -> None:
         """Remove the temporary files a killed writer of this state left (only ours, by name)."""
-        pattern = re.compile(rf"\.{re.escape(self.path.name)}(?:\.backup|\.lock\.info)?\.[0-9a-f]{{8}}\.tmp")
+        pattern = re.compile(
+            rf"\.{re.escape(self.path.name)}(?:\.backup|\.lock\.info|\.definitions\.json)?\.[0-9a-f]{{8}}\.tmp"
+        )
         try:
             for name in os.listdir(self.path.parent):
                 if pattern.fullmatch(name):
                     os.unlink(self.path.parent / name)
         except OSError as exc:
             log.warning("cannot remove a temporary file of %s: %s", self.path, exc)
+
+    # --- the workflow definitions cache ---
+
+    def read_definitions(self) -> Cached:
+        """The kept definitions; empty (and a warning) when the cache file is unreadable or corrupt."""
+        try:
+            data = self.definitions_path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            log.warning("cannot read the workflow definitions cache %s (%s); it is ignored", exc.filename, exc.strerror)
+            return {}
+        try:
+            return parse_cache(data)
+        except InvalidValueError as exc:
+            log.warning(
+                "the workflow definitions cache %s is not valid (%s); it is ignored", self.definitions_path, exc
+            )
+            return {}
+
+    def write_definitions(self, endpoint: str, definitions: Sequence[WorkflowDefinition]) -> None:
+        """Keep ``definitions`` (read from ``endpoint``) over the same keys; a failed write is a warning."""
+        if not definitions:
+            return
+        data = cache_bytes(merged(self.read_definitions(), endpoint, definitions))
+        try:
+            replace_file(self.definitions_path, data, killpoint=None)
+        except OSError as exc:
+            log.warning("cannot write the workflow definitions cache %s: %s", self.definitions_path, exc.strerror)
 
     # --- locking ---
 

@@ -9,6 +9,13 @@ transaction-level advisory lock, so concurrent first runs do not collide)::
           path text, backend_pid integer)
     fences(workspace text PRIMARY KEY, generation bigint, lock_id text, operation text, who text,
            changed_at timestamptz)
+    definitions(workspace text, endpoint text, workflow_id text, definition jsonb, read_at timestamptz,
+                PRIMARY KEY (workspace, endpoint, workflow_id))
+
+``definitions`` is the workflow definitions cache (`reconciler.backends.definitions_store`): one row
+per definition read, ``definition`` in the JSON form of ``reconciler.definitions``. A cache: written
+with an upsert (last writer wins, no lock check), and a row that cannot be read is skipped with a
+warning, as is a database error while reading or writing it (never an error of the command).
 
 ``body`` is the State JSON (camelCase, ``model_dump(mode="json", by_alias=True)``) without ``runs``,
 ``serial`` and ``lineage``, which live in the columns and rows: ``{"version": 1, "salt": "..."}``.
@@ -48,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -59,15 +67,19 @@ from pydantic import ValidationError
 
 from reconciler import killpoints
 from reconciler.backends.base import HeldLock, LockInfo
+from reconciler.backends.definitions_store import Cached, endpoint_key
 from reconciler.backends.locking import locked_error, new_lock_info, poll_until
 from reconciler.backends.serials import Stored, check_write
-from reconciler.errors import LockLostError, StateError, StateLockedError
+from reconciler.definitions import WorkflowDefinition, definition_from_json, definition_to_json
+from reconciler.errors import InvalidValueError, LockLostError, StateError, StateLockedError
 from reconciler.state.events import PutRun, RemoveRun
 from reconciler.state.models import State
 
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg.sql import Composed
+
+log = logging.getLogger("reconciler.state")
 
 CONNECT_TIMEOUT_SECONDS = 10
 TERMINATE_WAIT_SECONDS = 5.0
@@ -86,6 +98,9 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS {s}.fences (workspace text PRIMARY KEY, generation bigint NOT NULL,"
     " lock_id text NOT NULL, operation text NOT NULL, who text NOT NULL, changed_at timestamptz NOT NULL,"
     " released boolean NOT NULL DEFAULT false)",
+    "CREATE TABLE IF NOT EXISTS {s}.definitions (workspace text NOT NULL, endpoint text NOT NULL,"
+    " workflow_id text NOT NULL, definition jsonb NOT NULL, read_at timestamptz,"
+    " PRIMARY KEY (workspace, endpoint, workflow_id))",
 )
 
 _BUMP_SQL = (  # the new generation, and whether the previous holder released the lock (None: first);
@@ -253,7 +268,8 @@ class PostgresBackend:
             return
         found = conn.execute(
             "SELECT to_regclass(%(t)s || '.states') IS NOT NULL AND to_regclass(%(t)s || '.runs') IS NOT NULL"
-            " AND to_regclass(%(t)s || '.locks') IS NOT NULL AND to_regclass(%(t)s || '.fences') IS NOT NULL",
+            " AND to_regclass(%(t)s || '.locks') IS NOT NULL AND to_regclass(%(t)s || '.fences') IS NOT NULL"
+            " AND to_regclass(%(t)s || '.definitions') IS NOT NULL",
             {"t": self._quoted_schema(conn)},
         ).fetchone()
         if not (found and found[0]):
@@ -407,6 +423,54 @@ class PostgresBackend:
                 ),
                 [(self.workspace, e.run, Jsonb(e.record.model_dump(mode="json", by_alias=True))) for e in puts],
             )
+
+    # --- the workflow definitions cache ---
+
+    def read_definitions(self) -> Cached:
+        """The workspace's kept definitions; a row or a database error is a warning, never an error."""
+        try:
+            with self._session("reading the workflow definitions cache") as conn:
+                rows = conn.execute(
+                    self._sql("SELECT endpoint, workflow_id, definition FROM {s}.definitions WHERE workspace = %s"),
+                    [self.workspace],
+                ).fetchall()
+        except StateError as exc:
+            log.warning("%s; the cache is ignored", exc)
+            return {}
+        cached: Cached = {}
+        for endpoint, workflow_id, body in rows:
+            try:
+                definition = definition_from_json(body)
+            except InvalidValueError as exc:
+                log.warning(
+                    "%s: kept definition of workflow %s is not valid (%s); ignored", self.where, workflow_id, exc
+                )
+                continue
+            cached[(endpoint, workflow_id)] = definition
+        return cached
+
+    def write_definitions(self, endpoint: str, definitions: Sequence[WorkflowDefinition]) -> None:
+        """Upsert one row per definition (last writer wins); a database error is a warning."""
+        from psycopg.types.json import Jsonb
+
+        if not definitions:
+            return
+        rows = [
+            (self.workspace, endpoint_key(endpoint), d.workflow_id, Jsonb(definition_to_json(d)), d.read_at)
+            for d in definitions
+        ]
+        try:
+            with self._session("writing the workflow definitions cache") as conn, conn.cursor() as cursor:
+                cursor.executemany(
+                    self._sql(
+                        "INSERT INTO {s}.definitions (workspace, endpoint, workflow_id, definition, read_at)"
+                        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (workspace, endpoint, workflow_id)"
+                        " DO UPDATE SET definition = excluded.definition, read_at = excluded.read_at"
+                    ),
+                    rows,
+                )
+        except StateError as exc:
+            log.warning("%s; the definitions read are not kept", exc)
 
     # --- locking ---
 
