@@ -20,7 +20,7 @@ from reconciler.desired.loading import load_stack
 from reconciler.desired.runs import DesiredStack
 from reconciler.errors import Problem
 from reconciler.parameters import check_value, infer_type
-from reconciler.planning.checking import CheckReport, check_runs, definition_changes
+from reconciler.planning.checking import CheckReport, check_runs, definition_changes, unchecked_problems
 from reconciler.state.models import State
 
 from .stacks import SECRET, load, run_doc, to_yaml
@@ -371,3 +371,20 @@ def test_an_unchanged_or_newly_read_definition_is_no_change() -> None:
 def test_secret_values_never_appear_in_a_problem() -> None:
     texts = _texts(_check({"network": {"type": "SecureString", "valueFrom": {"env": "PW"}}}).problems)
     assert texts and not any(SECRET in t for t in texts)
+
+
+def test_with_definitions_required_each_workflow_not_checked_is_one_located_error() -> None:
+    docs = [
+        run_doc("a", "wf-new", {}),
+        run_doc("b", "wf-new", {}),
+        run_doc("c", "wf-uncached", {}),
+        run_doc("d", "wf-vm", {"hostname": "h"}),
+    ]
+    definitions = Definitions(known={"wf-vm": VM}, unread={"wf-new": "the server answered 500"}, source="cache")
+    texts = _texts(unchecked_problems(load(to_yaml(*docs)), definitions))
+    assert texts == [
+        "manifests/runs.yaml:4:3: the definition of workflow 'wf-new' (used by a, b) could not be read: "
+        "the server answered 500; --require-definitions makes this an error",
+        "manifests/runs.yaml:20:3: the definition of workflow 'wf-uncached' (used by c) could not be read: "
+        "it is not in the cache; --require-definitions makes this an error",
+    ]
