@@ -14,7 +14,7 @@ import click
 from reconciler.errors import InvalidValueError, ReconcilerError, RemoteError
 from reconciler.manifest.models import duration_seconds
 from reconciler.operations.project import Inputs, Project, open_project, read_inputs
-from reconciler.ui.console import Ui
+from reconciler.ui.console import Ui, escape
 
 if TYPE_CHECKING:
     from reconciler.state.models import RunRecord
@@ -109,20 +109,24 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _WarningsToUi(logging.Handler):
-    """The package's log warnings (``reconciler.*``) as the UI's ``Warning:`` lines on stderr."""
+class _LogToUi(logging.Handler):
+    """The package's log warnings (``reconciler.*``) as the UI's ``Warning:`` lines on stderr, and its
+    notices (logger ``reconciler.notice``, INFO: e.g. the API version ``auto`` chose) as plain lines."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        _ui().warn(record.getMessage())
+        if record.levelno >= logging.WARNING:
+            _ui().warn(record.getMessage())
+        else:
+            _ui().err.print(escape(record.getMessage()))
 
 
 def _show_warnings() -> None:
     logger = logging.getLogger("reconciler")
-    if not any(isinstance(h, _WarningsToUi) for h in logger.handlers):
-        handler = _WarningsToUi(logging.WARNING)
-        logger.addHandler(handler)
+    if not any(isinstance(h, _LogToUi) for h in logger.handlers):
+        logger.addHandler(_LogToUi(logging.INFO))
         logger.setLevel(logging.WARNING)
         logger.propagate = False
+        logging.getLogger("reconciler.notice").setLevel(logging.INFO)
 
 
 def _ui() -> Ui:

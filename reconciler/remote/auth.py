@@ -13,6 +13,10 @@ a burst of 401s after the server dropped a session must cause *one* re-login, no
 keeper logs in under a lock and remembers which token a caller saw fail, so only the first caller to
 report a stale token logs in again; the others pick up the fresh one.
 
+API version: ``apiVersion: auto`` reads ``/api/versions`` before logging in and uses the highest tested,
+non-deprecated version the server offers (`reconciler.remote.versions`); a 406 on login (a version the
+server does not speak) reads it too, so that the error names what the server offers.
+
 The identity (``user@org`` as the server spells it) is what ``startedBy`` shows on executions this
 client starts; exactly-once lookups compare against it. Secrets never reach a log line or a message.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +33,19 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.errors import AuthError, PermanentRemoteError, VersionNotSupportedError
+from reconciler.errors import AuthError, CodecError, PermanentRemoteError, RemoteError, VersionNotSupportedError
 from reconciler.remote.settings import ApiSettings
+from reconciler.remote.versions import (
+    AUTO,
+    TESTED_API_VERSIONS,
+    VERSIONS_PATH,
+    OfferedVersion,
+    choose,
+    describe,
+    read_versions,
+)
+
+log = logging.getLogger("reconciler.notice")
 
 TOKEN_HEADER = "X-VMWARE-VCLOUD-ACCESS-TOKEN"
 SESSIONS = "/cloudapi/1.0.0/sessions"
@@ -45,6 +61,8 @@ class Login:
 
     token: str
     identity: str | None
+    api_version: str = ""  # the version every request uses from now on
+    offered: tuple[OfferedVersion, ...] = ()  # what /api/versions listed, when it was read
 
     def __repr__(self) -> str:
         return f"Login(identity={self.identity!r}, token=<hidden>)"
@@ -79,22 +97,75 @@ def identity_of_session(body: Any) -> str | None:
     return user
 
 
+def accept(version: str) -> str:
+    return f"application/json;version={version}"
+
+
 async def log_in(settings: ApiSettings, build: Build, send: Send) -> Login:
-    """Log in with the configured flow; 401/403/400 on the way become `AuthError`."""
+    """Log in with the configured flow; 401/403/400 on the way become `AuthError`; with ``apiVersion:
+    auto`` the version is chosen first; a 406 names the versions the server offers."""
     operation = login_operation(settings)
+    version = settings.api_version
+    offered: tuple[OfferedVersion, ...] = ()
+    if version == AUTO:
+        offered = await read_offered(build, send)
+        version = _chosen(offered)
     try:
         if settings.uses_api_token:
-            return await _token_login(settings, build, send, operation)
-        return await _session_login(settings, build, send, operation)
-    except VersionNotSupportedError:
-        raise
+            login = await _token_login(settings, build, send, operation, version)
+        else:
+            login = await _session_login(settings, build, send, operation, version)
+    except VersionNotSupportedError as exc:
+        raise await _unsupported(exc, version, build, send) from exc
     except (PermanentRemoteError, AuthError) as exc:
         raise _as_auth_error(exc) from exc
+    return Login(login.token, login.identity, version, offered)
 
 
-async def _session_login(settings: ApiSettings, build: Build, send: Send, operation: str) -> Login:
-    request = build("POST", login_path(settings), headers={"Authorization": basic_authorization(settings)})
-    response = await send(request, operation)
+async def read_offered(build: Build, send: Send) -> tuple[OfferedVersion, ...]:
+    """The versions the server offers (``GET /api/versions``, no login needed)."""
+    operation = "read the API versions the server offers"
+    response = await send(
+        build("GET", VERSIONS_PATH, headers={"Accept": "application/*+xml, application/json"}), operation
+    )
+    try:
+        return tuple(read_versions(response.content, response.headers.get("Content-Type", "")))
+    except CodecError as exc:
+        raise PermanentRemoteError(f"{operation}: {exc}", status=response.status_code, operation=operation) from exc
+
+
+def _chosen(offered: tuple[OfferedVersion, ...]) -> str:
+    version = choose(offered)
+    if version is None:
+        raise VersionNotSupportedError(
+            f"apiVersion: auto found no version this tool is tested with ({', '.join(TESTED_API_VERSIONS)}) "
+            f"among those the server offers ({describe(offered)}); set spec.endpoint.apiVersion to one of "
+            "the server's versions"
+        )
+    log.info("using API version %s (apiVersion: auto; the server offers %s)", version, describe(offered))
+    return version
+
+
+async def _unsupported(
+    exc: VersionNotSupportedError, version: str, build: Build, send: Send
+) -> VersionNotSupportedError:
+    try:
+        offered = await read_offered(build, send)
+    except RemoteError:
+        return exc  # the 406 message alone (it may list the versions itself)
+    return VersionNotSupportedError(
+        f"{exc.operation or 'log in'}: 406 Not Acceptable: this server does not support API version {version}; "
+        f"it offers {describe(offered)}. Set spec.endpoint.apiVersion (or RECONCILER_API_VERSION) to one of "
+        "them, or to auto",
+        status=exc.status,
+        operation=exc.operation,
+        server_message=exc.server_message,
+    )
+
+
+async def _session_login(settings: ApiSettings, build: Build, send: Send, operation: str, version: str) -> Login:
+    headers = {"Authorization": basic_authorization(settings), "Accept": accept(version)}
+    response = await send(build("POST", login_path(settings), headers=headers), operation)
     token = response.headers.get(TOKEN_HEADER)
     if not token:
         raise AuthError(f"{operation}: the server sent no {TOKEN_HEADER} header", operation=operation)
@@ -102,18 +173,21 @@ async def _session_login(settings: ApiSettings, build: Build, send: Send, operat
     return Login(token, identity)
 
 
-async def _token_login(settings: ApiSettings, build: Build, send: Send, operation: str) -> Login:
+async def _token_login(settings: ApiSettings, build: Build, send: Send, operation: str, version: str) -> Login:
     form = {"grant_type": "refresh_token", "refresh_token": settings.api_token or ""}
-    response = await send(build("POST", login_path(settings), data=form), operation)
+    response = await send(
+        build("POST", login_path(settings), data=form, headers={"Accept": accept(version)}), operation
+    )
     body = _json(response)
     token = body.get("access_token") if isinstance(body, Mapping) else None
     if not isinstance(token, str) or not token:
         raise AuthError(f"{operation}: the answer holds no access_token", operation=operation)
-    return Login(token, await _current_identity(token, build, send))
+    return Login(token, await _current_identity(token, build, send, version))
 
 
-async def _current_identity(token: str, build: Build, send: Send) -> str | None:
-    request = build("GET", CURRENT_SESSION, headers={"Authorization": f"Bearer {token}"})
+async def _current_identity(token: str, build: Build, send: Send, version: str) -> str | None:
+    headers = {"Authorization": f"Bearer {token}", "Accept": accept(version)}
+    request = build("GET", CURRENT_SESSION, headers=headers)
     try:
         response = await send(request, "read the current session")
     except PermanentRemoteError:

@@ -156,8 +156,17 @@ async def test_unknown_workflow_is_not_found(clock: ManualClock, fake_sleep: Fak
 
 async def test_unsupported_version(app: Starlette, fake_sleep: FakeSleep) -> None:
     async with connect(app, tenant(api_version="99.0"), fake_sleep) as c:
-        with pytest.raises(VersionNotSupportedError, match=r"does not support API version 99\.0 \(it supports .*37\.1"):
+        with pytest.raises(
+            VersionNotSupportedError, match=r"does not support API version 99\.0; it offers .*37\.1.*or to auto"
+        ):
             await c.list_executions(PROVISION_VM)
+
+
+async def test_auto_uses_the_highest_tested_version_the_server_offers(app: Starlette, fake_sleep: FakeSleep) -> None:
+    async with connect(app, tenant(api_version="auto"), fake_sleep) as c:
+        assert c.api_version == "auto"
+        await c.list_executions(PROVISION_VM)
+        assert c.api_version == "38.0"  # the emulator offers 36.3 to 38.0, none deprecated
 
 
 async def test_wrong_password_is_an_auth_error(app: Starlette, fake_sleep: FakeSleep) -> None:
