@@ -22,6 +22,7 @@ from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError, ReconcilerError, UserError
+from reconciler.operations.definitions import cached_definitions, read_definitions_with
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
@@ -110,6 +111,9 @@ async def _apply(
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     async with WorkflowClient(settings, max_connections=parallelism + 2, redactor=redactor_of(desired)) as client:
+        workflows = {run.workflow for run in desired.runs.values()}
+        definitions = await read_definitions_with(client, workflows, parallelism)  # once, kept for offline checks
+        await asyncio.to_thread(backend.write_definitions, settings.url, list(definitions.known.values()))
         recorder = Recorder(backend, state)
         if exists:
             recorder.start()
@@ -166,24 +170,35 @@ def refresh(project: Project, lock_timeout: float) -> dict[str, RunRecord]:
         state = backend.read()
         if state is None:
             return {}
-        redactor = _known_secrets(project)
-        return asyncio.run(_refresh(backend, settings, state, project.stack.spec.parallelism, redactor))
+        redactor, declared = _known_secrets(project)
+        # the definitions re-read: those of the declared and recorded runs, and those kept already
+        workflows = declared | {r.workflow for r in state.runs.values()} | set(cached_definitions(project).known)
+        return asyncio.run(_refresh(backend, settings, state, project.stack.spec.parallelism, redactor, workflows))
 
 
-def _known_secrets(project: Project) -> Redactor:
+def _known_secrets(project: Project) -> tuple[Redactor, set[str]]:
     """The secrets of the declared runs when the manifests load without variables (``refresh`` takes
-    none), so that what the server echoes of them is redacted; else none (only what the state holds)."""
+    none), so that what the server echoes of them is redacted; else none (only what the state holds).
+    And the workflows those runs use."""
     try:
-        return redactor_of(project.load(Inputs()))
+        desired = project.load(Inputs())
     except ReconcilerError:
-        return Redactor()
+        return Redactor(), set()
+    return redactor_of(desired), {run.workflow for run in desired.runs.values()}
 
 
 async def _refresh(
-    backend: StateBackend, settings: ApiSettings, state: State, parallelism: int, redactor: Redactor
+    backend: StateBackend,
+    settings: ApiSettings,
+    state: State,
+    parallelism: int,
+    redactor: Redactor,
+    workflows: set[str],
 ) -> dict[str, RunRecord]:
     async with WorkflowClient(settings, redactor=redactor) as client:
         changed = await refresh_records(client, state.runs, parallelism)
+        definitions = await read_definitions_with(client, workflows, parallelism)
+    backend.write_definitions(settings.url, list(definitions.known.values()))
     if changed:
         recorder = Recorder(backend, state)
         recorder.start()
