@@ -30,7 +30,7 @@ if [[ ${GITHUB_ACTIONS:-} == true ]]; then
   list_url="$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/issues/$number/comments"
   edit_url="$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/issues/comments"
   edit_method=PATCH
-  auth=(-H "Authorization: Bearer ${GITHUB_TOKEN:?GITHUB_TOKEN is not set (env: GITHUB_TOKEN: \${{ github.token }})}"
+  auth=(-H "Authorization: Bearer ${GITHUB_TOKEN:?is not set: give the step env GITHUB_TOKEN from github.token}"
         -H "Accept: application/vnd.github+json" -H "X-GitHub-Api-Version: 2022-11-28")
   job_url="$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
   where="pull request #$number"
@@ -42,7 +42,7 @@ elif [[ ${GITLAB_CI:-} == true ]]; then
   list_url="$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes"
   edit_url=$list_url
   edit_method=PUT
-  auth=(-H "PRIVATE-TOKEN: ${RECONCILER_GITLAB_TOKEN:?RECONCILER_GITLAB_TOKEN is not set (a project access token with the api scope)}")
+  auth=(-H "PRIVATE-TOKEN: ${RECONCILER_GITLAB_TOKEN:?is not set: a project access token with the api scope}")
   head=$CI_COMMIT_SHA
   job_url=${CI_JOB_URL:-}
   where="merge request !$CI_MERGE_REQUEST_IID"
@@ -51,12 +51,22 @@ else
   exit 1
 fi
 
-api() { # api METHOD URL [JSON_FILE]
-  local args=(--silent --show-error --fail-with-body --max-time 30 --retry 3 -X "$1" "${auth[@]}")
+response=$(mktemp)
+request=$(mktemp)
+trap 'rm -f "$response" "$request"' EXIT
+
+api() { # api METHOD URL [JSON_FILE]: print the answer; on an HTTP error, say which and fail
+  local args=(--silent --show-error --max-time 30 --retry 3 -X "$1" "${auth[@]}" -o "$response" -w '%{http_code}')
   if [[ $# -ge 3 ]]; then
     args+=(-H "Content-Type: application/json" --data-binary "@$3")
   fi
-  curl "${args[@]}" "$2"
+  local status
+  status=$(curl "${args[@]}" "$2")
+  if [[ $status -lt 200 || $status -ge 300 ]]; then
+    echo "comment.sh: $1 $2 answered HTTP $status: $(head -c 500 "$response")" >&2
+    return 1
+  fi
+  cat "$response"
 }
 
 # The comment that carries the marker on its first line, looked for on every page.
@@ -83,8 +93,6 @@ if [[ -z $existing && $(cat plan.exitcode 2> /dev/null || echo 2) == 0 ]]; then
   exit 0
 fi
 
-request=$(mktemp)
-trap 'rm -f "$request"' EXIT
 header="Plan for commit \`${head:0:12}\`${job_url:+ ([job log]($job_url))}, updated on every push."
 python3 - "$marker" "$header" "$body_file" "$max_chars" > "$request" << 'PYTHON'
 import json, sys
