@@ -74,7 +74,9 @@ _DSN_ENV = _EnvName("PostgreSQL connection string")
     help="The run's name (with --workflow; default: from the workflow's name), or the stack's.",
 )
 @click.option(
-    "--out", metavar="PATH", help="With --workflow: where to write the manifest (default: MANIFESTS/NAME.yaml)."
+    "--out",
+    metavar="PATH",
+    help="With --workflow: where to write the manifest, relative to the current folder (default: the first manifests folder of the stack, NAME.yaml).",
 )
 @click.option("--force", is_flag=True, help="Replace a file that exists (never replaced otherwise).")
 @click.option("--url", type=_Url(), help="The VCD endpoint, e.g. https://vcd.example.com.")
