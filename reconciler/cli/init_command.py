@@ -172,6 +172,9 @@ def _init_stack(
     api_version = ask("API version", "api_version", DEFAULT_ENDPOINT_API_VERSION)
     org = ask("Organization (System for a provider login)", "org", "System")
     auth = ask("Log in with", "auth", "token" if flags["token_env"] else "session", click.Choice(["session", "token"]))
+    other = ["--token-env"] if auth == "session" else ["--username", "--password-env"]
+    if stray := [f for f in other if flags[f[2:].replace("-", "_")] is not None]:
+        raise click.UsageError(f"{', '.join(stray)}: not with a {auth} login (--auth {auth})")
     username = None
     if auth == "session":
         username = ask("Username (without @org)", "username", None)

@@ -272,3 +272,18 @@ def test_a_run_name_declared_elsewhere_is_refused_and_a_manifest_outside_the_sta
     outside = run_cli(["init", "--workflow", ECHO, "--name", "echo-2", "--out", "../loose.yaml"], cwd=root)
     assert outside.code == 0 and "does not read" in outside.err, outside
     assert (tmp_path / "loose.yaml").exists()
+
+
+def test_flags_that_do_not_fit_together_or_are_missing_exit_1_and_write_nothing(tmp_path: Path) -> None:
+    base = ["init", "--no-input", "--url", "http://127.0.0.1:1"]
+    cases = [
+        (["init", "--no-input"], "--url"),
+        ([*base, "--auth", "token", "--password-env", "VCD_PASSWORD"], "--password-env"),
+        ([*base, "--token-env", "VCD_TOKEN", "--username", "admin"], "--username"),
+        ([*base, "--username", "admin", "--password-env", "hunter2!"], "not an environment variable name"),
+        ([*base, "--username", "admin", "--out", "x.yaml"], "--out"),
+    ]
+    for args, expected in cases:
+        done = run_cli(args, cwd=tmp_path)
+        assert done.code == 1 and expected in done.err, done
+    assert list(tmp_path.iterdir()) == []
