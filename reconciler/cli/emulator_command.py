@@ -7,7 +7,7 @@ from typing import Literal
 import click
 
 from reconciler.cli.app import enable_collector
-from reconciler.cli.common import Context, common_options, handle_errors, pass_context
+from reconciler.cli.common import Context, Duration, common_options, handle_errors, pass_context
 from reconciler.emulator.faults import ALL_FAULT_KINDS
 
 
@@ -36,6 +36,22 @@ from reconciler.emulator.faults import ALL_FAULT_KINDS
     type=click.Choice(["openapi", "vro"]),
     help="Answer parameter values in this format (default: the format of the request).",
 )
+@click.option(
+    "--session-idle-timeout",
+    type=Duration(),
+    default="30m",
+    show_default=True,
+    help="A session unused this long is logged out (e.g. 30m, 45s): test clients against expiry.",
+)
+@click.option(
+    "--max-body-size",
+    "max_body_bytes",
+    type=click.IntRange(1),
+    default=1_048_576,
+    show_default=True,
+    metavar="BYTES",
+    help="Larger request bodies are refused with 413.",
+)
 @click.option("--certfile", metavar="PEM", help="Serve HTTPS with this certificate.")
 @click.option("--keyfile", metavar="PEM", help="Private key of --certfile.")
 @click.option(
@@ -56,6 +72,8 @@ def emulator(
     fault_kinds: str,
     seed: int | None,
     value_format: Literal["openapi", "vro"] | None,
+    session_idle_timeout: float,
+    max_body_bytes: int,
     certfile: str | None,
     keyfile: str | None,
     log_level: str,
@@ -76,7 +94,13 @@ def emulator(
         raise click.BadParameter(f"unknown fault kind(s): {', '.join(unknown)}", param_hint="--fault-kinds")
     try:
         options = EmulatorOptions(
-            latency=latency, fault_rate=fault_rate, fault_kinds=kinds, seed=seed, output_format=value_format
+            latency=latency,
+            fault_rate=fault_rate,
+            fault_kinds=kinds,
+            seed=seed,
+            output_format=value_format,
+            session_idle_timeout=session_idle_timeout,
+            max_body_bytes=max_body_bytes,
         )
         serve(host, port, catalog_path, options, log_level=log_level, certfile=certfile, keyfile=keyfile)
     except KeyboardInterrupt:

@@ -4,6 +4,11 @@ VCD answers every OpenAPI error with ``{"minorErrorCode", "message", "stackTrace
 ``CloudApiError`` and one exception handler turns it into that body, so no handler builds an error
 response by hand. ``stackTrace`` is an empty string rather than null: the Swagger document types it
 as a string and the answers must validate against it.
+
+Every JSON answer is standard JSON (RFC 8259): ``NaN`` and ``Infinity`` cannot be written
+(``allow_nan=False``), so a non-finite number can never leave the emulator. Answers to a request
+that asked for a supported version carry it in their media type (``application/json;version=37.2``),
+errors included, as VCD's do.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def json_response(
 ) -> Response:
     """A JSON answer with VCD's request-id header."""
     all_headers = {REQUEST_ID_HEADER: str(uuid.uuid4()), **(headers or {})}
-    content = json.dumps(body, separators=(",", ":")).encode()
+    content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
     return Response(content, status_code=status, headers=all_headers, media_type=media_type)
 
 
@@ -60,7 +65,20 @@ def empty_response(status: int = 204) -> Response:
 
 async def cloudapi_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CloudApiError)
-    return json_response(error_body(exc.minor, exc.message), exc.status, exc.headers)
+    return error_response(request, exc)
+
+
+def error_response(request: Request, exc: CloudApiError) -> Response:
+    """The CloudAPI error body of ``exc``, in the requested version's media type when it is one we serve."""
+    return json_response(error_body(exc.minor, exc.message), exc.status, exc.headers, versioned_media(request))
+
+
+def versioned_media(request: Request) -> str:
+    """``application/json;version=X`` for the request's supported version X; plain JSON otherwise."""
+    version = requested_version(request.headers.get("accept"))
+    emulator = getattr(request.app.state, "emulator", None)
+    supported = emulator.catalog.api_versions if emulator is not None else ()
+    return f"application/json;version={version}" if version in supported else "application/json"
 
 
 def requested_version(accept: str | None) -> str | None:

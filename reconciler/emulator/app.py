@@ -2,6 +2,10 @@
 
 Every knob is in `EmulatorOptions`, so a test builds exactly the server it needs (fake clock, forced
 value format, 404 instead of 403, injected faults) and two apps in one process share nothing.
+
+The HTTP edge (`intake.HttpEdge`: body size limit, trailing slashes, a CloudAPI 500 for the
+unexpected) wraps the routes, inside the injected faults. A path served for other methods answers 405 with an
+``Allow`` header naming them (RFC 9110 15.5.6); an unknown path answers 404; neither redirects.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from reconciler.emulator import admin_api, session_api, workflow_api
-from reconciler.emulator.answers import CloudApiError, cloudapi_error_handler, error_body, json_response
+from reconciler.emulator.answers import CloudApiError, cloudapi_error_handler, error_response
 from reconciler.emulator.catalog import Catalog
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.context import Emulator
 from reconciler.emulator.faults import FaultMiddleware, FaultPolicy
+from reconciler.emulator.intake import HttpEdge
 from reconciler.emulator.options import EmulatorOptions
 
 
@@ -41,17 +47,31 @@ def create_app(
     emulator = Emulator(catalog=catalog, clock=clock or time.time, options=options, faults=policy)
     app = Starlette(
         routes=[*session_api.ROUTES, *workflow_api.ROUTES, *admin_api.ROUTES],
-        middleware=[Middleware(FaultMiddleware, policy=policy)],
+        middleware=[  # faults outermost: they need uvicorn's own ``receive`` to drop a connection
+            Middleware(FaultMiddleware, policy=policy),
+            Middleware(HttpEdge, max_body_bytes=options.max_body_bytes),
+        ],
         exception_handlers={CloudApiError: cloudapi_error_handler, 404: _not_found, 405: _not_allowed},
     )
+    app.router.redirect_slashes = False  # HttpEdge already answers ``/x/`` as ``/x``
     app.state.emulator = emulator
     return app
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return json_response(error_body("RESOURCE_NOT_FOUND", f"No such resource: {request.url.path}"), 404)
+    return error_response(request, CloudApiError(404, "RESOURCE_NOT_FOUND", f"No such resource: {request.url.path}"))
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    message = f"Method {request.method} is not supported on {request.url.path}"
-    return json_response(error_body("METHOD_NOT_ALLOWED", message), 405)
+    path = request.scope["path"]
+    allowed = sorted(
+        {
+            method
+            for route in request.app.routes
+            if isinstance(route, Route) and route.methods and route.path_regex.match(path)
+            for method in route.methods
+        }
+    )
+    message = f"Method {request.method} is not supported on {request.url.path}; allowed: {', '.join(allowed)}"
+    error = CloudApiError(405, "METHOD_NOT_ALLOWED", message, {"Allow": ", ".join(allowed)})
+    return error_response(request, error)

@@ -4,12 +4,19 @@ A login (``POST /cloudapi/1.0.0/sessions[/provider]`` with Basic ``user@org:pass
 exchange (``POST /oauth/.../token`` with an API refresh token) creates a session and an opaque access
 token; every other call presents it as ``Authorization: Bearer``. Provider users (org ``System``) must
 log in at ``/sessions/provider`` and tenant users at ``/sessions``, as in VCD 10.4+.
+
+A session ends when it is logged out or when it has gone unused for the idle timeout
+(``EmulatorOptions.session_idle_timeout``, 30 minutes as VCD's default): every authenticated call
+restarts its idle time, and a call with an expired token gets 401 like any unknown token. Sessions
+advertise the timeout in whole minutes (``sessionIdleTimeoutMinutes``, rounded up), the only unit the
+Session definition has.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,8 +24,8 @@ from typing import Any
 
 from reconciler.emulator.answers import CloudApiError, unauthorized
 from reconciler.emulator.catalog import Catalog, User
+from reconciler.emulator.clock import Clock
 
-SESSION_IDLE_MINUTES = 30
 TOKEN_LIFETIME_SECONDS = 2_592_000
 _URN_NAMESPACE = uuid.UUID("5d1b2f6c-1c6e-4a5b-9a57-7b1f0c7e9e11")
 
@@ -35,6 +42,7 @@ class Principal:
     user: User
     org: str
     session_id: str
+    idle_timeout: float = 30 * 60.0
 
     @property
     def is_provider(self) -> bool:
@@ -56,16 +64,19 @@ class Principal:
             "roleRefs": [
                 {"name": role, "id": f"urn:vcloud:role:{stable_id('role', role)}"} for role in self.user.role_names
             ],
-            "sessionIdleTimeoutMinutes": SESSION_IDLE_MINUTES,
+            "sessionIdleTimeoutMinutes": math.ceil(self.idle_timeout / 60),
         }
 
 
 class Sessions:
     """Access tokens handed out, and the principal each stands for."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, clock: Clock, idle_timeout: float) -> None:
         self._catalog = catalog
+        self._clock = clock
+        self._idle_timeout = idle_timeout
         self._by_token: dict[str, Principal] = {}
+        self._last_used: dict[str, float] = {}
 
     def login(self, authorization: str | None, *, provider: bool) -> tuple[str, Principal]:
         """Check Basic credentials; (access token, principal) or CloudApiError 401."""
@@ -92,29 +103,46 @@ class Sessions:
 
     def _open(self, user: User) -> tuple[str, Principal]:
         token = secrets.token_urlsafe(32)
-        principal = Principal(user, user.org, str(uuid.uuid4()))
+        principal = Principal(user, user.org, str(uuid.uuid4()), self._idle_timeout)
         self._by_token[token] = principal
+        self._last_used[token] = self._clock()
         return token, principal
+
+    def _expire_idle(self) -> None:
+        """Close the sessions unused for longer than the idle timeout (``_last_used`` is in use order)."""
+        oldest = self._clock() - self._idle_timeout
+        expired = []
+        for token, used in self._last_used.items():
+            if used >= oldest:
+                break
+            expired.append(token)
+        for token in expired:
+            self.close(token)
 
     def authenticate(self, headers: Any) -> tuple[str, Principal]:
         """The bearer token of a request and its principal; CloudApiError 401 otherwise."""
         token = _bearer(headers)
+        self._expire_idle()
         principal = self._by_token.get(token or "")
         if token is None or principal is None:
             raise unauthorized()
+        del self._last_used[token]
+        self._last_used[token] = self._clock()  # to the end: the dict stays in order of last use
         return token, principal
 
     def close(self, token: str) -> None:
         self._by_token.pop(token, None)
+        self._last_used.pop(token, None)
 
     def of(self, principal: Principal) -> list[Principal]:
-        """Every open session of the same user."""
+        """Every open session of the same user, oldest first."""
+        self._expire_idle()
         return [p for p in self._by_token.values() if p.user == principal.user]
 
     def close_session(self, principal: Principal, session_id: str) -> bool:
         for token, other in list(self._by_token.items()):
             if other.user == principal.user and other.session_id == session_id:
-                del self._by_token[token]
+                self.close(token)
                 return True
         return False
 

@@ -47,7 +47,7 @@ class Emulator:
     faults: FaultPolicy = field(default_factory=FaultPolicy)
 
     def __post_init__(self) -> None:
-        self.sessions = Sessions(self.catalog)
+        self.sessions = Sessions(self.catalog, self.clock, self.options.session_idle_timeout)
         seed = self.options.seed
         self._ids = random.Random(None if seed is None else seed + 1)
         self._workflows = {w.id: w for w in self.catalog.workflows}

@@ -12,6 +12,7 @@ from typing import Literal
 
 from reconciler.emulator.faults import ALL_FAULT_KINDS
 from reconciler.emulator.wire import ValueFormat
+from reconciler.errors import InvalidValueError
 
 StateFormat = Literal["string", "object"]
 
@@ -29,3 +30,11 @@ class EmulatorOptions:
     state_format: StateFormat = "string"  # ``/state`` as a bare string or ``{"value": ...}`` (vRO)
     missing_status: Literal[403, 404] = 403  # what hides what the caller may not see
     retry_after: int = 1  # the ``Retry-After`` of injected 429/503 answers
+    session_idle_timeout: float = 30 * 60.0  # seconds a session may go unused before its token is refused
+    max_body_bytes: int = 1_048_576  # larger request bodies are refused with 413
+
+    def __post_init__(self) -> None:
+        if self.session_idle_timeout <= 0:
+            raise InvalidValueError(f"the session idle timeout must be > 0 seconds, got {self.session_idle_timeout}")
+        if self.max_body_bytes < 1:
+            raise InvalidValueError(f"the body size limit must be >= 1 byte, got {self.max_body_bytes}")

@@ -14,7 +14,6 @@ Choices where VCD's documents are silent (documented in docs/emulator-catalog.md
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from reconciler.emulator.catalog import Workflow, is_secret_type
 from reconciler.emulator.context import Emulator, StartRecord, emulator_of
 from reconciler.emulator.executions import Execution, plan_execution
 from reconciler.emulator.inputs import read_inputs
+from reconciler.emulator.intake import read_json_body
 from reconciler.emulator.wire import MASK, ValueFormat
 
 _BASE = "/cloudapi/workflows/{workflowId}"
@@ -154,13 +154,8 @@ def _media(request: Request) -> str:
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise bad_request(f"The request body is not valid JSON: {exc}") from exc
+    """415 unless JSON, 400 unless standard JSON (see ``intake``); an empty body is ``{}``."""
+    return await read_json_body(request)
 
 
 ROUTES = [

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from .emulator_helpers import ACCEPT, VM, basic, vm_parameters
 pytestmark = pytest.mark.slow
 
 TIMEOUT = httpx.Timeout(5.0)
+CLI = str(Path(sys.executable).with_name("reconciler"))
 
 
 def _login(client: httpx.Client) -> None:
@@ -87,3 +89,32 @@ def test_serve_announces_and_answers() -> None:
         process.wait(timeout=10)
         if process.stderr is not None:
             process.stderr.close()
+
+
+def test_cli_knobs_reach_the_server() -> None:
+    """``reconciler emulator --session-idle-timeout 90s --max-body-size 1000``, as a subprocess."""
+    command = [CLI, "emulator", "--port", "0"]
+    command += ["--session-idle-timeout", "90s", "--max-body-size", "1000"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline().strip()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        with httpx.Client(base_url=line.removeprefix("listening on "), timeout=TIMEOUT) as client:
+            _login(client)
+            assert client.get("/cloudapi/1.0.0/sessions/current").json()["sessionIdleTimeoutMinutes"] == 2
+            big = client.post(f"/cloudapi/workflows/{VM}/executions", json={"parameters": vm_parameters("x" * 1000)})
+            assert big.status_code == 413, big.text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def test_cli_refuses_a_zero_idle_timeout() -> None:
+    command = [CLI, "emulator", "--port", "0", "--session-idle-timeout", "0s"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert "idle timeout" in done.stderr and "Traceback" not in done.stderr
