@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -63,6 +65,7 @@ class Login:
     identity: str | None
     api_version: str = ""  # the version every request uses from now on
     offered: tuple[OfferedVersion, ...] = ()  # what /api/versions listed, when it was read
+    expires_at: datetime | None = None  # when the token ends, when the server says (None: not said)
 
     def __repr__(self) -> str:
         return f"Login(identity={self.identity!r}, token=<hidden>)"
@@ -119,7 +122,7 @@ async def log_in(settings: ApiSettings, build: Build, send: Send) -> Login:
         raise await _unsupported(exc, version, build, send) from exc
     except (PermanentRemoteError, AuthError) as exc:
         raise _as_auth_error(exc) from exc
-    return Login(login.token, login.identity, version, offered)
+    return Login(login.token, login.identity, version, offered, login.expires_at or _jwt_expiry(login.token))
 
 
 async def read_offered(build: Build, send: Send) -> tuple[OfferedVersion, ...]:
@@ -182,7 +185,9 @@ async def _token_login(settings: ApiSettings, build: Build, send: Send, operatio
     token = body.get("access_token") if isinstance(body, Mapping) else None
     if not isinstance(token, str) or not token:
         raise AuthError(f"{operation}: the answer holds no access_token", operation=operation)
-    return Login(token, await _current_identity(token, build, send, version))
+    lifetime = body.get("expires_in") if isinstance(body, Mapping) else None
+    expires = datetime.now(UTC) + timedelta(seconds=lifetime) if isinstance(lifetime, int | float) else None
+    return Login(token, await _current_identity(token, build, send, version), expires_at=expires)
 
 
 async def _current_identity(token: str, build: Build, send: Send, version: str) -> str | None:
@@ -193,6 +198,20 @@ async def _current_identity(token: str, build: Build, send: Send, version: str) 
     except PermanentRemoteError:
         return None  # an older server without sessions/current: exact-once lookups then match any user
     return identity_of_session(_json(response))
+
+
+def _jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim of a JWT bearer token (VCD 10.x issues them), read without verifying it: it
+    only says how long the login lasts. None for a token that is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return datetime.fromtimestamp(exp, tz=UTC) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 def _as_auth_error(exc: PermanentRemoteError | AuthError) -> AuthError:
