@@ -250,24 +250,27 @@ class _RunWriter:
         if not is_valid_type(p.type):
             self.commented.append(p.name)
             needs = "required" if required else "optional"
-            note = f"{needs}; type {p.type!r} cannot be sent by reconciler: set this input on the server side"
+            note = f"{needs}; reconciler cannot send an input of type {p.type!r}"
             return [*lines, f"    # {key}: ...  # {_one_line(note)}"]
         if ParamType(p.type).is_sensitive:
             env = self._secret_env(p.name)
             value = f"{{type: {_scalar(p.type)}, valueFrom: {{env: {env}}}}}"
-            needs = "required" if required else "optional" if p.mandatory is False else "secret"
+            if p.mandatory is False:
+                return [*lines, f"    {key}: {value}  # optional: set {env} in the environment, or delete this line"]
+            needs = "required" if required else "secret"
             return [*lines, f"    {key}: {value}  # {needs}: set {env} in the environment"]
+        type_name = _one_line(p.type)
         default = p.default if p.default is not None and check_value(p.type, p.default) is None else None
         if default is not None:
             needs = "required" if required else "optional"
-            return [*lines, f"    {key}: {_value(p.type, default)}  # {p.type}, {needs}; the declared default"]
+            return [*lines, f"    {key}: {_value(p.type, default)}  # {type_name}, {needs}; the declared default"]
         if p.mandatory is False:
             self.commented.append(p.name)
             text = f"{key}: {_value(p.type, placeholder(p.type))}"
-            return [*lines, f"    # {text}  # {p.type}, optional, no default: uncomment to set it"]
+            return [*lines, f"    # {text}  # {type_name}, optional, no default: uncomment to set it"]
         self.placeholders.append(p.name)
         why = "required" if required else "no default (the server does not say whether it is required)"
-        return [*lines, f"    {key}: {_value(p.type, placeholder(p.type))}  # {p.type}, {why}: edit"]
+        return [*lines, f"    {key}: {_value(p.type, placeholder(p.type))}  # {type_name}, {why}: edit"]
 
     def _secret_env(self, parameter: str) -> str:
         base = secret_env_name(self.run_name, parameter)

@@ -134,6 +134,7 @@ def test_a_secure_string_is_read_from_the_environment_never_written() -> None:
     assert (inputs["adminPassword"].source, inputs["adminPassword"].sensitive) == ("env:WEB_01_ADMIN_PASSWORD", True)
     assert inputs["keys"].value == ["k1", "k2"]
     assert "required: set WEB_01_ADMIN_PASSWORD" in _line_of(scaffold.text, "adminPassword")
+    assert "optional: set WEB_01_KEYS in the environment, or delete this line" in _line_of(scaffold.text, "keys")
 
 
 def test_an_optional_input_without_default_is_written_commented_out() -> None:
@@ -153,7 +154,7 @@ def test_when_the_server_does_not_say_an_input_without_default_gets_a_placeholde
 def test_a_type_reconciler_cannot_send_is_a_comment_naming_it() -> None:
     scaffold = run_manifest(_definition(_input("x", "Any"), _input("y", "string")), "r")
     assert set(_load(scaffold)) == {"y"}
-    assert "type 'Any' cannot be sent" in scaffold.text and scaffold.commented == ("x",)
+    assert "cannot send an input of type 'Any'" in scaffold.text and scaffold.commented == ("x",)
 
 
 def test_a_default_that_does_not_fit_its_type_is_replaced_by_a_placeholder() -> None:
