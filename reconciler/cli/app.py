@@ -23,6 +23,7 @@ from reconciler.cli.common import common_options
 # name -> (module, attribute), in the order users meet them (validate, plan, apply, ...)
 COMMANDS = {
     "init": ("reconciler.cli.init_command", "init"),
+    "check": ("reconciler.cli.check_command", "check"),
     "validate": ("reconciler.cli.planning_commands", "validate"),
     "plan": ("reconciler.cli.planning_commands", "plan"),
     "apply": ("reconciler.cli.apply_commands", "apply"),

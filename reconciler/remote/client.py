@@ -39,7 +39,7 @@ from reconciler.errors import (
     VersionNotSupportedError,
 )
 from reconciler.redaction import Redactor
-from reconciler.remote.auth import Login, TokenKeeper, log_in
+from reconciler.remote.auth import Login, TokenKeeper, accept, log_in, read_offered
 from reconciler.remote.codecs import ws_parameter
 from reconciler.remote.exactly_once import ExactlyOnce, Fence, Inputs, LookupPolicy
 from reconciler.remote.executions import (
@@ -55,6 +55,8 @@ from reconciler.remote.failures import error_from_response, error_from_transport
 from reconciler.remote.reachability import Reachability
 from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
+from reconciler.remote.tls import Certificate, peer_certificate
+from reconciler.remote.versions import OfferedVersion
 
 log = logging.getLogger("reconciler.remote")
 K = TypeVar("K", bound=Hashable)
@@ -106,10 +108,31 @@ class WorkflowClient:
 
     # ------------------------------------------------------------------------------------ operations
 
+    @property
+    def api_version(self) -> str:
+        """The API version requests use (with ``apiVersion: auto``, the one chosen at login)."""
+        return self._http.headers["Accept"].partition("version=")[2]
+
     async def login(self) -> str | None:
         """Log in now (otherwise the first call does); returns the identity."""
         login = await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
         return login.identity
+
+    async def session(self) -> Login:
+        """Log in now and say how: identity, API version (chosen with ``auto``), token expiry."""
+        return await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
+
+    async def versions(self) -> tuple[tuple[OfferedVersion, ...], Certificate | None]:
+        """The API versions the server offers (``/api/versions``, no login needed) and the server's
+        certificate as verified on that connection (None for plain HTTP or verification off)."""
+        seen: list[httpx.Response] = []
+
+        async def send(request: httpx.Request, operation: str) -> httpx.Response:
+            seen.append(await self._exchange(request, operation))
+            return seen[-1]
+
+        offered = await read_offered(self._http.build_request, send)
+        return offered, peer_certificate(seen[-1])
 
     async def whoami(self) -> str | None:
         """The identity, logging in first when not logged in yet."""
@@ -300,7 +323,9 @@ class WorkflowClient:
         return response
 
     async def _log_in(self) -> Login:
-        return await log_in(self.settings, self._http.build_request, self._exchange)
+        login = await log_in(self.settings, self._http.build_request, self._exchange)
+        self._http.headers["Accept"] = accept(login.api_version)  # the version chosen (apiVersion: auto)
+        return login
 
 
 def _http_client(
@@ -310,7 +335,7 @@ def _http_client(
     return httpx.AsyncClient(
         base_url=settings.url,
         transport=transport,
-        verify=settings.verify_tls,
+        verify=settings.tls_verification(),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={
