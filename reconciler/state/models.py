@@ -16,20 +16,70 @@ counts as read when it holds any output, else it is read once more (`RunRecord.o
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import copy
+from collections.abc import Mapping
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass
 
 STATE_VERSION: Literal[1] = 1
 IN_PROGRESS = frozenset({"initializing", "running", "waiting", "waiting-signal", "suspended"})
 TERMINAL = frozenset({"completed", "failed", "canceled"})
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+_CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+class _Model:
+    """The pydantic model methods the state's classes are used with, over slotted pydantic dataclasses.
+
+    A state holds tens of thousands of records: a dataclass with slots keeps each in about a third of a
+    `pydantic.BaseModel`'s memory (no ``__dict__``, no set of the fields given). Validation and
+    serialisation are pydantic's, from the same field definitions (`_adapter`).
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Self:
+        found: Self = _adapter(cls).validate_python(data)
+        return found
+
+    @classmethod
+    def model_validate_json(cls, data: str | bytes) -> Self:
+        found: Self = _adapter(cls).validate_json(data)
+        return found
+
+    def model_dump(
+        self, *, mode: Literal["python", "json"] = "python", by_alias: bool = False, exclude: set[str] | None = None
+    ) -> dict[str, Any]:
+        dumped: dict[str, Any] = _adapter(type(self)).dump_python(self, mode=mode, by_alias=by_alias, exclude=exclude)
+        return dumped
+
+    def model_dump_json(self, *, by_alias: bool = False) -> str:
+        return _adapter(type(self)).dump_json(self, by_alias=by_alias).decode()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Self:
+        """A shallow copy with the fields in ``update`` replaced (not validated, as pydantic's)."""
+        copied = copy.copy(self)
+        for name, value in (update or {}).items():
+            setattr(copied, name, value)
+        return copied
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    """pydantic's validator and serialiser of one of the state's classes, built on first use."""
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
+
+
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class Execution(_Model):
     """One execution on the server, as last seen."""
 
@@ -41,6 +91,7 @@ class Execution(_Model):
     error: str | None = None  # the execution's contentException when it failed
 
 
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class RecordedInput(_Model):
     """An input as recorded: the plain value, or for a secret only its keyed hash."""
 
@@ -50,6 +101,7 @@ class RecordedInput(_Model):
     hash: str | None = None
 
 
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class PendingStart(_Model):
     """The durable intent to start, written before the request leaves (SPEC 5.4)."""
 
@@ -62,6 +114,7 @@ class PendingStart(_Model):
     lock_id: str | None = None
 
 
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class RunRecord(_Model):
     workflow: str
     key: str
@@ -92,6 +145,7 @@ class RunRecord(_Model):
         return execution is not None and (execution.state in IN_PROGRESS or self.outputs_unread())
 
 
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class State(_Model):
     version: Literal[1] = STATE_VERSION
     serial: int = 0
