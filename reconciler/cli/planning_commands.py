@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from reconciler.cli.common import (
     Context,
@@ -19,23 +21,40 @@ from reconciler.cli.common import (
     var_options,
 )
 from reconciler.errors import ManifestError, Problem, UserError
-from reconciler.operations.plan import propose, save_plan
+from reconciler.operations.plan import DefinitionsUsed, check_definitions, propose, save_plan
 from reconciler.operations.project import read_text_file
 from reconciler.planning.planner import PlanOptions
 from reconciler.ui import plan_view
+
+require_definitions_option = click.option(
+    "--require-definitions",
+    is_flag=True,
+    help="A workflow whose definition cannot be had (not read, not cached) is an error, not a warning.",
+)
 
 
 @click.command()
 @common_options
 @var_options
 @json_option
+@require_definitions_option
 @pass_context
 @handle_errors
-def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
-    """Check the stack file and manifests offline: schema, names, references, cycles, secrets."""
+def validate(
+    ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], as_json: bool, require_definitions: bool
+) -> None:
+    """Check the stack file and manifests offline: schema, names, references, cycles, secrets.
+
+    Every run is also checked against the workflow definitions last read from the server (kept by
+    `apply` and `refresh`): unknown parameter names, values that do not fit the declared type,
+    mandatory inputs left out, references to outputs the upstream workflow does not declare. The
+    server is never contacted: the output says how old the definitions are, or that none was read
+    yet (the checks are then skipped; --require-definitions makes that an error). Exit 1 with every
+    problem, each as file:line:column."""
     project = ctx.project()
     try:
         desired, unset = project.check(inputs_from(variables, var_files))
+        used = check_definitions(project, desired, refresh=False, require=require_definitions)
     except ManifestError as err:
         if not as_json:
             raise
@@ -43,11 +62,13 @@ def validate(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...
         sys.exit(1)
     warnings = [f"environment variable {name} is not set: plan and apply will need it" for name in unset]
     files = len(project.manifest_files())
-    if as_json:
-        ctx.ui.raw(json.dumps({"valid": True, "runs": len(desired.runs), "files": files, "warnings": warnings}))
+    if as_json:  # what the definitions checks skipped is under "definitions", as in `plan --json`
+        document = {"valid": True, "runs": len(desired.runs), "files": files, "warnings": warnings}
+        ctx.ui.raw(json.dumps({**document, "definitions": used.document()}))
         return
     for warning in warnings:
         ctx.ui.warn(warning)
+    _report_definitions(ctx, used)
     ctx.ui.line(f"[green]Success![/] {len(desired.runs)} run(s) in {files} file(s) are valid.")
 
 
@@ -67,7 +88,10 @@ def plan_options(func: F) -> F:
         "--refresh/--no-refresh",
         default=True,
         show_default=True,
-        help="Read in-progress executions from the server first (--no-refresh never contacts it).",
+        help=(
+            "Read the workflow definitions and in-progress executions from the server first "
+            "(plan --no-refresh never contacts it: the definitions come from the cache)."
+        ),
     )(func)
     return var_options(func)
 
@@ -75,6 +99,7 @@ def plan_options(func: F) -> F:
 @click.command()
 @common_options
 @plan_options
+@require_definitions_option
 @click.option("--out", "out", metavar="FILE", help="Save the plan for `reconciler apply FILE`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON document.")
 @click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for a pull-request comment).")
@@ -92,29 +117,59 @@ def plan(
     targets: tuple[str, ...],
     replace: tuple[str, ...],
     refresh: bool,
+    require_definitions: bool,
     out: str | None,
     as_json: bool,
     markdown: bool,
     detailed_exitcode: bool,
 ) -> None:
-    """Show what apply would do."""
+    """Show what apply would do.
+
+    Every run is first checked against its workflow's definition (the inputs and outputs the server
+    declares): unknown parameter names, values that do not fit the declared type (a shorthand takes
+    the declared type: cpuCount: "4" against a number is an error), mandatory inputs left out,
+    references to outputs the upstream run's workflow does not declare (a reference carries that
+    output's type), and workflows that do not exist or are not available to you. Any problem fails
+    the plan, exit 1, every problem listed with its file:line:column, before anything is started.
+
+    With refresh (the default) the definitions are read from the server, once per workflow, and a
+    definition that changed since it was last read is shown. With --no-refresh the last definitions
+    read are used (the output says how old) and the server is never contacted. A workflow whose
+    definition cannot be read is a warning and its runs go unchecked; --require-definitions makes it
+    an error. --json adds "definitions": {source, read_at, warnings, changes}."""
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
-    planned = propose(project, inputs, PlanOptions(targets, replace), refresh=refresh)
+    planned = propose(
+        project, inputs, PlanOptions(targets, replace), refresh=refresh, require_definitions=require_definitions
+    )
+    _report_definitions(ctx, planned.definitions)
     if out:
         save_plan(planned.plan, inputs, out)
     if as_json:
         from reconciler.planning.rendering import plan_document  # only with --json
 
-        ctx.ui.raw(json.dumps(plan_document(planned.plan), indent=2))
+        document = {**plan_document(planned.plan), "definitions": planned.definitions.document()}
+        ctx.ui.raw(json.dumps(document, indent=2))
     elif markdown:
-        ctx.ui.raw(plan_view.markdown(planned.plan))
+        ctx.ui.raw(
+            plan_view.definition_changes_markdown(planned.definitions.changes) + plan_view.markdown(planned.plan)
+        )
     else:
+        ctx.ui.lines(plan_view.definition_change_lines(planned.definitions.changes))
         ctx.ui.lines(plan_view.plan_lines(planned.plan))
         if out:
             ctx.ui.line(f"\nSaved the plan to {out}. To perform exactly these actions: reconciler apply {out}")
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
+
+
+def _report_definitions(ctx: Context, used: DefinitionsUsed) -> None:
+    """On stderr: the checks skipped, and where the definitions came from when not from the server now."""
+    for warning in used.warnings:
+        ctx.ui.warn(warning)
+    note = plan_view.definitions_note(used.source, used.read_at, dt.datetime.now(dt.UTC))
+    if note:
+        ctx.ui.err.print(escape(note))
 
 
 @click.command()

@@ -1,18 +1,51 @@
-"""``plan``: load the project, read the state, optionally refresh it from the server, plan, and save
-the plan for ``apply PLANFILE``."""
+"""``plan``: load the project, check it against the workflow definitions, read the state, optionally
+refresh it from the server, plan, and save the plan for ``apply PLANFILE``.
+
+The definitions come from the server with refresh (each workflow the manifests use read once), and
+from the cache of the last readings without (``plan --no-refresh`` and ``validate`` never contact the
+server). `check_definitions` raises a `ManifestError` listing every problem before anything else
+happens; what it could not check comes back as warnings."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from reconciler.definitions import Definitions
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import UserError
+from reconciler.errors import ManifestError, UserError
 from reconciler.operations.project import Inputs, Project
 from reconciler.planning.changes import Plan
+from reconciler.planning.checking import DefinitionChange, check_runs, definition_changes, unchecked_problems
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.state.models import State
+
+
+@dataclass(frozen=True)
+class DefinitionsUsed:
+    """What the runs were checked against: ``source`` "server", "cache", or None (nothing to check
+    against: no definition read yet); ``read_at`` the oldest reading used; what was not checked
+    (``warnings``); the workflows whose definition changed since the last reading (``changes``)."""
+
+    source: str | None = None
+    read_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
+    changes: tuple[DefinitionChange, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        """``plan --json``'s ``definitions``: ``source`` ("server", "cache" or null: not checked),
+        ``read_at`` (ISO 8601 or null), ``warnings`` (checks skipped, and why), ``changes`` (per
+        workflow whose definition changed since last read: ``workflow``, ``name``, ``runs``, and
+        ``changes[]`` of ``direction``, ``change`` added/removed/changed, ``parameter``, ``type``, ``detail``)."""
+        return {
+            "source": self.source,
+            "read_at": self.read_at.isoformat() if self.read_at is not None else None,
+            "warnings": list(self.warnings),
+            "changes": [c.document() for c in self.changes],
+        }
 
 
 @dataclass(frozen=True)
@@ -21,18 +54,56 @@ class Planned:
     desired: DesiredStack
     state: State
     state_exists: bool
+    definitions: DefinitionsUsed = DefinitionsUsed()
 
 
-def propose(project: Project, inputs: Inputs, options: PlanOptions, *, refresh: bool = False) -> Planned:
+def propose(
+    project: Project, inputs: Inputs, options: PlanOptions, *, refresh: bool = False, require_definitions: bool = False
+) -> Planned:
     """Plan ``project`` against its state (a manifest problem is reported before a state problem).
-    With ``refresh``, in-progress executions are read from the server first, in memory only."""
+    With ``refresh``, the workflow definitions and in-progress executions are read from the server
+    first, in memory only; without, the definitions come from the cache."""
     desired = project.load(inputs)
+    used = check_definitions(project, desired, refresh=refresh, require=require_definitions)
     state, exists = project.read_state()
     if refresh and exists and state.has_work_in_progress():
         from reconciler.operations.apply import refreshed_view  # the HTTP client: only when needed
 
         state = refreshed_view(project, state, desired)
-    return Planned(make_plan(desired, state, exists, options), desired, state, exists)
+    return Planned(make_plan(desired, state, exists, options), desired, state, exists, used)
+
+
+def check_definitions(project: Project, desired: DesiredStack, *, refresh: bool, require: bool) -> DefinitionsUsed:
+    """Check ``desired`` against the definitions of its workflows: read from the server with
+    ``refresh``, else the cached ones. `ManifestError` with every problem; with ``require``, a
+    workflow whose definition could not be had is one of them."""
+    workflows = sorted({run.workflow for run in desired.runs.values()})
+    if not workflows:
+        return DefinitionsUsed()
+    cached = _cached(project, workflows)
+    definitions = _read(project, workflows) if refresh else cached
+    report = check_runs(desired, definitions)
+    problems = [*report.problems, *(unchecked_problems(desired, definitions) if require else [])]
+    if problems:
+        raise ManifestError(problems)
+    if not refresh and not any(w in cached.known or w in cached.unavailable for w in workflows):
+        note = "workflow definitions were not checked: none has been kept yet (apply and refresh keep the definitions they read)"
+        return DefinitionsUsed(warnings=(note,))
+    readings = [d.read_at for w, d in definitions.known.items() if w in workflows and d.read_at is not None]
+    changes = definition_changes(cached.known, definitions.known, desired) if refresh else ()
+    return DefinitionsUsed(definitions.source, min(readings, default=None), report.warnings, changes)
+
+
+def _cached(project: Project, workflows: list[str]) -> Definitions:
+    from reconciler.operations.definitions import cached_definitions  # the backend's cache, no HTTP
+
+    return cached_definitions(project, workflows)
+
+
+def _read(project: Project, workflows: list[str]) -> Definitions:
+    from reconciler.operations.definitions import read_definitions  # the HTTP client: only with refresh
+
+    return read_definitions(project, workflows)
 
 
 def save_plan(plan: Plan, inputs: Inputs, path: str) -> None:
