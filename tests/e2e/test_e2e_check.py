@@ -3,6 +3,7 @@ private CA, then each way the first contact goes wrong (CA, version, password, w
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,11 @@ def test_every_item_passes_with_the_private_ca(tls: Tls, tmp_path: Path) -> None
         assert any(f"PASS  workflow {ECHO}:" in line for line in lines), result
         assert lines[-1] == "All checks passed."
         assert "using API version 37.2 (apiVersion: auto; the server offers 37.1, 37.2)" in result.err  # the catalog's
-        starts = httpx.get(f"{stack.url.rstrip('/')}/_emulator/starts", verify=str(tls.ca_file), timeout=10).json()
+        starts = httpx.get(
+            f"{stack.url.rstrip('/')}/_emulator/starts",
+            verify=ssl.create_default_context(cafile=str(tls.ca_file)),
+            timeout=10,
+        ).json()
         assert starts == []  # check starts nothing
 
 
@@ -82,3 +87,12 @@ def test_each_first_contact_failure_is_a_fail_line(
         line = next((ln for ln in result.out.splitlines() if f"  FAIL  {failing}:" in ln), None)
         assert line is not None and expected in line, result
         assert result.out.splitlines()[-1].endswith("check(s) failed.")
+
+
+def test_a_version_the_server_does_not_speak_names_the_ones_it_offers(tls: Tls, tmp_path: Path) -> None:
+    with https_emulator(tmp_path, *tls.serve(tls.ca.issue_cert(SERVED), "good")) as emulator:
+        stack = https_stack(tmp_path, emulator.url, caFile=str(tls.ca_file), apiVersion="31.0")
+        result = stack.cli(["apply", "--auto-approve"])
+        assert result.code == 1, result
+        assert "does not support API version 31.0; it offers 37.1, 37.2" in result.err, result
+        assert "or to auto" in result.err, result
