@@ -60,6 +60,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -618,6 +619,40 @@ class PostgresBackend:
                 self._terminate(conn, holder)
             conn.execute(self._sql("DELETE FROM {s}.locks WHERE workspace = %s AND id = %s"), [self.workspace, lock_id])
 
+    # --- workspaces ---
+
+    def workspaces(self) -> list[WorkspaceInfo]:
+        """Every workspace of this schema that holds a state, with its run count, serial and last write."""
+        with self._session("listing the workspaces") as conn:
+            self._ensure_tables(conn)
+            rows = conn.execute(
+                self._sql(
+                    "SELECT s.workspace, count(r.name), s.serial, s.updated_at FROM {s}.states s"
+                    " LEFT JOIN {s}.runs r ON r.workspace = s.workspace"
+                    " GROUP BY s.workspace, s.serial, s.updated_at ORDER BY s.workspace"
+                )
+            ).fetchall()
+        return [WorkspaceInfo(name, runs, serial, updated) for name, runs, serial, updated in rows]
+
+    def delete_workspace(self, *, force: bool = False, timeout: float = 0.0) -> int:
+        """Delete this workspace (its state, runs and kept definitions), under its lock; one that still
+        records runs only with ``force``. Its fence stays, so that generations never repeat. Returns how
+        many run records went with it."""
+        with self.lock("workspace delete", timeout), self._session("deleting the workspace") as conn:
+            runs = conn.execute(
+                self._sql("SELECT count(*) FROM {s}.runs WHERE workspace = %s"), [self.workspace]
+            ).fetchone()
+            count = int(runs[0]) if runs else 0
+            if count and not force:
+                raise StateError(
+                    f"workspace {self.workspace!r} still records {count} run(s): deleting it forgets them (the "
+                    "executions stay on the server). Use --force to delete it anyway"
+                )
+            with conn.transaction():
+                for table in ("runs", "definitions", "states"):
+                    conn.execute(self._sql(f"DELETE FROM {{s}}.{table} WHERE workspace = %s"), [self.workspace])
+            return count
+
     def _terminate(self, conn: Connection[Any], backend_pid: int) -> None:
         import psycopg
 
@@ -633,6 +668,14 @@ class PostgresBackend:
         deadline = time.monotonic() + TERMINATE_WAIT_SECONDS
         while self._holder(conn)[1] == backend_pid and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    name: str
+    runs: int
+    serial: int
+    updated_at: Any
 
 
 def live_session_message(info: LockInfo | None, backend_pid: int) -> str:

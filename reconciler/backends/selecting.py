@@ -6,7 +6,7 @@ Accepted keys (camelCase, as in the stack file and as ``model_dump(by_alias=True
       type: local                  # or postgres; default local
       path: reconciler.state.json  # local: relative to the stack folder
       dsnFrom: {env: RECONCILER_PG_DSN}   # postgres: the env var holding the DSN (default shown)
-      workspace: default           # postgres
+      workspace: default           # postgres; RECONCILER_WORKSPACE or --workspace override it
       schema: reconciler           # postgres, optional
 
 The DSN itself is never in the stack file. ``None`` values count as absent (pydantic dumps them).
@@ -29,6 +29,7 @@ DEFAULT_PATH = "reconciler.state.json"
 DEFAULT_DSN_ENV = "RECONCILER_PG_DSN"
 DEFAULT_WORKSPACE = "default"
 DEFAULT_SCHEMA = "reconciler"
+WORKSPACE_ENV = "RECONCILER_WORKSPACE"  # overrides spec.backend.workspace (set by --workspace)
 
 
 def as_mapping(backend_cfg: Mapping[str, Any] | object | None) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def postgres_backend(cfg: Mapping[str, Any], environ: Mapping[str, str]) -> Post
     dsn = environ.get(name, "")
     if not dsn:
         raise ConfigError(f"the postgres backend reads its DSN from the environment variable {name}, which is not set")
-    workspace = str(cfg.get("workspace", DEFAULT_WORKSPACE))
+    workspace = environ.get(WORKSPACE_ENV) or str(cfg.get("workspace", DEFAULT_WORKSPACE))
     from reconciler.backends.postgres import PostgresBackend  # only for stacks that use it
 
     return PostgresBackend(dsn, workspace=workspace, schema=str(cfg.get("schema", DEFAULT_SCHEMA)))

@@ -33,6 +33,7 @@ COMMANDS = {
     "import": ("reconciler.cli.apply_commands", "import_"),
     "state": ("reconciler.cli.state_commands", "state"),
     "force-unlock": ("reconciler.cli.state_commands", "force_unlock"),
+    "workspace": ("reconciler.cli.workspace_command", "workspace"),
     "graph": ("reconciler.cli.planning_commands", "graph"),
     "schema": ("reconciler.cli.planning_commands", "schema"),
     "emulator": ("reconciler.cli.emulator_command", "emulator"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.errors import InvalidValueError, ReconcilerError, RemoteError
+from reconciler.backends.selecting import WORKSPACE_ENV
+from reconciler.errors import ConfigError, InvalidValueError, ReconcilerError, RemoteError
 from reconciler.manifest.models import duration_seconds
 from reconciler.operations.project import Inputs, Project, open_project, read_inputs
 from reconciler.ui.console import Ui, escape
@@ -26,18 +28,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Context:
     chdir: str | None = None
     no_color: bool = False
+    workspace: str | None = None
 
     @property
     def ui(self) -> Ui:
         return Ui.create(no_color=self.no_color)
 
     def project(self) -> Project:
-        return open_project(self.chdir)
+        if self.workspace is None:
+            return open_project(self.chdir)
+        project = open_project(self.chdir, {**os.environ, WORKSPACE_ENV: self.workspace})
+        backend = project.stack.spec.backend
+        if backend is None or backend.type != "postgres":
+            raise ConfigError("--workspace needs the postgres backend (spec.backend.type: postgres)")
+        return project
 
 
 def _set_chdir(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
     if value is not None:
         ctx.ensure_object(Context).chdir = value
+
+
+def _set_workspace(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).workspace = value
 
 
 def _set_no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
@@ -55,6 +69,14 @@ def common_options(func: F) -> F:
         callback=_set_chdir,
         is_eager=True,
         help="Run as if started in DIR (where reconciler.yaml is).",
+    )(func)
+    func = click.option(
+        "--workspace",
+        metavar="NAME",
+        expose_value=False,
+        callback=_set_workspace,
+        is_eager=True,
+        help="PostgreSQL backend: use workspace NAME instead of the stack's (also: RECONCILER_WORKSPACE).",
     )(func)
     func = click.option(
         "--no-color",
