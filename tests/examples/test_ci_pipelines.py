@@ -553,21 +553,24 @@ class GitLabPipeline:
     def planned(self) -> dict[str, str] | None:
         return gl_pipeline_jobs(self.config, self.variables)
 
-    def run(self, play: Sequence[str] = ()) -> dict[str, Job]:
-        """Run the jobs stage by stage; manual jobs only when named in ``play`` (the play button)."""
+    def run(self) -> dict[str, Job]:
+        """Run the jobs stage by stage; a manual job waits (skipped) until `play`."""
         planned = self.planned
         assert planned is not None, "no pipeline for these variables"
         failed = False
         for stage in self.config["stages"]:
             for name, when in planned.items():
-                if self.config[name].get("stage", "test") != stage:
-                    continue
-                if failed or (when == "manual" and name not in play):
-                    self.jobs[name] = Job(name, "skipped")
-                    continue
-                self.jobs[name] = self._job(name, stage)
+                if self.config[name].get("stage", "test") == stage:
+                    self.jobs[name] = Job(name, "skipped") if failed or when == "manual" else self._job(name, stage)
             failed = failed or any(j.result == "failure" for j in self.jobs.values())
         return self.jobs
+
+    def play(self, name: str) -> Job:
+        """The play button of a manual job (its earlier stages passed)."""
+        assert (self.planned or {}).get(name) == "manual", f"{name} is not a manual job of this pipeline"
+        assert all(j.result != "failure" for j in self.jobs.values()), "an earlier job failed"
+        self.jobs[name] = self._job(name, self.config[name]["stage"])
+        return self.jobs[name]
 
     def _job(self, name: str, stage: str) -> Job:
         spec = self.config[name]
@@ -603,7 +606,7 @@ class GitLabPipeline:
                 documented_install(line)
                 if "git+" in line:  # pip needs git for a git+ URL: the image must have it
                     assert not image.endswith("-slim") and "alpine" not in image, f"{image} has no git"
-                line = ": install skipped by the test, the venv's reconciler is on PATH"
+                line = ": install skipped by the test, the reconciler of the venv is on PATH"
             else:
                 job.ran.append(line)
             body += f"echo {shlex.quote('$ ' + line)}\n{line}\n"
@@ -870,4 +873,118 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
     everything = [c.body for c in forge.comments(*thread)] + [_all_text(tmp_path)]
     for run in (first, second, jobs):
         everything += [j.log + j.summary for j in run.values()]
+    assert not [t for t in everything if SECRET_INPUT in t], "the secret input leaked"
+
+
+# --------------------------------------------------------------------------------------------------
+# GitLab CI
+
+
+def _gitlab_variables(
+    source: str, branch: str | None, mr_iid: int | None, sha: str, open_mrs: str = ""
+) -> dict[str, str]:
+    variables = {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": source,
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_SHA": sha,
+        "CI_COMMIT_SHORT_SHA": sha[:8],
+        "CI_PROJECT_ID": "42",
+        "CI_PROJECT_PATH": "acme/infra",
+        "CI_SERVER_URL": "https://gitlab.example.com",
+    }
+    if branch is not None:
+        variables.update({"CI_COMMIT_BRANCH": branch, "CI_COMMIT_REF_NAME": branch})
+    if open_mrs:
+        variables["CI_OPEN_MERGE_REQUESTS"] = open_mrs
+    if mr_iid is not None:
+        variables.update({"CI_MERGE_REQUEST_IID": str(mr_iid), "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature"})
+    return variables
+
+
+def test_gitlab_creates_one_pipeline_per_push() -> None:
+    config = yaml.safe_load(GITLAB_YML.read_text(encoding="utf-8"))
+    sha = "f" * 40
+    merge_request = gl_pipeline_jobs(config, _gitlab_variables("merge_request_event", None, 3, sha))
+    assert merge_request == {"validate": "on_success", "plan": "on_success"}
+    # the same push also makes a branch pipeline event: workflow rules drop it (no duplicate)
+    assert gl_pipeline_jobs(config, _gitlab_variables("push", "feature", None, sha, open_mrs="acme/infra!3")) is None
+    assert gl_pipeline_jobs(config, _gitlab_variables("push", "feature", None, sha)) is None
+    main = gl_pipeline_jobs(config, _gitlab_variables("push", "main", None, sha))
+    assert main == {"validate": "on_success", "plan": "on_success", "apply": "manual"}
+
+
+def test_gitlab_ci_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, str], tmp_path: Path) -> None:
+    emulator, forge, workspace = world_parts
+    world = World(emulator, forge, workspace, tmp_path, (GITLAB_YML, ".gitlab-ci.yml"))
+    config = yaml.safe_load(GITLAB_YML.read_text(encoding="utf-8"))
+    pipelines = iter(range(1, 100))
+    project = {
+        "RECONCILER_PASSWORD": PASSWORD,
+        "RECONCILER_PG_DSN": PG_DSN,
+        "WEB01_PASSWORD": SECRET_INPUT,
+        "RECONCILER_GITLAB_TOKEN": fake_forge.GITLAB_TOKEN,
+        "CI_API_V4_URL": forge.gitlab_api,
+    }
+
+    def pipeline(repo: Path, sha: str, merge_request: bool) -> GitLabPipeline:
+        if merge_request:
+            variables = _gitlab_variables("merge_request_event", None, 3, sha)
+        else:
+            variables = _gitlab_variables("push", "main", None, sha)
+        return GitLabPipeline(config, {**variables, **project}, repo, tmp_path, next(pipelines))
+
+    thread = ("gitlab", "42", 3)
+    for i in range(100):
+        forge.add(*thread, body=f"looks good {i}", author="reviewer")
+
+    # 1. A merge request with changes: one note.
+    first = pipeline(world.repo([NET, APP]), "a" * 40, merge_request=True).run()
+    assert set(first) == {"validate", "plan"} and first["validate"].result == "success", first["validate"]
+    assert first["plan"].result == "success", first["plan"]
+    ours = [c for c in forge.comments(*thread) if c.body.startswith(MARKER + "\n")]
+    assert len(ours) == 1
+    note = ours[0]
+    assert "`net`" in note.body and "**2** to start" in note.body and "a" * 12 in note.body
+
+    # 2. A second push: the same note, edited.
+    second = pipeline(world.repo([NET, APP, DNS]), "b" * 40, merge_request=True).run()
+    assert second["plan"].result == "success", second["plan"]
+    ours = [c for c in forge.comments(*thread) if c.body.startswith(MARKER + "\n")]
+    assert [c.id for c in ours] == [note.id] and ours[0].edits == 1 and "`dns`" in ours[0].body
+    assert [r.method for r in forge.requests if r.method != "GET"] == ["POST", "PUT"]
+
+    # 3. The merge: the main pipeline plans; the manual apply applies exactly that plan.
+    merged = world.repo([NET, APP, DNS])
+    main = pipeline(merged, "c" * 40, merge_request=False)
+    jobs = main.run()
+    assert jobs["plan"].result == "success" and jobs["apply"].result == "skipped"  # manual: not played yet
+    assert world.started() == []
+    apply = main.play("apply")
+    assert apply.result == "success", apply
+    assert "+ dns" in apply.log  # the plan it applies, printed first
+    started = world.started()
+    assert len(started) == 3 and "prod-net" in started, started
+    published = main.artifacts["apply"]
+    assert _summary_event(published / "apply.jsonl")["ok"] is True
+    assert json.loads((published / "outputs.json").read_text())["net"]["shout"] == "PROD-NET"
+    assert "Apply complete" in (published / "apply-summary.md").read_text()
+    assert len([c for c in forge.comments(*thread) if c.body.startswith(MARKER)]) == 1
+    assert world.cli(["plan", "--detailed-exitcode", "--var-file", "prod.vars.yaml"], merged).returncode == 0
+
+    # 4. A run that fails: the job fails; its artifacts are kept all the same (when: always).
+    failing = pipeline(world.repo([NET, APP, DNS, BAD]), "d" * 40, merge_request=False)
+    jobs = failing.run()
+    assert jobs["plan"].result == "success", jobs["plan"]
+    failed = failing.play("apply")
+    assert failed.result == "failure", failed
+    assert "quota exceeded" in failed.log
+    published = failing.artifacts["apply"]
+    assert _summary_event(published / "apply.jsonl")["ok"] is False
+    assert "Apply failed" in (published / "apply-summary.md").read_text()
+
+    everything = [c.body for c in forge.comments(*thread)] + [_all_text(tmp_path)]
+    for run in (first, second, jobs):
+        everything += [j.log for j in run.values()]
     assert not [t for t in everything if SECRET_INPUT in t], "the secret input leaked"
