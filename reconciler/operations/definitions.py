@@ -22,6 +22,7 @@ do; ``plan`` never writes).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,8 @@ from reconciler.operations.project import Project
 
 if TYPE_CHECKING:
     from reconciler.remote.client import WorkflowClient
+
+log = logging.getLogger("reconciler.definitions")
 
 
 def read_definitions(project: Project, workflows: Iterable[str], parallelism: int | None = None) -> Definitions:
@@ -111,12 +114,18 @@ def _why_unread(workflow_id: str, exc: RemoteError) -> str:
 def cached_definitions(project: Project, workflows: Iterable[str] | None = None) -> Definitions:
     """The definitions kept for the stack's endpoint (``source="cache"``), each with its ``read_at``;
     only those of ``workflows`` when given. Never contacts the server; an unreadable cache is a
-    warning (logged by the backend) and gives no definitions; so does a stack without an endpoint."""
+    warning (logged by the backend) and gives no definitions; so does a stack without an endpoint, and
+    a backend that cannot be opened (a warning: ``validate`` may run where the state's DSN is not set)."""
     endpoint = endpoint_url(project)
     if endpoint is None:
         return Definitions(source="cache")
     wanted = None if workflows is None else set(workflows)
-    kept = project.backend().read_definitions()
+    try:
+        backend = project.backend()
+    except ConfigError as exc:  # e.g. `validate` without the postgres DSN: nothing kept to read
+        log.warning("the kept workflow definitions cannot be read: %s", exc)
+        return Definitions(source="cache")
+    kept = backend.read_definitions()
     known = {
         workflow_id: definition
         for (url, workflow_id), definition in kept.items()

@@ -4,6 +4,7 @@ that apply and refresh fill and that offline commands read."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
+from reconciler.definitions import Definitions
 from reconciler.emulator import running_server
 from reconciler.emulator.app import create_app
 from reconciler.emulator.catalog import parse_catalog
@@ -341,3 +343,16 @@ def test_refresh_re_reads_the_kept_definitions(tmp_path: Path, served: tuple[str
     assert counting.reads() == reads + 2
     again = cached_definitions(project).known[REGISTER_DNS].read_at
     assert first is not None and again is not None and again > first
+
+
+def test_a_backend_that_cannot_be_opened_gives_no_cached_definitions(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_project(tmp_path, "https://vcd.test")
+    doc = yaml.safe_load((tmp_path / "reconciler.yaml").read_text("utf-8"))
+    doc["spec"]["backend"] = {"type": "postgres", "dsnFrom": {"env": "DEFS_DSN"}}
+    (tmp_path / "reconciler.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    project = open_project(str(tmp_path), {})
+    with caplog.at_level(logging.WARNING, logger="reconciler"):
+        assert cached_definitions(project) == Definitions(source="cache")
+    assert "DEFS_DSN, which is not set" in caplog.text
