@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
@@ -52,6 +53,7 @@ def check_runs(desired: DesiredStack, definitions: Definitions) -> CheckReport:
     warnings: list[str] = []
     checked: list[str] = []
     no_definition: list[str] = []
+    lookup = _Lookup(desired, definitions)
     for workflow, runs in _runs_by_workflow(desired).items():
         if workflow in definitions.unavailable:
             problems.append(_unavailable(workflow, runs, definitions))
@@ -61,9 +63,10 @@ def check_runs(desired: DesiredStack, definitions: Definitions) -> CheckReport:
             no_definition.append(workflow)
         else:
             checked.append(workflow)
-            definition = definitions.known[workflow]
+            declared = lookup.declared(workflow)
+            assert declared is not None
             for run in runs:
-                problems += _run_problems(run, definition, desired, definitions)
+                problems += _run_problems(run, declared, lookup)
     if no_definition:
         warnings.append(_no_definition_warning(no_definition, definitions.source))
     skipped = [w for w in _runs_by_workflow(desired) if w in definitions.unread or w in no_definition]
@@ -123,7 +126,7 @@ def _no_definition_warning(workflows: Sequence[str], source: str) -> str:
     where = "in the cache" if source == "cache" else "for"
     return (
         f"no workflow definition {where} {', '.join(repr(w) for w in workflows)}: their runs were not "
-        "checked (`reconciler plan` with refresh reads the definitions)"
+        "checked (apply and refresh keep the definitions they read)"
     )
 
 
@@ -135,18 +138,50 @@ def _label(definition: WorkflowDefinition) -> str:
     return f"workflow {definition.name!r}" if definition.name else f"workflow {definition.workflow_id!r}"
 
 
-def _run_problems(
-    run: DesiredRun, definition: WorkflowDefinition, desired: DesiredStack, definitions: Definitions
-) -> list[Problem]:
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """A workflow's definition with its parameters by name (looked up once per parameter of every run)."""
+
+    definition: WorkflowDefinition
+    inputs: Mapping[str, ParameterDefinition]
+    outputs: Mapping[str, ParameterDefinition]
+
+
+@dataclass
+class _Lookup:
+    """The runs and the definitions, each workflow's parameters indexed by name once."""
+
+    desired: DesiredStack
+    definitions: Definitions
+    _declared: dict[str, _Declared | None] = field(default_factory=dict)
+
+    def declared(self, workflow: str) -> _Declared | None:
+        if workflow not in self._declared:
+            found = self.definitions.known.get(workflow)
+            self._declared[workflow] = (
+                None
+                if found is None
+                else _Declared(found, {p.name: p for p in found.inputs}, {p.name: p for p in found.outputs})
+            )
+        return self._declared[workflow]
+
+
+def _run_problems(run: DesiredRun, declared: _Declared, lookup: _Lookup) -> list[Problem]:
+    """A location is looked up (in the YAML node tree) only for a parameter that has a problem."""
+    definition = declared.definition
     problems: list[Problem] = []
     for name, given in run.inputs.items():
-        declared = definition.input(name)
-        location = given.location or _run_location(run)
-        if declared is None:
-            problems.append(Problem(location, _unknown_parameter(name, definition)))
+        parameter = declared.inputs.get(name)
+        refs = _references(given.value)
+        if parameter is None:
+            whys = [_unknown_parameter(name, definition)]
         else:
-            problems += [Problem(location, why) for why in _type_problems(name, given, declared, definition)]
-        problems += _reference_problems(given, desired, definitions, declared)
+            whys = _type_problems(name, given, parameter, definition, bool(refs))
+        if whys:
+            location = given.location or _run_location(run)
+            problems += [Problem(location, why) for why in whys]
+        if refs:
+            problems += _reference_problems(given, refs, lookup, parameter)
     problems += _missing_mandatory(run, definition)
     return problems
 
@@ -176,26 +211,32 @@ def _missing_mandatory(run: DesiredRun, definition: WorkflowDefinition) -> list[
 
 
 def _same_type(a: str, b: str) -> bool:
-    return a.lower() == b.lower()  # as the server compares them
+    return a == b or a.lower() == b.lower()  # as the server compares them
+
+
+@lru_cache(maxsize=256)
+def _is_sensitive(type_name: str) -> bool:
+    return ParamType(type_name).is_sensitive
 
 
 def _type_problems(
-    name: str, given: DesiredInput, declared: ParameterDefinition, definition: WorkflowDefinition
+    name: str, given: DesiredInput, declared: ParameterDefinition, definition: WorkflowDefinition, has_refs: bool
 ) -> list[str]:
     """Why ``given`` does not fit ``declared`` (references are checked by `_reference_problems`)."""
     wanted = declared.type
-    head = f"parameter {name!r}: {_label(definition)} declares it {wanted}"
-    if ParamType(wanted).is_sensitive and not given.sensitive:
-        return [f"{head}: give it with valueFrom: {{env: NAME}} or {{file: PATH}} (or a sensitive variable)"]
-    if not given.type_inferred:
-        return [] if _same_type(given.type, wanted) else [f"{head}, not {given.type}"]
-    if isinstance(given.value, OutputRef):
-        return []  # a whole reference is sent with its output's type: `_reference_problems` checks it
-    if not _holds_reference(given.value) and (why := check_value(wanted, given.value)):
-        return [f"{head}: {why}{_quote_hint(wanted, given.value)}"]
-    if not _same_type(given.type, wanted):
-        return [f"{head}; this shorthand value is sent as {given.type}: write {{type: {wanted}, value: ...}}"]
-    return []
+    if _is_sensitive(wanted) and not given.sensitive:
+        why = ": give it with valueFrom: {env: NAME} or {file: PATH} (or a sensitive variable)"
+    elif not given.type_inferred:
+        why = "" if _same_type(given.type, wanted) else f", not {given.type}"
+    elif isinstance(given.value, OutputRef):
+        why = ""  # a whole reference is sent with its output's type: `_reference_problems` checks it
+    elif not has_refs and (wrong := check_value(wanted, given.value)):
+        why = f": {wrong}{_quote_hint(wanted, given.value)}"
+    elif not _same_type(given.type, wanted):
+        why = f"; this shorthand value is sent as {given.type}: write {{type: {wanted}, value: ...}}"
+    else:
+        return []
+    return [f"parameter {name!r}: {_label(definition)} declares it {wanted}{why}"] if why else []
 
 
 def _quote_hint(wanted: str, value: Any) -> str:
@@ -205,30 +246,33 @@ def _quote_hint(wanted: str, value: Any) -> str:
 
 
 def _holds_reference(value: Any) -> bool:
-    return next(_references(value), None) is not None
+    return bool(_references(value))
 
 
-def _references(value: Any) -> Iterator[OutputRef]:
+_PLAIN = (str, int, float, bool)
+_NO_REFERENCES: list[OutputRef] = []
+
+
+def _references(value: Any) -> list[OutputRef]:
+    """Every output reference in ``value`` (an input's template), in order."""
+    if isinstance(value, _PLAIN):  # most values: checked first
+        return _NO_REFERENCES
     if isinstance(value, OutputRef):
-        yield value
-    elif isinstance(value, Interpolation):
-        yield from (p for p in value.parts if isinstance(p, OutputRef))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _references(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _references(item)
+        return [value]
+    if isinstance(value, Interpolation):
+        return [p for p in value.parts if isinstance(p, OutputRef)]
+    items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+    return [ref for item in items for ref in _references(item)]
 
 
 def _reference_problems(
-    given: DesiredInput, desired: DesiredStack, definitions: Definitions, declared: ParameterDefinition | None
+    given: DesiredInput, refs: Sequence[OutputRef], lookup: _Lookup, declared: ParameterDefinition | None
 ) -> list[Problem]:
     """References to undeclared outputs; then, when ``declared``, whether what they carry fits it."""
     problems: list[Problem] = []
     types: dict[OutputRef, str] = {}
-    for ref in _references(given.value):
-        output = _output_of(ref, desired, definitions)
+    for ref in refs:
+        output = _output_of(ref, lookup)
         if isinstance(output, str):
             problems.append(Problem(_where(given, ref), output))
         elif output is not None:
@@ -245,15 +289,16 @@ def _where(given: DesiredInput, ref: OutputRef) -> SourceLocation:
     return given.location_of(str(ref)) or SourceLocation("manifests")
 
 
-def _output_of(ref: OutputRef, desired: DesiredStack, definitions: Definitions) -> ParameterDefinition | str | None:
+def _output_of(ref: OutputRef, lookup: _Lookup) -> ParameterDefinition | str | None:
     """The output ``ref`` reads, the problem when its workflow does not declare it, or None: unknown."""
-    upstream = desired.runs.get(ref.run)
-    definition = definitions.known.get(upstream.workflow) if upstream is not None else None
-    if definition is None:
+    upstream = lookup.desired.runs.get(ref.run)
+    declared = lookup.declared(upstream.workflow) if upstream is not None else None
+    if declared is None:
         return None
-    output = definition.output(ref.output)
+    output = declared.outputs.get(ref.output)
     if output is not None:
         return output
+    definition = declared.definition
     names = [p.name for p in definition.outputs]
     text = f"run {ref.run!r} has no output {ref.output!r}: {_label(definition)} declares {', '.join(names) or 'none'}"
     close = _closest(ref.output, names)
