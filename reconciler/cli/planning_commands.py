@@ -126,15 +126,15 @@ def plan(
     """Show what apply would do.
 
     Every run is first checked against its workflow's definition (the inputs and outputs the server
-    declares): unknown parameter names, values that do not fit the declared type (a shorthand takes
-    the declared type: cpuCount: "4" against a number is an error), mandatory inputs left out,
+    declares): unknown parameter names, values that do not fit the declared type (a shorthand is
+    checked against it: cpuCount: "4" against a number is an error), mandatory inputs left out,
     references to outputs the upstream run's workflow does not declare (a reference carries that
     output's type), and workflows that do not exist or are not available to you. Any problem fails
     the plan, exit 1, every problem listed with its file:line:column, before anything is started.
 
     With refresh (the default) the definitions are read from the server, once per workflow, and a
-    definition that changed since it was last read is shown. With --no-refresh the last definitions
-    read are used (the output says how old) and the server is never contacted. A workflow whose
+    definition that changed since it was last kept (by apply or refresh) is shown. With --no-refresh
+    the kept definitions are used (the output says how old) and the server is never contacted. A workflow whose
     definition cannot be read is a warning and its runs go unchecked; --require-definitions makes it
     an error. --json adds "definitions": {source, read_at, warnings, changes}."""
     project = ctx.project()
