@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -65,7 +65,7 @@ class Api(Protocol):
         inputs: TypedInputs,
         since: datetime,
         *,
-        exclude: Sequence[str] = (),
+        exclude: Collection[str] = (),
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> RemoteExecution: ...
 
@@ -83,7 +83,7 @@ class Api(Protocol):
         wanted: Sequence[tuple[str, TypedInputs, datetime]],
         *,
         user: str | None = None,
-        exclude: Sequence[str] = (),
+        exclude: Collection[str] = (),
         gate: asyncio.Semaphore | None = None,
     ) -> dict[str, RemoteExecution | None]: ...
 
@@ -234,7 +234,7 @@ class Engine:
                 await self.recorder.ensure_held()
                 return await asyncio.shield(
                     self.api.start_exactly_once(
-                        workflow, typed, since, exclude=self._known_ids(), fence=self.recorder.ensure_held
+                        workflow, typed, since, exclude=self.recorder.execution_ids, fence=self.recorder.ensure_held
                     )
                 )
             except LockLostError:  # checked again before any re-send (a restart, a retry after 429/503)
@@ -400,7 +400,9 @@ class Engine:
         deadline = held.taken_at + self.handover_grace if held is not None and held.handover else None
         looked_at = time.monotonic()
         try:  # the client takes a request slot around each of its requests
-            found = await self.api.find_started_many(workflow, wanted, exclude=self._known_ids(), gate=self._limit)
+            found = await self.api.find_started_many(
+                workflow, wanted, exclude=self.recorder.execution_ids, gate=self._limit
+            )
             missing = [w for w in wanted if found.get(w[0]) is None]
             if deadline is None or looked_at >= deadline or not missing:
                 return found
@@ -422,7 +424,7 @@ class Engine:
                 return {run: e for run, e in found.items() if e is not None}
             adopted = [e.id for e in found.values() if e is not None]
             again = await self.api.find_started_many(
-                workflow, missing, exclude=[*self._known_ids(), *adopted], gate=self._limit
+                workflow, missing, exclude={*self.recorder.execution_ids, *adopted}, gate=self._limit
             )
             return {**found, **again}
         except RemoteError as err:
@@ -475,9 +477,6 @@ class Engine:
         """One event per outage of the endpoint (and one when it answers again): ``run`` is empty."""
         kind = "endpoint_reachable" if notice.reachable else "endpoint_unreachable"
         self._emit_raw(ApplyEvent(kind, "", message=notice.message))
-
-    def _known_ids(self) -> list[str]:
-        return list(self.recorder.execution_ids)
 
     def _finish(
         self, change: Change, outcome: Outcome, message: str, kind: str, execution: str | None = None

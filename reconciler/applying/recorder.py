@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 
 from reconciler.backends.base import HeldLock, StateBackend
 from reconciler.errors import LockLostError
@@ -32,7 +33,9 @@ class Recorder:
         self._queued = 0  # events queued since start
         self._flushed = 0  # events durable since start
         self._wakeup = asyncio.Event()
-        self._changed = asyncio.Condition()
+        # durable() waiters in the order they came (so in the order of their targets): each flush
+        # wakes only the ones it made durable, O(1) per waiter, never every waiter on every flush
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self.dirty = False
@@ -88,11 +91,20 @@ class Recorder:
 
     async def durable(self) -> None:
         """Wait until every event queued so far is durable."""
-        target = self._queued
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._flushed >= target or self._failure is not None)
+        if self._failure is None and self._flushed < self._queued:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((self._queued, waiter))
+            await asyncio.shield(waiter)  # a cancelled caller leaves the future for the writer to settle
         if self._failure is not None:
             raise self._failure
+
+    def _settle(self) -> None:
+        """Wake the waiters whose events are durable (all of them after a failure)."""
+        waiters = self._waiters
+        while waiters and (self._failure is not None or waiters[0][0] <= self._flushed):
+            _, waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def close(self) -> None:
         """Flush what is queued, then compact the journal into one state write."""
@@ -122,10 +134,8 @@ class Recorder:
                 await asyncio.to_thread(self._backend.append, batch, self._serial + 1)
             except Exception as err:  # surfaced to every waiter, then to apply's caller
                 self._failure = err  # raised by every durable() and by close(), not lost in this task
-                async with self._changed:
-                    self._changed.notify_all()
+                self._settle()
                 return
             self._serial += 1
             self._flushed += len(batch)
-            async with self._changed:
-                self._changed.notify_all()
+            self._settle()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ class _Watch:
     due: float
     future: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     state: str = "running"
+    entry: int = 0  # the number of its current entry in the watcher's queue (older entries are stale)
 
 
 class Watcher:
@@ -52,6 +55,11 @@ class Watcher:
         self._source = source
         self._clock = clock or asyncio.get_running_loop().time
         self._watches: dict[str, _Watch] = {}
+        # the same watches by workflow, and a queue by due time: every step is O(log n) or O(the
+        # watches one look answers), never a scan of every watch per event
+        self._by_workflow: dict[str, dict[str, _Watch]] = {}
+        self._queue: list[tuple[float, int, _Watch]] = []
+        self._entries = itertools.count(1)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,25 +76,48 @@ class Watcher:
         now = self._clock()
         watch = _Watch(workflow, execution, began=now, due=now + first_look)
         self._watches[execution] = watch
+        self._by_workflow.setdefault(workflow, {})[execution] = watch
+        self._enqueue(watch)
         self._wakeup.set()
         try:
             return await asyncio.shield(watch.future)
         finally:
-            self._watches.pop(execution, None)
+            self._forget(watch)
+
+    def _enqueue(self, watch: _Watch) -> None:
+        watch.entry = next(self._entries)
+        heapq.heappush(self._queue, (watch.due, watch.entry, watch))
+
+    def _forget(self, watch: _Watch) -> None:
+        if self._watches.get(watch.execution) is watch:
+            del self._watches[watch.execution]
+            of_workflow = self._by_workflow[watch.workflow]
+            del of_workflow[watch.execution]
+            if not of_workflow:
+                del self._by_workflow[watch.workflow]
+
+    def _live(self, entry: tuple[float, int, _Watch]) -> bool:
+        """Whether a queue entry is its watch's current one (a rescheduled or ended watch left older ones)."""
+        _, number, watch = entry
+        return watch.entry == number and not watch.future.done() and self._watches.get(watch.execution) is watch
 
     def current(self, execution: str) -> str | None:
         watch = self._watches.get(execution)
         return watch.state if watch else None
 
     async def _loop(self) -> None:
+        queue = self._queue
         while True:
             now = self._clock()
-            due = [w for w in self._watches.values() if w.due <= now and not w.future.done()]
+            due = []
+            while queue and (queue[0][0] <= now or not self._live(queue[0])):
+                entry = heapq.heappop(queue)
+                if self._live(entry):
+                    due.append(entry[2])
             if due:
                 await self._look(due)
                 continue
-            pending = [w.due for w in self._watches.values() if not w.future.done()]
-            delay = min(pending) - now if pending else None
+            delay = queue[0][0] - now if queue else None
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
@@ -97,15 +128,14 @@ class Watcher:
             by_workflow.setdefault(w.workflow, []).append(w)
         jobs = []
         for workflow, watches in by_workflow.items():
-            in_flight = sum(1 for w in self._watches.values() if w.workflow == workflow)
-            if in_flight >= LIST_THRESHOLD:
+            if len(self._by_workflow.get(workflow, ())) >= LIST_THRESHOLD:
                 jobs.append(self._look_list(workflow))
             else:
                 jobs += [self._look_one(w) for w in watches]
         await asyncio.gather(*jobs)
 
     async def _look_list(self, workflow: str) -> None:
-        watches = [w for w in self._watches.values() if w.workflow == workflow and not w.future.done()]
+        watches = [w for w in self._by_workflow.get(workflow, {}).values() if not w.future.done()]
         try:
             states = await self._source.list_states(workflow)
         except EndpointUnreachableError as err:
@@ -158,6 +188,7 @@ class Watcher:
         now = self._clock()
         interval = min(max(MIN_INTERVAL, 0.1 * (now - watch.began)), MAX_INTERVAL)
         watch.due = now + interval
+        self._enqueue(watch)
 
 
 def _fail(watch: _Watch, err: RemoteError) -> None:

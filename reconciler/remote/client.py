@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -235,11 +235,17 @@ class WorkflowClient:
         inputs: Inputs,
         since: datetime,
         *,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
         fence: Fence | None = None,
     ) -> Execution:
-        """`ExactlyOnce.start`: start, and when the answer is lost adopt the execution it created."""
-        return await self._exactly_once.start(workflow_id, inputs, since, exclude=exclude, fence=fence)
+        """`ExactlyOnce.start`: start, and when the answer is lost adopt the execution it created.
+
+        ``exclude`` (executions never adopted) is read only after a lost answer, as it is then: apply
+        passes its live set of every id the state accounts for, never a copy per start."""
+        if not exclude:
+            return await self._exactly_once.start(workflow_id, inputs, since, fence=fence)
+        excluding = ExactlyOnce(_Excluding(self, exclude), self._lookup, self._sleep, self._retry_delay)
+        return await excluding.start(workflow_id, inputs, since, fence=fence)
 
     # ------------------------------------------------------------------------------------- transport
 
@@ -326,6 +332,28 @@ class WorkflowClient:
         login = await log_in(self.settings, self._http.build_request, self._exchange)
         self._http.headers["Accept"] = accept(login.api_version)  # the version chosen (apiVersion: auto)
         return login
+
+
+class _Excluding:
+    """The client's calls for one start's lookup, with the executions in ``exclude`` left out of every
+    list as the list is read (the same as excluding them from the candidates, without copying them)."""
+
+    def __init__(self, client: WorkflowClient, exclude: Collection[str]) -> None:
+        self._client = client
+        self._exclude = exclude
+
+    async def start_execution(self, workflow_id: str, inputs: Inputs, *, fence: Fence | None = None) -> Execution:
+        return await self._client.start_execution(workflow_id, inputs, fence=fence)
+
+    async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]:
+        rows = await self._client.list_executions(workflow_id)
+        return [row for row in rows if row.id not in self._exclude]
+
+    async def get_execution(self, workflow_id: str, execution_id: str) -> Execution:
+        return await self._client.get_execution(workflow_id, execution_id)
+
+    async def whoami(self) -> str | None:
+        return await self._client.whoami()
 
 
 def _http_client(
