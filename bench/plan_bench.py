@@ -1,4 +1,4 @@
-"""``plan-10k`` / ``plan-20k``: ``reconciler plan --no-refresh`` on an up-to-date state (all noop).
+"""``plan-10k`` / ``plan-20k``: ``reconciler plan --no-refresh --json`` on an up-to-date state (all noop).
 
 Both the plan and its baseline run as fresh processes of the same interpreter, timed from spawn to
 exit, so both include interpreter start and their imports; they alternate, ``repeat`` times each,
@@ -7,6 +7,7 @@ and the fastest of each is kept (the least disturbed by the machine's noise).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +60,15 @@ def run_plan_bench(settings: PlanSettings, log: list[str]) -> PlanResult:
 
 
 def _plan(root: Path, settings: PlanSettings) -> Measured:
-    argv = [processes.RECONCILER, "plan", "--no-refresh", "--detailed-exitcode", "--no-color"]
-    label = f"plan --no-refresh ({settings.runs} runs)"
+    argv = [processes.RECONCILER, "plan", "--no-refresh", "--json"]
+    label = f"plan --no-refresh --json ({settings.runs} runs)"
     result = processes.check(processes.measure(argv, cwd=root, timeout=settings.timeout, label=label))
-    if f"({settings.runs} unchanged)" not in result.stdout:
-        raise BenchError(f"{label}: expected every run unchanged, got:\n{result.tail()}")
+    try:
+        actions = [change["action"] for change in json.loads(result.stdout)["changes"]]
+    except (ValueError, KeyError, TypeError) as err:
+        raise BenchError(f"{label}: not a plan document ({err}):\n{result.tail()}") from err
+    if actions != ["noop"] * settings.runs:
+        raise BenchError(f"{label}: expected {settings.runs} noops, got:\n{result.tail()}")
     return result
 
 
