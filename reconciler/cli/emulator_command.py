@@ -34,7 +34,10 @@ from reconciler.emulator.faults import ALL_FAULT_KINDS
 @click.option(
     "--value-format",
     type=click.Choice(["openapi", "vro"]),
-    help="Answer parameter values in this format (default: the format of the request).",
+    default="openapi",
+    show_default=True,
+    help="Answer parameter values in this format, whatever a start sent: openapi (the VCD 37.2 definitions) "
+    "or vro (Orchestrator's wire form, outside the definitions).",
 )
 @click.option(
     "--session-idle-timeout",
@@ -71,7 +74,7 @@ def emulator(
     fault_rate: float,
     fault_kinds: str,
     seed: int | None,
-    value_format: Literal["openapi", "vro"] | None,
+    value_format: Literal["openapi", "vro"],
     session_idle_timeout: float,
     max_body_bytes: int,
     certfile: str | None,

@@ -26,7 +26,9 @@ class EmulatorOptions:
     fault_kinds: Sequence[str] = ALL_FAULT_KINDS  # the faults drawn from (see `faults`)
     fault_login: bool = False  # the login calls may get faults too
     seed: int | None = None  # seeds the fault draws and the execution ids: repeatable runs
-    output_format: ValueFormat | None = None  # answer values in this format (None: the request's)
+    # The format of parameter values in answers, whatever a start sent: ``openapi`` (the 37.2
+    # definitions' ``Parameter``) or ``vro`` (Orchestrator's wire form, outside the definitions).
+    output_format: ValueFormat = "openapi"
     state_format: StateFormat = "string"  # ``/state`` as a bare string or ``{"value": ...}`` (vRO)
     missing_status: Literal[403, 404] = 403  # what hides what the caller may not see
     retry_after: int = 1  # the ``Retry-After`` of injected 429/503 answers

@@ -42,7 +42,7 @@ from reconciler.emulator.context import Emulator, emulator_of
 
 ACCESS_TOKEN_HEADER = "X-VMWARE-VCLOUD-ACCESS-TOKEN"
 _SESSIONS = "/cloudapi/1.0.0/sessions"
-_INTEGER = re.compile(r"^[+-]?[0-9]{1,9}$")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,4000}$")  # any integer Python reads without a fuss
 MAX_PAGE_SIZE = 128
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,11 +32,10 @@ class Exchange:
     value_format: str
 
 
-def recording_client(app: Any, log: list[Exchange]) -> httpx.AsyncClient:
+def recording_client(app: Any, log: list[Exchange], fmt: str) -> httpx.AsyncClient:
     async def record(response: httpx.Response) -> None:
         await response.aread()
         body = response.json() if response.content else None
-        fmt = "vro" if b'"string":{"value"' in response.content else "openapi"
         log.append(Exchange(response.request.method, response.request.url.path, response.status_code, body, fmt))
 
     return httpx.AsyncClient(
@@ -106,16 +106,20 @@ def check(exchange: Exchange) -> None:
         raise AssertionError(f"{where}: {exc.message} at {list(exc.absolute_path)}") from exc
 
 
-@pytest.mark.parametrize("missing_status", [403, 404])
+@pytest.mark.parametrize(("missing_status", "output_format"), [(403, "openapi"), (404, "openapi"), (403, "vro")])
 async def test_every_answer_follows_the_document(
-    make_app: Callable[..., Any], clock: ManualClock, missing_status: int
+    make_app: Callable[..., Any], clock: ManualClock, missing_status: int, output_format: str
 ) -> None:
+    """In the ``vro`` format, values are checked against the vRO wire keys instead of ``Parameter``
+    (the definitions do not model that format: see docs/emulator-catalog.md)."""
     log: list[Exchange] = []
-    async with recording_client(make_app(missing_status=missing_status), log) as client:
+    app = make_app(missing_status=missing_status, output_format=output_format)
+    async with recording_client(app, log, output_format) as client:
         await scenario(client, clock)
     statuses = {e.status for e in log}
     assert {200, 201, 204, 400, 401, missing_status, 406} <= statuses
-    assert any(e.value_format == "vro" for e in log)
+    if output_format == "vro":
+        assert any(b'"string":{"value"' in json.dumps(e.body, separators=(",", ":")).encode() for e in log)
     for exchange in log:
         check(exchange)
 

@@ -84,19 +84,28 @@ async def test_input_echo_masks_secrets_and_adds_token_parameters(admin: httpx.A
     assert token["_vcd_sessionToken"]["value"]["value"] == "********"
 
 
-async def test_vro_format_is_answered_in_vro_format(admin: httpx.AsyncClient, clock: ManualClock) -> None:
+@pytest.mark.parametrize("output_format", ["openapi", "vro"])
+async def test_vro_starts_are_answered_in_the_servers_format(
+    make_app: Callable[..., Any], clock: ManualClock, output_format: str
+) -> None:
     parameters = [
         {"name": "hostname", "type": "string", "scope": "local", "value": {"string": {"value": "Web-01"}}},
         {"name": "ip", "type": "string", "scope": "local", "value": {"string": {"value": "10.0.0.5"}}},
     ]
-    started = await start(admin, parameters, DNS)
-    assert param_value(started["inputParameters"], "hostname") == {"string": {"value": "Web-01"}}
-    clock.advance(1.2)
-    waiting = (await admin.get(f"/cloudapi/workflows/{DNS}/executions/{started['id']}")).json()
-    assert waiting["state"] == "waiting-signal"
-    clock.advance(1)
-    done = (await admin.get(f"/cloudapi/workflows/{DNS}/executions/{started['id']}")).json()
-    assert param_value(done["outputParameters"], "fqdn") == {"string": {"value": "web-01.demo.internal"}}
+    wire = {
+        "openapi": lambda text: {"inputType": "string", "value": text},
+        "vro": lambda text: {"string": {"value": text}},
+    }[output_format]
+    async with client_for(make_app(output_format=output_format)) as client:
+        await login(client)
+        started = await start(client, parameters, DNS)
+        assert param_value(started["inputParameters"], "hostname") == wire("Web-01")
+        clock.advance(1.2)
+        waiting = (await client.get(f"/cloudapi/workflows/{DNS}/executions/{started['id']}")).json()
+        assert waiting["state"] == "waiting-signal"
+        clock.advance(1)
+        done = (await client.get(f"/cloudapi/workflows/{DNS}/executions/{started['id']}")).json()
+        assert param_value(done["outputParameters"], "fqdn") == wire("web-01.demo.internal")
 
 
 async def test_output_format_can_be_forced(make_app: Callable[..., Any]) -> None:
