@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.definitions import WorkflowDefinition
+from reconciler.definitions import Definitions, WorkflowDefinition
 from reconciler.desired.loading import load_stack, parse_stack
 from reconciler.errors import ConfigError, ManifestError, NotFoundError, Problem, UserError
 from reconciler.manifest.documents import read_runs
 from reconciler.manifest.scaffold import RunScaffold, StackAnswers, run_manifest, run_name_for, stack_text
 from reconciler.manifest.validating import run_name_problem
 from reconciler.operations.apply import api_settings
+from reconciler.operations.definitions import keep_definitions
 from reconciler.operations.project import MANIFEST_SUFFIXES, STACK_FILE, Project, open_project
 from reconciler.remote.client import WorkflowClient
 
@@ -91,6 +92,8 @@ def init_run(
     _check(scaffold, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, scaffold.text, force)
+    # kept like apply keeps what it reads, so that `validate` checks the new manifest at once, offline
+    keep_definitions(project, Definitions(known={workflow_id: definition}, source="server"))
     return RunWritten(path, definition, scaffold, _unread_reason(project, path))
 
 

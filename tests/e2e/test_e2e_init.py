@@ -88,6 +88,7 @@ def test_every_demo_workflow_scaffolds_a_manifest_that_validates_and_plans(
 
     validated = run_cli(["validate"], env=DEMO_ENV, cwd=root)
     assert validated.code == 0, validated
+    assert "not checked" not in validated.err, validated  # init kept the definition: validate checks offline
     secrets = dict.fromkeys(_secret_envs(parameters), "scaffold-secret")
     planned = run_cli(["plan", "--detailed-exitcode"], env={**DEMO_ENV, **secrets}, cwd=root)
     assert planned.code in (0, 2), planned
@@ -237,7 +238,11 @@ def test_no_secret_reaches_any_file_init_writes(emulator: Emulator, tmp_path: Pa
     outputs.append(run_cli([*args, "--backend", "postgres", "--dsn-env", "PG_DSN"], env=env, cwd=token_root))
     assert [r.code for r in outputs] == [0, 0, 0, 0], outputs
     written = _files(root) + _files(token_root)
-    assert {p.name for p in written} == {"reconciler.yaml", "with-secret.yaml"}
+    assert {p.name for p in written} == {
+        "reconciler.yaml",
+        "with-secret.yaml",
+        "reconciler.state.json.definitions.json",
+    }
     for path in written:
         text = path.read_text(encoding="utf-8")
         for secret in (PASSWORD, secret_input, "token-secret-51a"):
