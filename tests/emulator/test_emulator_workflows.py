@@ -92,10 +92,10 @@ async def test_vro_starts_are_answered_in_the_servers_format(
         {"name": "hostname", "type": "string", "scope": "local", "value": {"string": {"value": "Web-01"}}},
         {"name": "ip", "type": "string", "scope": "local", "value": {"string": {"value": "10.0.0.5"}}},
     ]
-    wire = {
-        "openapi": lambda text: {"inputType": "string", "value": text},
-        "vro": lambda text: {"string": {"value": text}},
-    }[output_format]
+
+    def wire(text: str) -> dict[str, Any]:
+        return {"inputType": "string", "value": text} if output_format == "openapi" else {"string": {"value": text}}
+
     async with client_for(make_app(output_format=output_format)) as client:
         await login(client)
         started = await start(client, parameters, DNS)
