@@ -142,9 +142,9 @@ def plan(
     planned = propose(
         project, inputs, PlanOptions(targets, replace), refresh=refresh, require_definitions=require_definitions
     )
-    _report_definitions(ctx, planned.definitions)
     if out:
         save_plan(planned.plan, inputs, out)
+    _report_definitions(ctx, planned.definitions)  # once the plan is saved: an error stays the one line
     if as_json:
         from reconciler.planning.rendering import plan_document  # only with --json
 
