@@ -133,7 +133,7 @@ def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> Non
 @click.option(
     "--yes",
     is_flag=True,
-    help="Do not ask for that confirmation (what Terraform's force-unlock -force does); "
+    help="Do not ask for confirmation (what Terraform's force-unlock -force does); "
     "without a terminal, --force needs --yes.",
 )
 @pass_context
@@ -142,7 +142,8 @@ def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
     """Break the state lock LOCK_ID.
 
     \b
-    A lock whose holder is gone is removed at once. A holder still alive is refused: locally always
+    On a terminal it asks for confirmation first, naming the holder (--yes skips it). A lock whose
+    holder is gone is then removed. A holder still alive is refused: locally always
     (a kernel lock cannot be broken from outside; stop that process), on PostgreSQL unless --force.
     --force terminates the holder's PostgreSQL session once you answer 'yes' to a prompt naming the
     holder; that process then writes and starts nothing more (its next state write or lock check
@@ -152,15 +153,22 @@ def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
     """
     if force and not yes and not sys.stdin.isatty():
         raise UserError("force-unlock --force asks for confirmation on a terminal; without one, add --yes")
-    surgery.force_unlock(ctx.project().backend(), lock_id, force, lambda holder: yes or _confirm(ctx, holder))
+    ask = not yes and sys.stdin.isatty()
+    surgery.force_unlock(
+        ctx.project().backend(), lock_id, force, lambda holder: yes or _confirm(ctx, holder, force), ask=ask
+    )
     ctx.ui.line(f"Lock {lock_id} released.")
 
 
-def _confirm(ctx: Context, holder: LockInfo) -> bool:
+def _confirm(ctx: Context, holder: LockInfo, force: bool) -> bool:
+    consequence = (
+        "If that process is still running, its session is terminated: it then writes and starts nothing more."
+        if force
+        else "A holder that is still running keeps its lock: only a lock left behind is removed."
+    )
     ctx.ui.line(
         f"[bold]Break the state lock held by {escape(holder.who)} (pid {holder.pid}, {escape(holder.operation)} "
-        f"since {escape(holder.created)})?[/]\n{escape(holder.describe())}\nIf that process is still running, its "
-        "session is terminated: it then writes and starts nothing more. Only 'yes' will be accepted."
+        f"since {escape(holder.created)})?[/]\n{escape(holder.describe())}\n{consequence} Only 'yes' will be accepted."
     )
     try:
         answer = input("  Enter a value: ")

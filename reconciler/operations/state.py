@@ -79,10 +79,13 @@ def _current_if_readable(backend: StateBackend) -> State | None:
         return None
 
 
-def force_unlock(backend: StateBackend, lock_id: str, force: bool, confirm: Callable[[LockInfo], bool]) -> None:
-    """Break lock ``lock_id``: a holder that is gone at once; a live one is refused unless ``force``,
-    and then only once ``confirm`` (shown the recorded holder) says yes."""
-    if force:
+def force_unlock(
+    backend: StateBackend, lock_id: str, force: bool, confirm: Callable[[LockInfo], bool], *, ask: bool = False
+) -> None:
+    """Break lock ``lock_id``: a holder that is gone at once; a live one is refused unless ``force``.
+    With ``force`` or ``ask`` (a person at a terminal), only once ``confirm`` (shown the recorded
+    holder) says yes."""
+    if force or ask:
         holder = recorded_holder(backend)
         if holder is not None and holder.id == lock_id and not confirm(holder):
             raise UserError(f"force-unlock cancelled: lock {lock_id} is left as it is")
