@@ -650,6 +650,8 @@ APP = _run(
 DNS = _run("dns", READS, {"upstream": "${runs.net.outputs.id}"})
 EXTRA = _run("extra", ECHO, {"name": "extra"})
 BAD = _run("quota", FAILS, {"name": "bad-quota"})
+LATE = _run("late", ECHO, {"name": "late"})
+LATER = _run("later", ECHO, {"name": "later"})
 
 
 @dataclass
@@ -828,10 +830,12 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
 
     # 3. The merge: plan on main, then apply of exactly that saved plan; published.
     merged = world.repo([NET, APP, DNS])
+    forge.merge("github", "acme/infra", 7, "c" * 40)
     merge = github_run("push", merged, "c" * 40)
     jobs = merge.run()
     assert jobs["plan"].result == "success", jobs["plan"]
     assert "bash ci/reconciler/comment.sh plan.md" not in jobs["plan"].ran  # no pull request here
+    assert "**Reviewed**: this plan does what the plan last commented on pull request #7" in jobs["plan"].summary
     assert jobs["apply"].result == "success", jobs["apply"]
     started = world.started()
     assert len(started) == 3 and "prod-net" in started and "prod-app" in started, started
@@ -855,6 +859,7 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
 
     jobs = stale.run(before_job=apply_elsewhere_first)
     assert jobs["plan"].outputs == {"changes": "true"}
+    assert "**Not reviewed**: no merged pull request for commit `dddddddddddd`" in jobs["plan"].summary
     assert jobs["apply"].result == "failure", jobs["apply"]
     assert "is stale" in jobs["apply"].log and "Apply refused or failed" in jobs["apply"].summary
     assert world.started().count("extra") == 1
@@ -869,6 +874,22 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
     published = failing.artifacts["reconciler-apply"]
     assert _summary_event(published / "apply.jsonl")["ok"] is False
     assert "run_failed" in (published / "apply.jsonl").read_text()
+
+    # 6. RECONCILER_REQUIRE_REVIEWED_PLAN=true and main moved after the review: nothing is applied.
+    strict = {**workflow, "env": {**workflow["env"], "RECONCILER_REQUIRE_REVIEWED_PLAN": "true"}}
+    reviewed = github_run("pull_request", world.repo([NET, APP, DNS, EXTRA, LATE]), "o" * 40, pr_head="9" * 40)
+    reviewed.workflow = strict
+    assert reviewed.run()["plan"].result == "success"
+    before = world.started()
+    forge.merge("github", "acme/infra", 7, "f" * 40)
+    moved_on = github_run("push", world.repo([NET, APP, DNS, EXTRA, LATE, LATER]), "f" * 40)
+    moved_on.workflow = strict
+    jobs = moved_on.run()
+    assert jobs["plan"].result == "failure" and jobs["apply"].result == "skipped", jobs["plan"]
+    assert (
+        "**Not the reviewed plan**: it differs from the plan last commented on pull request #7" in jobs["plan"].summary
+    )
+    assert world.started() == before
 
     everything = [c.body for c in forge.comments(*thread)] + [_all_text(tmp_path)]
     for run in (first, second, jobs):
@@ -957,9 +978,12 @@ def test_gitlab_ci_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, str],
 
     # 3. The merge: the main pipeline plans; the manual apply applies exactly that plan.
     merged = world.repo([NET, APP, DNS])
+    forge.merge("gitlab", "42", 3, "c" * 40)
     main = pipeline(merged, "c" * 40, merge_request=False)
     jobs = main.run()
     assert jobs["plan"].result == "success" and jobs["apply"].result == "skipped"  # manual: not played yet
+    verdict = "**Reviewed**: this plan does what the plan last commented on merge request !3"
+    assert verdict in jobs["plan"].log and verdict in (main.artifacts["plan"] / "plan.md").read_text()
     assert world.started() == []
     apply = main.play("apply")
     assert apply.result == "success", apply
@@ -977,6 +1001,7 @@ def test_gitlab_ci_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, str],
     failing = pipeline(world.repo([NET, APP, DNS, BAD]), "d" * 40, merge_request=False)
     jobs = failing.run()
     assert jobs["plan"].result == "success", jobs["plan"]
+    assert "**Not reviewed**: no merged pull request for commit `dddddddddddd`" in jobs["plan"].log
     failed = failing.play("apply")
     assert failed.result == "failure", failed
     assert "quota exceeded" in failed.log

@@ -6,12 +6,14 @@ GitHub (base ``{url}/api/v3``, like GitHub Enterprise's ``GITHUB_API_URL``)::
     GET   /repos/{owner}/{repo}/issues/{number}/comments?per_page=N&page=P
     POST  /repos/{owner}/{repo}/issues/{number}/comments          {"body": ...}  -> 201
     PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}      {"body": ...}  -> 200
+    GET   /repos/{owner}/{repo}/commits/{sha}/pulls               the pull requests merged as sha
 
 GitLab (base ``{url}/api/v4``, like ``CI_API_V4_URL``)::
 
     GET  /projects/{id}/merge_requests/{iid}/notes?per_page=N&page=P
     POST /projects/{id}/merge_requests/{iid}/notes                {"body": ...}  -> 201
     PUT  /projects/{id}/merge_requests/{iid}/notes/{note_id}      {"body": ...}  -> 200
+    GET  /projects/{id}/repository/commits/{sha}/merge_requests   the merge requests merged as sha
 
 GitHub wants ``Authorization: Bearer TOKEN`` (or ``token TOKEN``), GitLab ``PRIVATE-TOKEN: TOKEN``;
 anything else is 401. Every request is recorded (`Forge.requests`), every comment kept in order of
@@ -58,6 +60,7 @@ class Forge:
     url: str = ""
     threads: dict[tuple[str, str, int], list[Comment]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    merges: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (forge, project, sha) -> number
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 1000
 
@@ -68,6 +71,20 @@ class Forge:
     @property
     def gitlab_api(self) -> str:
         return f"{self.url}/api/v4"
+
+    def merge(self, forge: str, project: str, number: int, sha: str) -> None:
+        """Pull (merge) request ``number`` was merged as commit ``sha``."""
+        with self.lock:
+            self.merges[(forge, project, sha)] = number
+
+    def merged_as(self, forge: str, project: str, sha: str) -> list[dict[str, Any]]:
+        with self.lock:
+            number = self.merges.get((forge, project, sha))
+        if number is None:
+            return []
+        if forge == "github":
+            return [{"number": number, "state": "closed", "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": sha}]
+        return [{"iid": number, "state": "merged", "merge_commit_sha": sha, "squash_commit_sha": None}]
 
     def comments(self, forge: str, project: str, number: int) -> list[Comment]:
         with self.lock:
@@ -99,6 +116,8 @@ _GITHUB_LIST = re.compile(r"^/api/v3/repos/([^/]+/[^/]+)/issues/(\d+)/comments$"
 _GITHUB_EDIT = re.compile(r"^/api/v3/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
 _GITLAB_LIST = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$")
 _GITLAB_EDIT = re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$")
+_GITHUB_MERGED = re.compile(r"^/api/v3/repos/([^/]+/[^/]+)/commits/([0-9a-f]+)/pulls$")
+_GITLAB_MERGED = re.compile(r"^/api/v4/projects/([^/]+)/repository/commits/([0-9a-f]+)/merge_requests$")
 
 
 def _view(forge: str, comment: Comment) -> dict[str, Any]:
@@ -145,6 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorized(forge):
             self._answer(401, {"message": "Bad credentials" if forge == "github" else "401 Unauthorized"})
+            return
+        merged = (_GITHUB_MERGED if forge == "github" else _GITLAB_MERGED).match(path)
+        if merged and self.command == "GET":
+            self._answer(200, self.forge.merged_as(forge, merged.group(1), merged.group(2)))
             return
         listing = (_GITHUB_LIST if forge == "github" else _GITLAB_LIST).match(path)
         if listing:
