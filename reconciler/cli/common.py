@@ -68,7 +68,8 @@ def common_options(func: F) -> F:
         expose_value=False,
         callback=_set_chdir,
         is_eager=True,
-        help="Run as if started in DIR (where reconciler.yaml is).",
+        help="Use the stack in DIR (where reconciler.yaml is). Paths on the command line (--var-file, "
+        "--out, PLANFILE) stay relative to where you run the command.",
     )(func)
     func = click.option(
         "--workspace",
