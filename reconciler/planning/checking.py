@@ -30,7 +30,7 @@ from typing import Any
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Interpolation, OutputRef
 from reconciler.errors import Problem, SourceLocation
-from reconciler.parameters import ParamType, check_value
+from reconciler.parameters import SENSITIVE_MARK, ParamType, check_value
 
 # The types a text built around references (``"vm-${runs.a.outputs.id}"``) may be sent as.
 _TEXT_TYPES = ("string", "date", "securestring")
@@ -231,7 +231,7 @@ def _type_problems(
     elif isinstance(given.value, OutputRef):
         why = ""  # a whole reference is sent with its output's type: `_reference_problems` checks it
     elif not has_refs and (wrong := check_value(wanted, given.value)):
-        why = f": {wrong}{_quote_hint(wanted, given.value)}"
+        why = f": {_SECRET_MISFIT} {wanted}" if given.sensitive else f": {wrong}{_quote_hint(wanted, given.value)}"
     elif not _same_type(given.type, wanted):
         why = f"; this shorthand value is sent as {given.type}: write {{type: {wanted}, value: ...}}"
     else:
@@ -249,6 +249,8 @@ def _holds_reference(value: Any) -> bool:
     return bool(_references(value))
 
 
+# A value that does not fit, when it is a secret: the message must not show it.
+_SECRET_MISFIT = f"the value {SENSITIVE_MARK} is not a valid"
 _PLAIN = (str, int, float, bool)
 _NO_REFERENCES: list[OutputRef] = []
 
@@ -281,7 +283,8 @@ def _reference_problems(
     if declared is not None and sent_as_declared and not problems:
         for at, why in _carried_type_problems(declared.type, given.value, types):
             where = _where(given, at) if at is not None else given.location or SourceLocation("manifests")
-            problems.append(Problem(where, f"parameter {given.name!r}: {why}"))
+            shown = f"{_SECRET_MISFIT} {declared.type}" if given.sensitive and at is None else why
+            problems.append(Problem(where, f"parameter {given.name!r}: {shown}"))
     return problems
 
 

@@ -388,3 +388,20 @@ def test_with_definitions_required_each_workflow_not_checked_is_one_located_erro
         "manifests/runs.yaml:20:3: the definition of workflow 'wf-uncached' (used by c) could not be read: "
         "it is not in the cache; --require-definitions makes this an error",
     ]
+
+
+def test_a_secret_that_does_not_fit_its_declared_type_is_not_shown() -> None:
+    stack = """\
+apiVersion: reconciler/v1
+kind: Stack
+metadata: {name: tests}
+spec:
+  variables:
+    when: {default: "hunter2-not-a-date", sensitive: true}
+"""
+    shorthand = run_doc("b", "wf-vm", {"hostname": "h", "when": "${var.when}"})
+    _, desired = load_stack(stack, "reconciler.yaml", [("m.yaml", to_yaml(shorthand))], {}, [], {}, _no_file)
+    texts = _texts(check_runs(desired, KNOWN).problems)
+    assert texts == [
+        "m.yaml:9:5: parameter 'when': workflow 'Create VM' declares it Date: the value (sensitive) is not a valid Date"
+    ]
