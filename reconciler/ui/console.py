@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,10 +25,13 @@ class Ui:
     @classmethod
     def create(cls, no_color: bool = False) -> Ui:
         color = not no_color and "NO_COLOR" not in os.environ
-        kwargs = {"highlight": False, "soft_wrap": True, "no_color": not color, "emoji": False}
+        # without colour, no escape code at all (bold and dim included): rich's no_color keeps styles
+        kwargs: dict[str, Any] = {"highlight": False, "soft_wrap": True, "no_color": not color, "emoji": False}
+        if not color:
+            kwargs["color_system"] = None
         return cls(
-            out=Console(file=sys.stdout, **kwargs),  # type: ignore[arg-type]
-            err=Console(file=sys.stderr, stderr=True, **kwargs),  # type: ignore[arg-type]
+            out=Console(file=sys.stdout, **kwargs),
+            err=Console(file=sys.stderr, stderr=True, **kwargs),
         )
 
     @property
