@@ -36,6 +36,8 @@ class Recorder:
         # durable() waiters in the order they came (so in the order of their targets): each flush
         # wakes only the ones it made durable, O(1) per waiter, never every waiter on every flush
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._running_check: asyncio.Future[None] | None = None  # the lock check under way
+        self._next_check: asyncio.Future[None] | None = None  # the one to begin after it (joined meanwhile)
         self._writer: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self.dirty = False
@@ -84,10 +86,27 @@ class Recorder:
         return self._backend.held()
 
     async def ensure_held(self) -> None:
-        """`LockLostError` unless this process still holds the state lock (one cheap backend check)."""
+        """`LockLostError` unless this process still holds the state lock (one backend check).
+
+        Concurrent callers share a check that begins after each of them called (as good as their own:
+        a check already under way when one calls is not taken for it): 200 starts at once cost one or
+        two checks in a thread, not 200 (a file read or a PostgreSQL query each)."""
         if isinstance(self._failure, LockLostError):
             raise self._failure
-        await asyncio.to_thread(self._backend.ensure_held)
+        if self._next_check is None:
+            self._next_check = asyncio.ensure_future(self._held_check(self._running_check))
+        await asyncio.shield(self._next_check)
+
+    async def _held_check(self, previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):  # its callers see its error; this is a new check
+                await previous
+        self._running_check, self._next_check = self._next_check, None  # callers from now on: the next one
+        try:
+            await asyncio.to_thread(self._backend.ensure_held)
+        finally:
+            if self._running_check is asyncio.current_task():
+                self._running_check = None
 
     async def durable(self) -> None:
         """Wait until every event queued so far is durable."""

