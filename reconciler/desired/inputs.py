@@ -143,6 +143,8 @@ def _from_value(name: str, type_name: str, raw: Any, path: Path, scope: Scope) -
         return None
     if not contains_output(value):
         why = check_value(type_name, value)
+        if why and secret:  # the reason may quote the value: a secret is named, never shown
+            why = f"the value of sensitive variable {secret!r} is not a valid {type_name}"
         if why:
             scope.problem(path, "", f"parameter {name!r}: {why}{_quote_hint(type_name, scope, path)}")
             return None

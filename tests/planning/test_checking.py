@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition, WorkflowUnavailable
 from reconciler.desired.loading import load_stack
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import Problem
+from reconciler.errors import ManifestError, Problem
 from reconciler.parameters import check_value, infer_type
 from reconciler.planning.checking import CheckReport, check_runs, definition_changes, unchecked_problems
 from reconciler.state.models import State
@@ -405,3 +405,19 @@ spec:
     assert texts == [
         "m.yaml:9:5: parameter 'when': workflow 'Create VM' declares it Date: the value (sensitive) is not a valid Date"
     ]
+
+
+def test_the_loader_names_a_secret_that_does_not_fit_its_explicit_type_without_showing_it() -> None:
+    stack = """\
+apiVersion: reconciler/v1
+kind: Stack
+metadata: {name: tests}
+spec:
+  variables:
+    when: {default: "hunter2-not-a-date", sensitive: true}
+"""
+    run = run_doc("a", "wf", {"when": {"type": "Date", "value": "${var.when}"}})
+    with pytest.raises(ManifestError) as raised:
+        load_stack(stack, "reconciler.yaml", [("m.yaml", to_yaml(run))], {}, [], {}, _no_file)
+    assert "hunter2" not in str(raised.value)
+    assert "parameter 'when': the value of sensitive variable 'when' is not a valid Date" in str(raised.value)
