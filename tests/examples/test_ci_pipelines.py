@@ -828,7 +828,17 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
     assert len(forge.comments(*thread)) == 106
     assert [r.method for r in forge.requests if r.method != "GET"] == ["POST", "PATCH"]
 
+    # 2b. A push that breaks validate: the comment says there is no plan (never the old plan).
+    broken_dns = _run("dns", READS, {"upstream": "${runs.nope.outputs.id}"})
+    broken = github_run("pull_request", world.repo([NET, APP, broken_dns]), "p" * 40, pr_head="7" * 40).run()
+    assert broken["plan"].result == "failure" and "unknown" in broken["plan"].log.lower(), broken["plan"]
+    ours = [c for c in forge.comments(*thread) if c.body.startswith(MARKER + "\n")]
+    assert [c.id for c in ours] == [comment.id] and "**No plan**" in ours[0].body and "`dns`" not in ours[0].body
+    assert "7" * 12 in ours[0].body
+
     # 3. The merge: plan on main, then apply of exactly that saved plan; published.
+    second = github_run("pull_request", world.repo([NET, APP, DNS]), "q" * 40, pr_head="b" * 40).run()
+    assert second["plan"].result == "success", second["plan"]
     merged = world.repo([NET, APP, DNS])
     forge.merge("github", "acme/infra", 7, "c" * 40)
     merge = github_run("push", merged, "c" * 40)

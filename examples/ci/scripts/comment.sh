@@ -10,7 +10,8 @@
 # RECONCILER_COMMENT_KEY (default "default") tells apart the comments of several stacks in one repo.
 # The comment ends with the digest of the plan (plan.digest, written by plan.sh), which reviewed.sh
 # compares with the plan made on main after the merge.
-# With no changes (plan.exitcode 0) and no earlier comment, nothing is posted.
+# With no changes (plan.exitcode 0) and no earlier comment, nothing is posted. Without PLAN_MARKDOWN_FILE
+# (a step before the plan failed), the comment says there is no plan, so that it never shows an old one.
 set -euo pipefail
 
 body_file=${1:?usage: comment.sh PLAN_MARKDOWN_FILE}
@@ -47,6 +48,11 @@ if [[ -z ${existing:-} && $(cat plan.exitcode 2> /dev/null || echo 2) == 0 ]]; t
   exit 0
 fi
 
+if [[ ! -f $body_file ]]; then # an earlier step (validate, the install) failed: say so, not the old plan
+  body_file=$(mktemp)
+  printf '### reconciler plan\n\n:x: **No plan**: a step before the plan failed. The error is in the job log%s.\n' \
+    "${job_url:+: $job_url}" > "$body_file"
+fi
 header="Plan for commit \`${head:0:12}\`${job_url:+ ([job log]($job_url))}, updated on every push."
 digest=$(cat plan.digest 2> /dev/null || true)
 python3 - "$plan_marker" "$header" "$body_file" "$max_chars" "${digest:+$digest_prefix $digest -->}" > "$request" << 'PYTHON'
