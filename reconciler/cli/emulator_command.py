@@ -55,6 +55,11 @@ from reconciler.emulator.faults import ALL_FAULT_KINDS
     metavar="BYTES",
     help="Larger request bodies are refused with 413.",
 )
+@click.option(
+    "--nulls",
+    is_flag=True,
+    help="Send unset execution fields (endDate, contentException...) as null instead of leaving them out.",
+)
 @click.option("--certfile", metavar="PEM", help="Serve HTTPS with this certificate.")
 @click.option("--keyfile", metavar="PEM", help="Private key of --certfile.")
 @click.option(
@@ -77,6 +82,7 @@ def emulator(
     value_format: Literal["openapi", "vro"],
     session_idle_timeout: float,
     max_body_bytes: int,
+    nulls: bool,
     certfile: str | None,
     keyfile: str | None,
     log_level: str,
@@ -104,6 +110,7 @@ def emulator(
             output_format=value_format,
             session_idle_timeout=session_idle_timeout,
             max_body_bytes=max_body_bytes,
+            nulls=nulls,
         )
         serve(host, port, catalog_path, options, log_level=log_level, certfile=certfile, keyfile=keyfile)
     except KeyboardInterrupt:

@@ -1,8 +1,11 @@
 """The JSON bodies of workflow answers: WsWorkflowExecution, ExecutionSummary, Presentation.
 
-Every field of SPEC 5.2 is present; the unset ones (``endDate`` while running, ``contentException``
-unless failed, ``businessState``...) are JSON null, as VCD's serializer writes them. Swagger 2.0 has
-no "nullable", so the schema tests read a null as an absent optional field. Secure-string inputs are echoed masked (``********``), as vRO
+The unset fields of an execution (``endDate`` while running, ``contentException`` unless failed,
+``currentItemDisplayName`` once ended, ``businessState``) are left out: the definitions type them as
+plain strings and Swagger 2.0 has no "nullable", so a null would break a client generated from them.
+With ``nulls=True`` (``EmulatorOptions.nulls``, ``--nulls``) they are sent as JSON null instead, as
+real VCD answers are known to do in places, so that clients can be tested against both.
+Secure-string inputs are echoed masked (``********``), as vRO
 never hands a secret back; secure-string *outputs* are sent in clear, since the caller needs them.
 The ``_vcd_*`` parameters VCD injects come back with ``scope: token``; the session token among them
 is masked too.
@@ -45,8 +48,10 @@ def token_parameters(execution: Execution, fmt: ValueFormat) -> list[dict[str, A
     return [ws_parameter(name, "string", value, fmt, scope="token") for name, value in values.items()]
 
 
-def execution_body(execution: Execution, snapshot: Snapshot, fmt: ValueFormat) -> dict[str, Any]:
-    """A WsWorkflowExecution as of ``snapshot``."""
+def execution_body(
+    execution: Execution, snapshot: Snapshot, fmt: ValueFormat, *, nulls: bool = False
+) -> dict[str, Any]:
+    """A WsWorkflowExecution as of ``snapshot``; unset fields left out, or null with ``nulls``."""
     workflow = execution.workflow
     inputs = [
         ws_parameter(spec.name, spec.type, execution.inputs.get(spec.name), fmt, mask=True)
@@ -62,11 +67,14 @@ def execution_body(execution: Execution, snapshot: Snapshot, fmt: ValueFormat) -
         "inputParameters": [*inputs, *token_parameters(execution, fmt)],
         "outputParameters": _outputs(execution, snapshot, fmt),
         "relations": {"total": 0, "start": 0, "link": []},
+    }
+    unset: dict[str, str | None] = {
         "businessState": None,
         "endDate": None if snapshot.ended_at is None else iso_date(snapshot.ended_at),
         "currentItemDisplayName": snapshot.item,
         "contentException": snapshot.content_exception,
     }
+    body.update((key, value) for key, value in unset.items() if value is not None or nulls)
     return body
 
 
@@ -77,17 +85,17 @@ def _outputs(execution: Execution, snapshot: Snapshot, fmt: ValueFormat) -> list
     return [ws_parameter(name, specs[name].type, value, fmt) for name, value in execution.outcome.outputs.items()]
 
 
-def summary_body(execution: Execution, snapshot: Snapshot) -> dict[str, Any]:
-    """An ExecutionSummary, the item of the list answer."""
-    summary = {
+def summary_body(execution: Execution, snapshot: Snapshot, *, nulls: bool = False) -> dict[str, Any]:
+    """An ExecutionSummary, the item of the list answer; ``endDate`` left out (null with ``nulls``) while running."""
+    summary: dict[str, Any] = {
         "id": execution.id,
         "name": execution.workflow.name,
         "state": snapshot.state,
         "startDate": execution.start_date,
         "startedBy": execution.started_by,
     }
-    if snapshot.ended_at is not None:
-        summary["endDate"] = iso_date(snapshot.ended_at)
+    if snapshot.ended_at is not None or nulls:
+        summary["endDate"] = None if snapshot.ended_at is None else iso_date(snapshot.ended_at)
     return summary
 
 

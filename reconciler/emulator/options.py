@@ -29,6 +29,7 @@ class EmulatorOptions:
     # The format of parameter values in answers, whatever a start sent: ``openapi`` (the 37.2
     # definitions' ``Parameter``) or ``vro`` (Orchestrator's wire form, outside the definitions).
     output_format: ValueFormat = "openapi"
+    nulls: bool = False  # unset execution fields as JSON null instead of left out (as VCD does in places)
     state_format: StateFormat = "string"  # ``/state`` as a bare string or ``{"value": ...}`` (vRO)
     missing_status: Literal[403, 404] = 403  # what hides what the caller may not see
     retry_after: int = 1  # the ``Retry-After`` of injected 429/503 answers

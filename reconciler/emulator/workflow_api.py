@@ -66,7 +66,9 @@ async def start_execution(request: Request) -> Response:
     emulator.executions.add(execution)
     emulator.starts.append(_start_record(execution))
     location = str(request.url).rstrip("/") + "/" + execution_id
-    body = execution_body(execution, execution.snapshot(now), _format(emulator, execution))
+    body = execution_body(
+        execution, execution.snapshot(now), _format(emulator, execution), nulls=emulator.options.nulls
+    )
     return json_response(body, 201, {"Location": location, "Content-Location": location}, _media(request))
 
 
@@ -82,14 +84,18 @@ async def list_executions(request: Request) -> Response:
     workflow = _workflow(emulator, principal, request)
     now = emulator.clock()
     org = None if principal.is_provider else principal.org
-    summaries = [summary_body(e, e.snapshot(now)) for e in emulator.executions.of_workflow(workflow.id, org)]
+    summaries = [
+        summary_body(e, e.snapshot(now), nulls=emulator.options.nulls)
+        for e in emulator.executions.of_workflow(workflow.id, org)
+    ]
     body = {"total": len(summaries), "start": 0, "executions": summaries}
     return json_response(body, media_type=_media(request))
 
 
 async def get_execution(request: Request) -> Response:
     emulator, execution = _located(request)
-    body = execution_body(execution, execution.snapshot(emulator.clock()), _format(emulator, execution))
+    snapshot = execution.snapshot(emulator.clock())
+    body = execution_body(execution, snapshot, _format(emulator, execution), nulls=emulator.options.nulls)
     return json_response(body, media_type=_media(request))
 
 

@@ -126,12 +126,13 @@ def _validator(definition: str, value_format: str) -> jsonschema.Draft7Validator
     return jsonschema.Draft7Validator(schema, format_checker=FORMATS)
 
 
-def validate(body: Any, definition: str, value_format: str = "openapi") -> None:
+def validate(body: Any, definition: str, value_format: str = "openapi", *, strict_nulls: bool = True) -> None:
     """Raise jsonschema.ValidationError unless ``body`` is a valid ``definition``.
 
-    A JSON null counts as an absent field: Swagger 2.0 cannot say "nullable", and VCD writes unset
-    properties as null."""
-    _validator(definition, value_format).validate(_without_nulls(body))
+    A JSON null is a violation (Swagger 2.0 has no "nullable"), unless ``strict_nulls=False``, which
+    reads a null as an absent field: for answers of an emulator run with ``nulls=True``, as VCD
+    writes unset properties in places."""
+    _validator(definition, value_format).validate(body if strict_nulls else _without_nulls(body))
 
 
 def _without_nulls(value: Any) -> Any:

@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.emulator import emulator_of, running_server
 
-from .emulator_helpers import ACCEPT, VM, basic, vm_parameters
+from .emulator_helpers import ACCEPT, DNS, VM, basic, vm_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -92,9 +92,9 @@ def test_serve_announces_and_answers() -> None:
 
 
 def test_cli_knobs_reach_the_server() -> None:
-    """``reconciler emulator --session-idle-timeout 90s --max-body-size 1000``, as a subprocess."""
+    """``reconciler emulator`` with the wire knobs, as a subprocess."""
     command = [CLI, "emulator", "--port", "0"]
-    command += ["--session-idle-timeout", "90s", "--max-body-size", "1000"]
+    command += ["--session-idle-timeout", "90s", "--max-body-size", "1000", "--nulls", "--value-format", "vro"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -106,6 +106,12 @@ def test_cli_knobs_reach_the_server() -> None:
             assert client.get("/cloudapi/1.0.0/sessions/current").json()["sessionIdleTimeoutMinutes"] == 2
             big = client.post(f"/cloudapi/workflows/{VM}/executions", json={"parameters": vm_parameters("x" * 1000)})
             assert big.status_code == 413, big.text
+            parameters = [{"name": "hostname", "type": "string", "value": {"inputType": "string", "value": "h"}}]
+            parameters.append({"name": "ip", "type": "string", "value": {"inputType": "string", "value": "10.0.0.1"}})
+            started = client.post(f"/cloudapi/workflows/{DNS}/executions", json={"parameters": parameters})
+            assert started.status_code == 201, started.text
+            assert started.json()["endDate"] is None  # --nulls
+            assert started.json()["inputParameters"][0]["value"] == {"string": {"value": "h"}}  # --value-format vro
     finally:
         process.terminate()
         process.wait(timeout=10)
