@@ -3,7 +3,8 @@
 The order is topological with ties broken by name (Kahn's algorithm over a heap), so it depends on
 the runs and their edges only, never on file or document order. A ``dependsOn`` naming a ``forEach``
 declaration (``web``) means every run it expands to (``web-a``, ``web-b``); an output reference must
-name one expanded run, since only one run's output can be read. A cycle is one problem that walks
+name one expanded run, since only one run's output can be read; a name built from references
+(``${runs.web-${each.key}.outputs.ip}``) arrives here already resolved, and an unknown one says so. A cycle is one problem that walks
 the whole loop and says where each of its edges is written.
 """
 
@@ -30,14 +31,14 @@ def resolve_edges(
     for name, run_uses in uses.items():
         found: dict[str, RunUse] = {}
         for use in run_uses:
-            for target in _targets(use, uses, groups, problems):
+            for target in _targets(name, use, uses, groups, problems):
                 found.setdefault(target, use)
         edges[name] = found
     return edges
 
 
 def _targets(
-    use: RunUse, runs: Mapping[str, object], groups: Mapping[str, Sequence[str]], problems: list[Problem]
+    name: str, use: RunUse, runs: Mapping[str, object], groups: Mapping[str, Sequence[str]], problems: list[Problem]
 ) -> Sequence[str]:
     if use.run in runs:
         return [use.run]
@@ -49,7 +50,11 @@ def _targets(
         message = f"run {use.run!r} is a forEach: refer to one of its runs ({listed or 'it has none'})"
     else:
         close = difflib.get_close_matches(use.run, list(runs), n=1)
-        message = f"unknown run {use.run!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        if use.built:
+            message = f"{use.source} in run {name!r} names run {use.run!r}, which is not declared{guess}"
+        else:
+            message = f"unknown run {use.run!r}{guess}"
     problems.append(Problem(use.location(), message))
     return []
 

@@ -8,7 +8,7 @@ apply produces), so an input value is a *template*: a plain value tree whose lea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -109,3 +109,12 @@ class DesiredStack:
     runs: Mapping[str, DesiredRun]
     order: tuple[str, ...]
     manifests_digest: str  # sha256 over the manifest files' bytes, for saved-plan staleness
+    # a forEach declaration's name -> the runs it expands to (``web`` -> ``web-a``, ``web-b``), so that
+    # ``--target web`` means all of them, as ``dependsOn: [web]`` does
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def expand(self, name: str) -> Sequence[str]:
+        """The runs ``name`` means: the run of that name, else every run of a forEach of that name."""
+        if name in self.runs:
+            return (name,)
+        return self.groups.get(name, ())

@@ -4,7 +4,9 @@ What can be known now is substituted now: variables and ``each.key``/``each.valu
 cannot (they exist only after apply), so they become `OutputRef` leaves (a whole-string reference,
 which keeps the output's type) or `Interpolation` leaves (text around references). A whole-string
 ``${var.X}`` or ``${each.value}`` likewise keeps its value's type: ``cpu: ${var.cpus}`` is a number
-when the variable is one, and ``${each.value}`` may be a whole mapping.
+when the variable is one, and ``${each.value}`` may be a whole mapping (``${each.value.cpu}`` one of
+its fields). A run name built from references (``${runs.web-${each.key}.outputs.ip}``) is resolved
+here, per run, into the concrete name the graph then checks.
 
 Every run reference is recorded as a `RunUse`, so that the graph adds the edge and can say where it
 was written if the run does not exist or closes a cycle.
@@ -13,16 +15,19 @@ was written if the run does not exist or closes a cycle.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.variables import Variables
 from reconciler.errors import Problem, SourceLocation
-from reconciler.manifest.interpolation import Reference, parse_template
+from reconciler.manifest.interpolation import NAME_PATTERN, Reference, parse_template
+from reconciler.manifest.models import MAX_NAME_LENGTH
 from reconciler.manifest.parsing import Document
 
 Path = tuple[Any, ...]
+_RUN_NAME = re.compile(NAME_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class RunUse:
     path: Path
     source: str = ""
     depends_on: bool = False  # a dependsOn item (may name a whole forEach) rather than an output reference
+    built: bool = False  # the run's name was built from references (``${runs.web-${each.key}.outputs.ip}``)
 
     def location(self) -> SourceLocation:
         return self.document.text_location(self.path, self.source)
@@ -184,12 +190,64 @@ def _reference(reference: Reference, scope: Scope, path: Path, runs_allowed: boo
         if scope.each is None:
             scope.problem(path, reference.source, f"{reference.source} is only available in a run with forEach")
             return FAILED
-        return scope.each[0] if reference.name == "key" else scope.each[1]
+        if reference.name == "key":
+            return scope.each[0]
+        return _field(scope.each[1], reference, scope, path) if reference.fields else scope.each[1]
     if not runs_allowed:
         scope.problem(path, reference.source, f"{reference.source}: run outputs cannot be used here")
         return FAILED
-    scope.uses.append(RunUse(reference.name, scope.document, path, reference.source))
-    return OutputRef(reference.name, reference.output)
+    name = _built_name(reference, scope, path, secrets) if reference.name_parts else reference.name
+    if name is None:
+        return FAILED
+    scope.uses.append(RunUse(name, scope.document, path, reference.source, built=bool(reference.name_parts)))
+    return OutputRef(name, reference.output)
+
+
+def _field(value: Any, reference: Reference, scope: Scope, path: Path) -> Any:
+    """``${each.value.a.b}``: field ``a`` of ``each.value``, then its field ``b`` (a number indexes a list)."""
+    walked = "each.value"
+    for name in reference.fields:
+        if isinstance(value, dict) and name in value:
+            value = value[name]
+        elif isinstance(value, list) and name.isdigit() and int(name) < len(value):
+            value = value[int(name)]
+        else:
+            scope.problem(path, reference.source, f"{reference.source}: {_no_field(walked, value, name)}")
+            return FAILED
+        walked += f".{name}"
+    return value
+
+
+def _no_field(walked: str, value: Any, name: str) -> str:
+    if isinstance(value, dict):
+        known = ", ".join(sorted(map(str, value))) or "none"
+        return f"{walked} has no field {name!r} (its fields: {known})"
+    if isinstance(value, list):
+        return f"{walked} is a list of {len(value)} items: {name!r} is not an index of it"
+    return f"{walked} is {json.dumps(value)}, not a mapping: it has no field {name!r}"
+
+
+def _built_name(reference: Reference, scope: Scope, path: Path, secrets: list[str]) -> str | None:
+    """The run name of ``${runs.web-${each.key}.outputs.ip}`` for this run (None: a problem is reported)."""
+    pieces: list[str] = []
+    for part in reference.name_parts:
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        value = _reference(part, scope, path, False, secrets)
+        if value is FAILED:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            scope.problem(path, reference.source, f"{reference.source}: {part.source} is not a string or a number")
+            return None
+        pieces.append(value if isinstance(value, str) else json.dumps(value))
+    name = "".join(pieces)
+    if not _RUN_NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        scope.problem(
+            path, reference.source, f"{reference.source} names the run {name!r}, which is not a valid run name"
+        )
+        return None
+    return name
 
 
 def _variable(reference: Reference, scope: Scope, path: Path, secrets: list[str]) -> Any:

@@ -1,19 +1,26 @@
-"""Stack variables: declared in ``spec.variables``, set by defaults, ``--var-file`` and ``--var``.
+"""Stack variables: declared in ``spec.variables``, set by defaults, the environment, var files, ``--var``.
 
-Precedence, lowest first: the declared ``default``; each ``--var-file`` in the order given; each
-``--var K=V``. Setting a variable the stack does not declare is an error (a typo would otherwise be
-silently ignored). A ``--var`` value is text: it stays a string unless the variable declares
-``type: number | boolean`` (parsed as such) or ``type: list | map`` (parsed as a YAML flow value,
-e.g. ``--var 'zones=[a, b]'``). Var files and defaults are YAML, so their values keep their YAML
-type, and are checked against a declared type.
+Precedence, lowest first (Terraform's order): the declared ``default``; ``RECONCILER_VAR_<name>``
+from the environment; the ``*.auto.vars.yaml`` files beside the stack file, in lexical order; each
+``--var-file`` in the order given; each ``--var K=V``. The caller hands over the environment's
+values (`environment_values`, only for declared names: the environment holds much else) and the
+auto var files ahead of the ``--var-file`` files, in that order, as one sequence of sources.
+Setting a variable the stack does not declare, in a file or with ``--var``, is an error (a typo
+would otherwise be silently ignored).
+
+A ``--var`` or environment value is text: it stays a string unless the variable declares
+``type: number | boolean`` (parsed as such) or ``type: list | map`` (parsed as a YAML or JSON flow
+value, e.g. ``--var 'zones=[a, b]'``); a variable of no declared type (``any``) takes text that
+starts with ``[`` or ``{`` as such a flow value too. Var files and defaults are YAML, so their
+values keep their YAML type (lists and maps included), and are checked against a declared type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.errors import InvalidValueError, Problem, SourceLocation
 from reconciler.manifest.models import StackConfig, Variable
@@ -33,13 +40,37 @@ class Variables:
         return declared is not None and declared.sensitive
 
 
+ENVIRONMENT_PREFIX = "RECONCILER_VAR_"
+
+
+class EnvironmentValue(NamedTuple):
+    """A variable's value from ``RECONCILER_VAR_<name>``: text, typed as a ``--var`` is.
+
+    A source among the var files (a pair, as a var file's (path, text) is), told apart by its class."""
+
+    name: str
+    text: str
+
+
+def environment_values(declared: Iterable[str], environ: Mapping[str, str]) -> list[EnvironmentValue]:
+    """The values the environment sets for the ``declared`` variables, in declaration order."""
+    return [
+        EnvironmentValue(name, environ[ENVIRONMENT_PREFIX + name])
+        for name in declared
+        if ENVIRONMENT_PREFIX + name in environ
+    ]
+
+
 def resolve_variables(
     stack: tuple[StackConfig, Document] | None,
     var_files: Sequence[tuple[str, str]],
     cli_values: Mapping[str, str],
     problems: list[Problem],
 ) -> Variables:
-    """Every variable's value by precedence; problems for undeclared or mistyped values."""
+    """Every variable's value by precedence; problems for undeclared or mistyped values.
+
+    ``var_files``: the sources between the defaults and ``--var``, lowest first: `EnvironmentValue`s,
+    then (path, text) of the auto var files and of each ``--var-file``."""
     if stack is None:
         return Variables(known=False)
     config, document = stack
@@ -49,10 +80,13 @@ def resolve_variables(
         if variable.has_default:
             where = partial(document.location, ("spec", "variables", name, "default"))
             _set(values, name, variable, variable.default, where, problems)
-    for file, text in var_files:
-        _read_var_file(file, text, declared, values, problems)
+    for source in var_files:
+        if isinstance(source, EnvironmentValue):
+            _set_from_text(source.name, source.text, f"{ENVIRONMENT_PREFIX}{source.name}", declared, values, problems)
+        else:
+            _read_var_file(source[0], source[1], declared, values, problems)
     for name, text in cli_values.items():
-        _set_from_text(name, text, declared, values, problems)
+        _set_from_text(name, text, f"--var {name}", declared, values, problems)
     return Variables(declared, values)
 
 
@@ -75,9 +109,9 @@ def _read_var_file(
 
 
 def _set_from_text(
-    name: str, text: str, declared: Mapping[str, Variable], values: dict[str, Any], problems: list[Problem]
+    name: str, text: str, origin: str, declared: Mapping[str, Variable], values: dict[str, Any], problems: list[Problem]
 ) -> None:
-    where = SourceLocation(f"--var {name}")
+    where = SourceLocation(origin)
     if name not in declared:
         problems.append(Problem(where, _undeclared(name)))
         return
@@ -97,6 +131,14 @@ def from_text(type_name: str, text: str) -> Any:
         return parse_boolean(text)
     if type_name in ("list", "map"):
         return parse_value(text)
+    if type_name == "any" and text.lstrip()[:1] in ("[", "{"):
+        try:
+            return parse_value(text)
+        except InvalidValueError as exc:
+            raise InvalidValueError(
+                f"{exc} (text starting with [ or {{ is read as a list or map; "
+                "declare the variable type: string to keep it as text)"
+            ) from None
     return text
 
 

@@ -1,7 +1,10 @@
 """The ``${...}`` reference syntax of manifest strings, parsed once into literal parts and references.
 
 Four references exist: ``${var.NAME}``, ``${runs.RUN.outputs.PARAM}``, ``${each.key}`` and
-``${each.value}``; ``$${`` writes a literal ``${``. Anything else between ``${`` and ``}`` is an
+``${each.value}`` (with fields: ``${each.value.disk.size}``, a number indexing a list); ``$${``
+writes a literal ``${``. A run's name may be built from ``each`` and ``var`` references
+(``${runs.web-${each.key}.outputs.ip}``): the reference then carries the name's parts, resolved per
+run by `reconciler.desired.templating`. Anything else between ``${`` and ``}`` is an
 error (a typo must not become a literal string sent to a workflow). Parsing is separate from
 substitution (`reconciler.desired.templating`) so that both the desired runs and the schema checks
 read one grammar. Strings without ``${`` take a fast path: most values never reach the regex.
@@ -20,10 +23,12 @@ from typing import Literal
 NAME_PATTERN = r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?"
 VARIABLE_PATTERN = r"[A-Za-z_][A-Za-z0-9_-]*"
 
-_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)(\}?)")
 _VAR = re.compile(rf"var\.({VARIABLE_PATTERN})")
 _RUN = re.compile(rf"runs\.({NAME_PATTERN})\.outputs\.([^.\s{{}}$]+)")
-_EACH = re.compile(r"each\.(key|value)")
+_EACH = re.compile(r"each\.(?:(key)|(value)((?:\.[A-Za-z0-9_-]+)*))")
+# A run reference whose name is built from references: the name's text keeps its ``${...}``.
+_BUILT_RUN = re.compile(r"runs\.(.+)\.outputs\.([^.\s{}$]+)", re.DOTALL)
+_NAME_TEXT = re.compile(r"[a-z0-9.-]*")
 
 RefKind = Literal["var", "runs", "each"]
 
@@ -37,6 +42,8 @@ class Reference:
     output: str = ""  # for kind "runs"
     source: str = ""  # as written, e.g. "${var.owner}"
     offset: int = 0  # where it starts in the string
+    fields: tuple[str, ...] = ()  # for ``each.value.a.b``: ("a", "b")
+    name_parts: tuple[Part, ...] = ()  # for a run name built from references: its literal parts and references
 
 
 @dataclass(frozen=True)
@@ -72,21 +79,44 @@ def _parse(text: str) -> tuple[tuple[Part, ...], tuple[TemplateError, ...]]:
     errors: list[TemplateError] = []
     literal: list[str] = []
     position = 0
-    for match in _TOKEN.finditer(text):
-        literal.append(text[position : match.start()])
-        position = match.end()
-        if match.group(0) == "$${":
+    while (found := _OPEN.search(text, position)) is not None:
+        literal.append(text[position : found.start()])
+        if found.group(0) == "$${":
             literal.append("${")
+            position = found.end()
             continue
-        reference = _reference(match, errors)
+        end = _closing(text, found.end())
+        source = text[found.start() : end + 1] if end >= 0 else text[found.start() :]
+        position = end + 1 if end >= 0 else len(text)
+        reference = _reference(source, found.start(), end >= 0, errors)
         if reference is None:
-            literal.append(match.group(0))
+            literal.append(source)
             continue
         _flush(literal, parts)
         parts.append(reference)
     literal.append(text[position:])
     _flush(literal, parts)
     return tuple(parts) or ("",), tuple(errors)
+
+
+_OPEN = re.compile(r"\$\$\{|\$\{")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the ``}`` that closes the ``${`` before ``start`` (nested ``${...}`` skipped); -1: none."""
+    depth = 1
+    index = start
+    while index < len(text):
+        if text.startswith("${", index):
+            depth += 1
+            index += 2
+            continue
+        if text[index] == "}":
+            depth -= 1
+            if not depth:
+                return index
+        index += 1
+    return -1
 
 
 def _flush(literal: list[str], parts: list[Part]) -> None:
@@ -96,24 +126,51 @@ def _flush(literal: list[str], parts: list[Part]) -> None:
         parts.append(joined)
 
 
-def _reference(match: re.Match[str], errors: list[TemplateError]) -> Reference | None:
-    source, body, offset = match.group(0), match.group(1).strip(), match.start()
-    if not match.group(2):
+def _reference(source: str, offset: int, closed: bool, errors: list[TemplateError]) -> Reference | None:
+    if not closed:
         errors.append(TemplateError(source, offset, f"unterminated reference {source!r}: missing '}}'"))
         return None
+    body = source[2:-1].strip()
     if found := _VAR.fullmatch(body):
         return Reference("var", found.group(1), source=source, offset=offset)
     if found := _RUN.fullmatch(body):
         return Reference("runs", found.group(1), found.group(3), source=source, offset=offset)
     if found := _EACH.fullmatch(body):
-        return Reference("each", found.group(1), source=source, offset=offset)
+        if found.group(1):
+            return Reference("each", "key", source=source, offset=offset)
+        fields = tuple(found.group(3).split(".")[1:])
+        return Reference("each", "value", source=source, offset=offset, fields=fields)
+    if "${" in body and (built := _built_run(body, source, offset)) is not None:
+        return built
     errors.append(TemplateError(source, offset, _unknown_message(source, body)))
     return None
 
 
+def _built_run(body: str, source: str, offset: int) -> Reference | None:
+    """``runs.web-${each.key}.outputs.ip``: a run reference whose name is built from ``each``/``var``
+    references (None when ``body`` is not one)."""
+    found = _BUILT_RUN.fullmatch(body)
+    if found is None:
+        return None
+    name_parts, errors = _parse(found.group(1))
+    for part in name_parts:
+        if isinstance(part, str) and not _NAME_TEXT.fullmatch(part):
+            return None
+        if isinstance(part, Reference) and part.kind == "runs":
+            return None
+    if errors:
+        return None
+    return Reference("runs", found.group(1), found.group(2), source=source, offset=offset, name_parts=name_parts)
+
+
 def _unknown_message(source: str, body: str) -> str:
-    hint = "; nested references are not supported" if "${" in body else ""
+    hint = (
+        "; inside a reference, only a run's name may be built from ${each...} or ${var...} "
+        "(e.g. ${runs.web-${each.key}.outputs.ip})"
+        if "${" in body
+        else ""
+    )
     return (
         f"unknown reference {source!r}: expected ${{var.NAME}}, ${{runs.RUN.outputs.PARAM}}, "
-        f"${{each.key}} or ${{each.value}} (write $${{ for a literal ${{){hint}"
+        f"${{each.key}}, ${{each.value}} or ${{each.value.FIELD}} (write $${{ for a literal ${{){hint}"
     )

@@ -107,7 +107,21 @@ Parameters = Annotated[dict[str, Any], WithJsonSchema(_PARAMETER_SCHEMA)]
 ForEach = Annotated[
     Any,
     WithJsonSchema(
-        {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]},
+        {
+            "anyOf": [
+                {"type": "object"},
+                {"type": "string", "description": "a ${var.NAME} holding a list or a mapping"},
+                {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [
+                            {"type": ["string", "number"]},
+                            {"type": "object", "required": ["name"], "description": "keyed by its name"},
+                        ]
+                    },
+                },
+            ]
+        },
     ),
 ]
 

@@ -2,14 +2,22 @@
 
 This is the one place that reads the user's files; everything it reads goes into the pure loaders
 (`reconciler.desired.loading`) as text, so that errors carry the file, line and column.
+
+Variables come, lowest precedence first, from the stack file's defaults, the environment
+(``RECONCILER_VAR_<name>``, declared names only), the ``*.auto.vars.yaml`` files beside the stack
+file (lexical order; never read as manifests), the ``--var-file`` files in order, then ``--var``.
+The environment and the auto var files are read at each load (``apply PLANFILE`` too: the saved
+plan's check then refuses it if they changed what it would do); they are not copied into a saved
+plan, which holds no secret.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +26,15 @@ from reconciler.backends.base import StateBackend
 from reconciler.backends.selecting import backend_from_config
 from reconciler.desired.loading import load_stack, parse_stack
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError, UserError
+from reconciler.desired.variables import environment_values
+from reconciler.errors import ConfigError, ManifestError, Problem, UserError
 from reconciler.manifest.models import StackConfig
 from reconciler.state.models import State
 from reconciler.textfiles import read_text
 
 STACK_FILE = "reconciler.yaml"
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+AUTO_VAR_SUFFIXES = (".auto.vars.yaml", ".auto.vars.yml")
 
 
 @dataclass
@@ -53,16 +63,29 @@ class Project:
             files += _collect(self.root, entry)
         return sorted(set(files))
 
+    def auto_var_files(self) -> list[tuple[str, str]]:
+        """(name, text) of the ``*.auto.vars.yaml`` files beside the stack file, in lexical order."""
+        found = sorted(p for p in self.root.iterdir() if p.name.endswith(AUTO_VAR_SUFFIXES) and p.is_file())
+        return [(_display(self.root, p), _read_manifest(self.root, p)) for p in found]
+
     def load(self, inputs: Inputs, environ: Mapping[str, str] | None = None) -> DesiredStack:
         """The desired stack: the stack file, every manifest file, ``inputs`` and the environment."""
+        try:
+            return self._load(inputs, self.environ if environ is None else environ)
+        except ManifestError as err:
+            grouped = _missing_environment(err.problems, lambda: self._load(inputs, _Lenient(self.environ)))
+            if grouped is None:
+                raise
+            raise ManifestError(grouped) from None
+
+    def _load(self, inputs: Inputs, environ: Mapping[str, str]) -> DesiredStack:
+        sources = [
+            *environment_values(self.stack.spec.variables, self.environ),
+            *self.auto_var_files(),
+            *inputs.var_files,
+        ]
         _, desired = load_stack(
-            self.stack_text,
-            STACK_FILE,
-            self.manifest_files(),
-            inputs.variables,
-            inputs.var_files,
-            self.environ if environ is None else environ,
-            self.read_file,
+            self.stack_text, STACK_FILE, self.manifest_files(), inputs.variables, sources, environ, self.read_file
         )
         return desired
 
@@ -83,6 +106,48 @@ class Project:
         """The recorded state and whether it exists; a fresh empty one (new lineage) when it does not."""
         state = self.backend().read()
         return (state, True) if state is not None else (new_state(), False)
+
+
+_UNSET = re.compile(r"parameter '(?P<parameter>[^']*)': environment variable '(?P<variable>[^']*)' is not set")
+_LISTED = 6  # users of a missing variable named in its message; the others are counted
+
+
+def _missing_environment(problems: Sequence[Problem], lenient: Callable[[], DesiredStack]) -> list[Problem] | None:
+    """``problems`` with the "environment variable is not set" ones made one per variable, naming the
+    runs and parameters that need it (read from a load where unset variables are placeholders;
+    their locations when that load fails too). None when there is no such problem."""
+    unset: dict[str, list[tuple[Problem, str]]] = {}
+    others: list[Problem] = []
+    for problem in problems:
+        found = _UNSET.fullmatch(problem.message)
+        if found is None:
+            others.append(problem)
+        else:
+            unset.setdefault(found["variable"], []).append((problem, found["parameter"]))
+    if not unset:
+        return None
+    users = _users(lenient)
+    for variable, uses in unset.items():
+        named = users.get(variable) or [f"parameter {parameter} at {p.location}" for p, parameter in uses]
+        listed = ", ".join(named[:_LISTED]) + (f" and {len(named) - _LISTED} more" if len(named) > _LISTED else "")
+        others.append(
+            Problem(uses[0][0].location, f"environment variable {variable!r} is not set (needed by {listed})")
+        )
+    return others
+
+
+def _users(lenient: Callable[[], DesiredStack]) -> dict[str, list[str]]:
+    """Environment variable -> the ``run.parameter``s that read it (empty if the stack does not load)."""
+    try:
+        desired = lenient()
+    except UserError:
+        return {}
+    users: dict[str, list[str]] = {}
+    for run in desired.runs.values():
+        for name, value in run.inputs.items():
+            if value.source is not None and value.source.startswith("env:"):
+                users.setdefault(value.source.removeprefix("env:"), []).append(f"{run.name}.{name}")
+    return {variable: sorted(found) for variable, found in users.items()}
 
 
 class _Lenient(Mapping[str, str]):
@@ -158,7 +223,11 @@ def _collect(root: Path, entry: str) -> list[tuple[str, str]]:
     if path.is_file():
         found = [path]
     elif path.is_dir():
-        found = [p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.suffix in MANIFEST_SUFFIXES and not p.name.endswith(AUTO_VAR_SUFFIXES) and p.is_file()
+        ]
     else:
         raise ConfigError(f"{STACK_FILE}: manifests entry {entry!r} does not exist under {root}")
     return [(_display(root, p), _read_manifest(root, p)) for p in found]

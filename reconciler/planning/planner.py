@@ -210,8 +210,10 @@ def _delete(name: str, record: RunRecord) -> Change:
 
 
 def _selected(desired: DesiredStack, state: State, targets: Iterable[str]) -> set[str]:
-    """Every run when no target is given; else the targets and everything they depend on."""
-    wanted = list(targets)
+    """Every run when no target is given; else the targets and everything they depend on.
+
+    A target that names a forEach declaration (``web``) means every run it expands to."""
+    wanted = [run for target in targets for run in (desired.expand(target) or (target,))]
     if not wanted:
         return set(desired.runs) | set(state.runs)
     seen: set[str] = set()
@@ -227,7 +229,8 @@ def _selected(desired: DesiredStack, state: State, targets: Iterable[str]) -> se
 
 def _check_names(desired: DesiredStack, state: State, options: PlanOptions) -> None:
     known = set(desired.runs) | set(state.runs)
-    unknown = [n for n in (*options.targets, *options.replace) if n not in known]
+    unknown = [n for n in options.targets if n not in known and n not in desired.groups]
+    unknown += [n for n in options.replace if n not in known]
     if unknown:
         problems = [Problem(SourceLocation("command line"), f"no run named {n!r}") for n in unknown]
         raise ManifestError(problems)
