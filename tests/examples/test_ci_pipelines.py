@@ -7,7 +7,7 @@ executor: its generated script piped into ``/bin/bash``), the documented environ
 (``GITHUB_EVENT_NAME``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``, ``GITHUB_API_URL``...;
 ``CI_PIPELINE_SOURCE``, ``CI_MERGE_REQUEST_IID``, ``CI_API_V4_URL``...), a fresh workspace per job
 (files pass between jobs only as artifacts), against the real emulator, the real PostgreSQL backend
-(a schema of its own) and a fake forge API on 127.0.0.1 (`tests.support.forge`) that records
+(a workspace of its own) and a fake forge API on 127.0.0.1 (`tests.support.forge`) that records
 comments. The ``uses:`` actions the pipelines need (checkout, setup-python, upload/download-artifact)
 and GitLab's ``rules``/``workflow: rules``/``needs``/``artifacts`` are modelled here; anything else in
 the YAML fails the test rather than being skipped silently. The install step is not run (no network):

@@ -50,8 +50,11 @@ fi
 
 if [[ ! -f $body_file ]]; then # an earlier step (validate, the install) failed: say so, not the old plan
   body_file=$(mktemp)
-  printf '### reconciler plan\n\n:x: **No plan**: a step before the plan failed. The error is in the job log%s.\n' \
-    "${job_url:+: $job_url}" > "$body_file"
+  {
+    echo "### reconciler plan"
+    echo
+    echo ":x: **No plan**: a step before the plan failed. The error is in the job log${job_url:+: $job_url}."
+  } > "$body_file"
 fi
 header="Plan for commit \`${head:0:12}\`${job_url:+ ([job log]($job_url))}, updated on every push."
 digest=$(cat plan.digest 2> /dev/null || true)
