@@ -63,7 +63,7 @@ from .vcd_client.models import (
 from .vcd_client.types import Unset
 from .vendoring import VENDORED
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)  # over a socket on the real clock, but about a second
 
 CATALOG = VENDORED.with_name("wire-catalog.yaml")
 EVERY_TYPE = "5e1b7c3a-0f4d-4b8e-9a2c-6d7e8f9a0b1c"

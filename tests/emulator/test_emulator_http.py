@@ -15,6 +15,8 @@ import pytest
 
 from reconciler.emulator import ManualClock, emulator_of, running_server
 from reconciler.emulator.answers import json_response
+from reconciler.remote import ApiSettings, WorkflowClient
+from tests.support.fakes import FakeSleep
 
 from . import swagger_schema
 from .emulator_helpers import ACCEPT, VM, basic, client_for, login, vm_parameters
@@ -110,6 +112,35 @@ async def test_non_finite_numbers_are_refused(admin: httpx.AsyncClient, number: 
 async def test_a_finite_number_in_the_same_place_is_accepted(admin: httpx.AsyncClient) -> None:
     response = await admin.post(EXECUTIONS, content=_start_body("1e2"), headers={"Content-Type": "application/json"})
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf")])
+async def test_our_client_never_sends_non_finite_numbers(make_app: Callable[..., Any], number: float) -> None:
+    """The other side of defect 3: reconciler.remote encodes with httpx (``allow_nan=False``)."""
+    app = make_app()
+    transport = Recording(app)
+    settings = ApiSettings(
+        url="https://vcd.test", api_version="37.2", org="acme", username="deployer", password="deployer"
+    )
+    inputs = {"vmName": ("string", "a"), "cpuCount": ("number", number), "memoryGb": ("number", 1)}
+    inputs |= {"network": ("string", "n"), "adminPassword": ("SecureString", "p")}
+    async with WorkflowClient(settings, transport=transport, sleep=FakeSleep()) as client:
+        with pytest.raises(ValueError, match="JSON compliant"):
+            await client.start_execution(VM, inputs)
+    assert transport.sent and not any(line.startswith("POST /cloudapi/workflows") for line in transport.sent)
+    assert emulator_of(app).starts == []
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The in-process transport, noting every request that reaches it."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.sent: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}")
+        return await self.inner.handle_async_request(request)
 
 
 def test_non_standard_json_is_never_emitted() -> None:
