@@ -1007,6 +1007,13 @@ def test_gitlab_ci_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, str],
     assert len([c for c in forge.comments(*thread) if c.body.startswith(MARKER)]) == 1
     assert world.cli(["plan", "--detailed-exitcode", "--var-file", "prod.vars.yaml"], merged).returncode == 0
 
+    # 3b. Main again with nothing to do: the manual apply applies the empty plan, and says so.
+    again = pipeline(world.repo([NET, APP, DNS]), "e" * 40, merge_request=False)
+    assert again.run()["plan"].result == "success"
+    assert again.play("apply").result == "success", again.jobs["apply"]
+    assert "Apply complete**: nothing to do" in (again.artifacts["apply"] / "apply-summary.md").read_text()
+    assert len(world.started()) == 3
+
     # 4. A run that fails: the job fails; its artifacts are kept all the same (when: always).
     failing = pipeline(world.repo([NET, APP, DNS, BAD]), "d" * 40, merge_request=False)
     jobs = failing.run()

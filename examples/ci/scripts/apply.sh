@@ -41,7 +41,7 @@ for line in open(path, encoding="utf-8"):
 if summary is None:
     print(f":x: **Apply refused or failed before starting anything** (exit {code}): see the job log.")
 else:
-    counts = ", ".join(f"{n} {what}" for what, n in summary["results"].items() if n)
+    counts = ", ".join(f"{n} {what}" for what, n in summary.get("results", {}).items() if n)
     mark = ":white_check_mark: **Apply complete**" if code == 0 else f":x: **Apply failed** (exit {code})"
     print(f"{mark}: {counts or 'nothing to do'}.")
     for problem in summary.get("problems", []):
