@@ -104,6 +104,9 @@ _OPEN = re.compile(r"\$\$\{|\$\{")
 
 def _closing(text: str, start: int) -> int:
     """The index of the ``}`` that closes the ``${`` before ``start`` (nested ``${...}`` skipped); -1: none."""
+    close = text.find("}", start)
+    if text.find("${", start, close if close >= 0 else len(text)) < 0:
+        return close  # no nested reference (nearly always): the first '}'
     depth = 1
     index = start
     while index < len(text):
