@@ -250,6 +250,13 @@ class Backend(StrictModel):
     path: str = Field(default="reconciler.state.json", min_length=1)
     dsn_from: EnvRef | None = None
     workspace: str = Field(default="default", min_length=1)
+    schema_: str = Field(
+        default="reconciler",
+        alias="schema",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        max_length=63,
+        description="postgres: the schema that holds the tables (created when missing)",
+    )
 
     @model_validator(mode="after")
     def _postgres_needs_dsn(self) -> Backend:

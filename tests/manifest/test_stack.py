@@ -123,3 +123,10 @@ def test_stack_kind_and_documents() -> None:
     assert problems("apiVersion: reconciler/v1\nkind: Stack\n") == [
         "reconciler.yaml:1:1: missing required field 'metadata'"
     ]
+
+
+def test_the_postgres_schema_is_part_of_the_backend() -> None:
+    text = MINIMAL + "spec:\n  backend: {type: postgres, dsnFrom: {env: PG}, schema: team_a}\n"
+    assert parse_stack(text, "reconciler.yaml").spec.backend.schema_ == "team_a"
+    bad = MINIMAL + "spec:\n  backend: {type: postgres, dsnFrom: {env: PG}, schema: 'a; drop'}\n"
+    assert len(problems(bad)) == 1 and "spec.backend.schema" in problems(bad)[0]
