@@ -60,6 +60,8 @@ class ApiSettings:
         """What the HTTP client verifies the server's certificate with: the system store (True), the
         CAs of ``ca_file``, or nothing (False, ``verifyTls: false``)."""
         if not self.verify_tls:
+            if not self.url.startswith("https://"):
+                return False  # plain HTTP: nothing to verify, nothing to warn about here
             log.warning(
                 "TLS verification is off for %s (verifyTls: false or RECONCILER_INSECURE): anyone on the way "
                 "can read and change what is sent, credentials included; trust your CA with caFile instead",
