@@ -49,6 +49,9 @@ async def scenario(client: httpx.AsyncClient, clock: ManualClock) -> None:
     await client.get("/cloudapi/1.0.0/sessions/current")
     session_id = (await client.get("/cloudapi/1.0.0/sessions")).json()["values"][0]["id"]
     await client.get(f"/cloudapi/1.0.0/sessions/{session_id}")
+    await client.get("/cloudapi/1.0.0/sessions", params={"page": 2, "pageSize": 1})
+    await client.get(f"/cloudapi/1.0.0/sessions/{session_id}/accessibleLocations", params={"page": 1, "pageSize": 5})
+    await client.get(f"/cloudapi/1.0.0/sessions/{session_id}/token")  # 400: no proxies, a documented Error
     base = f"/cloudapi/workflows/{VM}"
     done = (await client.post(f"{base}/executions", json={"parameters": vm_parameters()})).json()["id"]
     failing = (await client.post(f"{base}/executions", json={"parameters": vm_parameters("fail-1")})).json()["id"]
