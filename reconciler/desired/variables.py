@@ -118,7 +118,8 @@ def _set_from_text(
     try:
         value = from_text(declared[name].type, text)
     except ValueError as exc:
-        problems.append(Problem(where, f"variable {name!r}: {exc}"))
+        why = f"the value is not a valid {declared[name].type}" if declared[name].sensitive else str(exc)
+        problems.append(Problem(where, f"variable {name!r}: {why}"))
         return
     _set(values, name, declared[name], value, partial(SourceLocation, where.file), problems)
 
@@ -181,7 +182,8 @@ def _set(
     problems: list[Problem],
 ) -> None:
     if not _TYPE_CHECKS[variable.type](value):
-        problems.append(Problem(where(), f"variable {name!r} is declared type {variable.type}, got {value!r}"))
+        got = f"a {type(value).__name__}" if variable.sensitive else repr(value)  # a secret is never echoed
+        problems.append(Problem(where(), f"variable {name!r} is declared type {variable.type}, got {got}"))
         return
     values[name] = value
 

@@ -75,3 +75,11 @@ def test_an_untyped_variable_given_broken_flow_text_says_how_to_keep_it_text() -
     found = problems(ECHO, stack=SOURCES_STACK, variables={**REQUIRED, "anything": "[oops"})
     assert found[0].startswith("--var anything: variable 'anything': YAML syntax error"), found
     assert "declare the variable type: string to keep it as text" in found[0], found
+
+
+def test_a_sensitive_variable_s_bad_value_is_not_echoed() -> None:
+    stack = SOURCES_STACK + "    pin: {type: number, sensitive: true}\n"
+    bad_env = problems(ECHO, stack=stack, variables=REQUIRED, var_files=[EnvironmentValue("pin", "s3cret-pin")])
+    bad_file = problems(ECHO, stack=stack, variables=REQUIRED, var_files=[("f.yaml", "pin: s3cret-pin\n")])
+    assert bad_env == ["RECONCILER_VAR_pin: variable 'pin': the value is not a valid number"]
+    assert bad_file == ["f.yaml:1:6: variable 'pin' is declared type number, got a str"]
