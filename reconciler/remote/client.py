@@ -56,6 +56,7 @@ from reconciler.remote.reachability import Reachability
 from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
 from reconciler.remote.tls import Certificate, peer_certificate
+from reconciler.remote.transport import ConnectionSlots
 from reconciler.remote.versions import OfferedVersion
 
 log = logging.getLogger("reconciler.remote")
@@ -360,10 +361,11 @@ def _http_client(
     settings: ApiSettings, transport: httpx.AsyncBaseTransport | None, max_connections: int
 ) -> httpx.AsyncClient:
     timeout = settings.request_timeout
+    verify = settings.tls_verification()
     return httpx.AsyncClient(
         base_url=settings.url,
-        transport=transport,
-        verify=settings.tls_verification(),
+        transport=transport or ConnectionSlots(max_connections, verify),  # see remote/transport.py: why
+        verify=verify,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={
