@@ -223,14 +223,22 @@ def _collect(root: Path, entry: str) -> list[tuple[str, str]]:
     if path.is_file():
         found = [path]
     elif path.is_dir():
-        found = [
-            p
-            for p in path.rglob("*")
-            if p.suffix in MANIFEST_SUFFIXES and not p.name.endswith(AUTO_VAR_SUFFIXES) and p.is_file()
-        ]
+        found = [p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
     else:
         raise ConfigError(f"{STACK_FILE}: manifests entry {entry!r} does not exist under {root}")
-    return [(_display(root, p), _read_manifest(root, p)) for p in found]
+    return [(_display(root, p), _read_manifest(root, p)) for p in found if not _auto_var_file(root, p)]
+
+
+def _auto_var_file(root: Path, path: Path) -> bool:
+    """Whether ``path`` is an auto var file (read as variables, not as a manifest); one that is not
+    beside the stack file would be silently ignored: an error instead."""
+    if not path.name.endswith(AUTO_VAR_SUFFIXES):
+        return False
+    if path.parent != root:
+        raise ConfigError(
+            f"{_display(root, path)}: *.auto.vars.yaml files are read only beside {STACK_FILE}; move it there"
+        )
+    return True
 
 
 def _read_manifest(root: Path, path: Path) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ManifestError
+from reconciler.errors import ConfigError, ManifestError
 from reconciler.operations.project import Inputs, Project, open_project, read_inputs
 
 STACK = """\
@@ -93,3 +93,11 @@ def test_an_unset_environment_variable_is_reported_once_naming_its_users(tmp_pat
         "environment variable 'SHARED_PW' is not set (needed by parameter pw at more.yaml:8:47, "
         "parameter pw at more.yaml:17:47, parameter pw at more.yaml:26:47)"
     ]
+
+
+def test_an_auto_var_file_elsewhere_is_an_error_not_ignored(tmp_path: Path) -> None:
+    misplaced = project(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "prod.auto.vars.yaml").write_text("owner: x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sub/prod.auto.vars.yaml: \*.auto.vars.yaml files are read only beside"):
+        misplaced.load(Inputs())
