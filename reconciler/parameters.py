@@ -18,6 +18,7 @@ The wire encodings (SPEC 5.3) live in `reconciler.remote.codecs`; the emulator h
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,7 @@ def infer_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
-        return "number"
+        return "number" if math.isfinite(value) else None
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
@@ -99,6 +100,8 @@ def _check_scalar(t: ParamType, value: Any) -> str | None:
         return None if isinstance(value, str) else f"expected a string, got {_kind(value)}"
     if name == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and not math.isfinite(value):
+            return f"expected a finite number, got {value!r} (JSON has no NaN or infinity)"
         return None if ok else f"expected a number, got {_kind(value)}"
     if name == "boolean":
         return None if isinstance(value, bool) else f"expected true or false, got {_kind(value)}"

@@ -16,6 +16,7 @@ renders to itself, so its type is read off it directly (the one shortcut, `_PLAI
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -79,6 +80,9 @@ _PLAIN_TYPES: dict[type, str] = {kind: str(infer_type(kind())) for kind in (str,
 
 def _shorthand(name: str, raw: Any, path: Path, scope: Scope) -> DesiredInput | None:
     kind = type(raw)
+    if kind is float and not math.isfinite(raw):
+        scope.problem(path, "", f"parameter {name!r}: {raw!r} is not a number a workflow can take (no NaN or infinity)")
+        return None
     if kind in _PLAIN_TYPES and not (kind is str and "${" in raw):  # renders to itself: its type is its own
         return _input(_PLAIN_TYPES[kind], raw, None, path, scope, inferred=True)
     if raw is None:
