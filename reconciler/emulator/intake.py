@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator.answers import CloudApiError, bad_request, error_body, json_response, versioned_media
+from reconciler.errors import InvalidValueError, ReconcilerError
 
 MAX_DEPTH = 64
 _MAX_INT_DIGITS = 400
@@ -38,29 +39,29 @@ _DRAIN_CAP = 64 * 1_048_576  # beyond this much unread body, answer and close in
 _log = logging.getLogger("reconciler.emulator")
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(ReconcilerError):
+    """A request body over the limit (answered 413 at the edge)."""
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise InvalidValueError(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text} is beyond the range of a JSON number (a double)")
+        raise InvalidValueError(f"{text} is beyond the range of a JSON number (a double)")
     return value
 
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise ValueError(f"a number of {len(text.lstrip('-'))} digits is beyond the range of a JSON number")
+        raise InvalidValueError(f"a number of {len(text.lstrip('-'))} digits is beyond the range of a JSON number")
     value = int(text)
     try:
         float(value)
     except OverflowError:
-        raise ValueError(f"{text[:20]}... is beyond the range of a JSON number (a double)") from None
+        raise InvalidValueError(f"{text[:20]}... is beyond the range of a JSON number (a double)") from None
     return value
 
 
