@@ -91,10 +91,23 @@ def common_options(func: F) -> F:
 
 
 def var_options(func: F) -> F:
-    func = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a stack variable.")(func)
-    func = click.option("--var-file", "var_files", multiple=True, metavar="FILE", help="YAML file of variable values.")(
-        func
-    )
+    func = click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a stack variable; a list or map as YAML/JSON flow (zones=[a, b]) when the variable's type is "
+        "list, map or unset. Wins over every other source.",
+    )(func)
+    func = click.option(
+        "--var-file",
+        "var_files",
+        multiple=True,
+        metavar="FILE",
+        help="YAML file of variable values (lists and maps allowed); later files win. Precedence, lowest "
+        "first: defaults, RECONCILER_VAR_<name>, *.auto.vars.yaml beside reconciler.yaml (lexical order), "
+        "--var-file files in order, --var.",
+    )(func)
     return func
 
 
