@@ -21,6 +21,7 @@ from typing import Any
 from reconciler.desired.expansion import expand
 from reconciler.desired.graph import resolve_edges, topological_order
 from reconciler.desired.inputs import Sources, build_inputs
+from reconciler.desired.lifecycle import lifecycle_fields, move_declaration_problems
 from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.desired.templating import RunUse, Scope, contains_failure, render
 from reconciler.desired.variables import Variables, resolve_variables
@@ -141,6 +142,7 @@ class _Collector:
             "max_attempts": spec.max_attempts or self.defaults.max_attempts or (3 if on_failure == "retry" else 1),
             "labels": dict(run.metadata.labels),
             "locate": locate,
+            **lifecycle_fields(spec, scope, inputs),
         }
 
     def _depends_on(self, depends_on: list[str], scope: Scope) -> None:
@@ -154,4 +156,5 @@ class _Collector:
         edges = resolve_edges(self.uses, self.groups, self.problems)
         order = topological_order(edges, self.problems)
         runs = {name: DesiredRun(**self.runs[name], depends_on=frozenset(edges[name])) for name in order}
+        self.problems.extend(move_declaration_problems(runs.values()))
         return DesiredStack(runs=runs, order=order, manifests_digest=digest)

@@ -45,6 +45,10 @@ def at(location: SourceLocation) -> Locator:
     return lambda: location
 
 
+# Where a field of a run's spec is written, given its path under ``spec`` (``("movedFrom", 1)``).
+FieldLocator = Callable[[tuple[str | int, ...]], SourceLocation]
+
+
 # Where a run's parameter is written, given its name: one per run, shared by all its inputs.
 class ParameterLocator(Protocol):
     """Where parameter ``name`` is written; with ``text``, where that text is within its value."""
@@ -95,11 +99,18 @@ class DesiredRun:
     max_attempts: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)
     locate: Locator | None = field(default=None, compare=False, repr=False)
+    moved_from: tuple[str, ...] = ()  # spec.movedFrom: earlier names its record may be recorded under
+    ignore_changes: frozenset[str] = frozenset()  # spec.ignoreChanges: parameters kept out of the run key
+    locate_field: FieldLocator | None = field(default=None, compare=False, repr=False)
 
     @property
     def location(self) -> SourceLocation | None:
         """Where the run is declared (its name); found in the YAML node tree only when asked for."""
         return self.locate() if self.locate is not None else None
+
+    def field_location(self, *path: str | int) -> SourceLocation | None:
+        """Where ``spec.<path>`` (e.g. ``("movedFrom", 0)``) is written; where the run is declared without it."""
+        return self.locate_field(path) if self.locate_field is not None else self.location
 
 
 @dataclass(frozen=True)

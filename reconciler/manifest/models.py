@@ -175,6 +175,16 @@ class RunSpec(StrictModel):
         default=None, ge=1, description="default: the stack's spec.defaults.maxAttempts, else 3 with retry, 1 with stop"
     )
     for_each: ForEach = None
+    moved_from: list[str] = Field(
+        default_factory=list,
+        description="earlier names of this run: a record under one of them (and none under this name) is "
+        "renamed to this name by apply, and nothing starts for the rename",
+    )
+    ignore_changes: list[str] = Field(
+        default_factory=list,
+        description="parameters kept out of the run key: a change to them alone re-runs nothing "
+        "(their values are still sent when the run starts)",
+    )
 
 
 class WorkflowRun(StrictModel):

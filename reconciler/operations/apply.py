@@ -21,7 +21,7 @@ from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError, ReconcilerError, UserError
+from reconciler.errors import ConfigError, ReconcilerError, StateError, UserError
 from reconciler.operations.definitions import cached_definitions, read_definitions_with
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.changes import Plan
@@ -34,6 +34,7 @@ from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
 from reconciler.remote.settings import ApiSettings, settings_from
 from reconciler.state.models import RunRecord, State
+from reconciler.state.renaming import rename_problem
 
 Approve = Callable[[Plan], bool]
 
@@ -130,12 +131,26 @@ async def _apply(
             await asyncio.to_thread(backend.write, state, None)
             recorder.start()
         request.starting()
+        _record_moves(recorder, plan)
         engine = Engine(plan, desired, recorder, client, parallelism, listener, stop, settings.request_timeout)
         try:
             report = await engine.run()
         finally:
             await recorder.close()
         return Applied(plan, report)
+
+
+def _record_moves(recorder: Recorder, plan: Plan) -> None:
+    """Rename the records the plan moves (``spec.movedFrom``) before anything starts, by the rule of
+    ``state mv``. Each move is a put and a remove queued together (no await between): the recorder
+    writes them in one journal group, so a crash leaves the record under one name, never two."""
+    for move in plan.moves:
+        refused = rename_problem(recorder.runs, move.old, move.new)
+        if refused is not None:  # the plan was made from this very state: a bug if it happens
+            raise StateError(f"cannot move {move.old!r} to {move.new!r}: {refused}")
+        record = recorder.runs[move.old]
+        recorder.put(move.new, record)
+        recorder.remove(move.old)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ from reconciler.backends.base import LockInfo, StateBackend
 from reconciler.errors import StateError, UserError
 from reconciler.manifest.validating import run_name_problem
 from reconciler.state.models import State
+from reconciler.state.renaming import rename_problem, renamed
 
 
 def _locked_change(
@@ -39,11 +40,10 @@ def state_mv(backend: StateBackend, old: str, new: str, lock_timeout: float) -> 
         raise StateError(f"cannot move {old!r} to {new!r}: {problem}")
 
     def rename(state: State) -> State:
-        _require(state, [old])
-        if new in state.runs:
-            raise StateError(f"the state already has a run named {new!r}")
-        runs = {(new if k == old else k): v for k, v in state.runs.items()}
-        return state.model_copy(update={"runs": runs})
+        refused = rename_problem(state.runs, old, new)
+        if refused is not None:
+            raise StateError(refused)
+        return state.model_copy(update={"runs": renamed(state.runs, old, new)})
 
     _locked_change(backend, "state mv", lock_timeout, rename)
 

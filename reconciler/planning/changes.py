@@ -17,6 +17,7 @@ class Action(StrEnum):
     DELETE = "delete"
     NOOP = "noop"
     FAILED = "failed"
+    MOVED = "moved"  # a record renamed (spec.movedFrom): a `Move` of the plan, never a `Change`
 
     @property
     def is_change(self) -> bool:
@@ -66,6 +67,23 @@ class Change:
     diff: tuple[ParamChange, ...] = ()
     execution_id: str | None = None  # the recorded execution, for await / delete / failed
     execution_state: str | None = None
+    # changes to parameters of spec.ignoreChanges that neither re-run nor enter the key (not for a re-run,
+    # whose diff shows them: the new values are sent)
+    ignored: tuple[ParamChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A record renamed by apply before anything starts (``spec.movedFrom``): ``old`` takes the name
+    ``new``, and the run ``new`` is planned against it (its `Change` says whether it re-runs)."""
+
+    old: str
+    new: str
+    workflow: str
+
+    @property
+    def reason(self) -> str:
+        return f"declared movedFrom {self.old!r}: the record is renamed, nothing starts for the move"
 
 
 @dataclass(frozen=True)
@@ -79,13 +97,16 @@ class Plan:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    moves: tuple[Move, ...] = ()  # applied first, each renaming one record; not in ``changes``
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action.is_change for c in self.changes)
+        """Whether apply would change anything (a move changes the state)."""
+        return bool(self.moves) or any(c.action.is_change for c in self.changes)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action for c in self.changes)
+        counts[Action.MOVED] = len(self.moves)
         return {a.value: counts[a] for a in Action}
 
     def by_run(self) -> Mapping[str, Change]:

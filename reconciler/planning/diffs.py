@@ -32,6 +32,22 @@ def input_diff(
     return tuple(changes)
 
 
+def ignored_changes(
+    record: RunRecord, run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str
+) -> tuple[ParamChange, ...]:
+    """The changes to the run's ``ignoreChanges`` parameters that its key leaves out: what the plan
+    notes as "change ignored" (an input not known yet is not a change)."""
+    changes = []
+    for name in sorted(run.ignore_changes):
+        before, after = record.inputs.get(name), inputs.get(name)
+        if (before is None and after is None) or (after is not None and after.value is UNKNOWN):
+            continue
+        change = _param_change(name, before, after, salt)
+        if change is not None:
+            changes.append(change)
+    return tuple(changes)
+
+
 def _param_change(name: str, before: RecordedInput | None, after: PlannedInput | None, salt: str) -> ParamChange | None:
     if before is None:
         assert after is not None

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from reconciler.state.models import RecordedInput
+from reconciler.state.models import RecordedInput, RunRecord
 
 
 def canonical(value: Any) -> bytes:
@@ -46,3 +46,19 @@ def key_of(workflow: str, bodies: Mapping[str, Mapping[str, Any]], revision: int
     (`input_body`). This one serialisation defines every key a state holds."""
     body = {"workflow": workflow, "revision": revision, "inputs": bodies}
     return "sha256:" + hashlib.sha256(canonical(body)).hexdigest()
+
+
+def recorded_key(record: RunRecord, ignored: Collection[str] = ()) -> str:
+    """The run key of what ``record`` says was sent (its recorded inputs hold exactly the `input_body`
+    of each input), without the parameters in ``ignored``.
+
+    A record's stored key left out the parameters ignored when it started; this is the key it has
+    under today's ``ignoreChanges``, so that adding or removing a name there re-runs nothing."""
+    bodies = {name: _recorded_body(i) for name, i in record.inputs.items() if name not in ignored}
+    return key_of(record.workflow, bodies, record.revision)
+
+
+def _recorded_body(recorded: RecordedInput) -> dict[str, Any]:
+    if recorded.sensitive:
+        return {"type": recorded.type, "hash": recorded.hash}
+    return {"type": recorded.type, "value": recorded.value}

@@ -19,8 +19,9 @@ from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Outp
 from reconciler.errors import ManifestError, MissingOutputError, Problem, SourceLocation
 from reconciler.parameters import infer_type
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
-from reconciler.planning.diffs import input_diff
-from reconciler.planning.fingerprints import input_body, key_of, record_input
+from reconciler.planning.diffs import ignored_changes, input_diff
+from reconciler.planning.fingerprints import input_body, key_of, record_input, recorded_key
+from reconciler.planning.moves import find_moves, moved_state
 from reconciler.planning.resolving import UNKNOWN, OutputLookup, resolve
 from reconciler.redaction import Redactor
 from reconciler.state.models import IN_PROGRESS, RecordedInput, RunRecord, State
@@ -34,6 +35,8 @@ class PlanOptions:
 
 def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOptions = PlanOptions()) -> Plan:
     """The plan that would bring ``state`` to ``desired``. Pure; raises ManifestError on bad refs."""
+    moves = find_moves(desired, state)  # spec.movedFrom: planned against the records as renamed
+    state = moved_state(state, moves)
     _check_names(desired, state, options)
     changes: dict[str, Change] = {}
     problems: list[Problem] = []
@@ -59,6 +62,7 @@ def make_plan(desired: DesiredStack, state: State, exists: bool, options: PlanOp
         targets=options.targets,
         replace=options.replace,
         warnings=tuple(f"{c.run}: {c.reason}" for c in ordered if c.action is Action.FAILED),
+        moves=tuple(m for m in moves if m.new in selected),
     )
 
 
@@ -77,6 +81,8 @@ def _plan_run(
         )
     execution = record.execution if record is not None else None
     diff = input_diff(record, run, inputs, state.salt) if action is Action.RERUN and record is not None else ()
+    # what ignoreChanges kept from re-running the run (a start sends the new values: nothing ignored)
+    ignored = () if record is None or action.starts else ignored_changes(record, run, inputs, state.salt)
     return Change(
         run=run.name,
         action=action,
@@ -88,6 +94,7 @@ def _plan_run(
         diff=diff,
         execution_id=execution.id if execution is not None else None,
         execution_state=execution.state if execution is not None else None,
+        ignored=ignored,
     )
 
 
@@ -138,7 +145,9 @@ def _planned_input(i: DesiredInput, outputs: OutputLookup, done: RecordLookup) -
 
 
 def planned_key(run: DesiredRun, inputs: Mapping[str, PlannedInput], salt: str) -> str | None:
-    """The run key of these resolved inputs, or None while any is unknown."""
+    """The run key of these resolved inputs, or None while any is unknown; ``ignoreChanges`` left out."""
+    if run.ignore_changes:
+        inputs = {name: i for name, i in inputs.items() if name not in run.ignore_changes}
     if any(i.value is UNKNOWN for i in inputs.values()):
         return None
     bodies = {name: input_body(i.type, i.value, i.sensitive, salt) for name, i in inputs.items()}
@@ -166,7 +175,7 @@ def decide(run: DesiredRun, record: RunRecord | None, key: str | None, replace: 
         return Action.RERUN, "replacement requested with --replace"
     if key is None:
         return Action.RERUN, "inputs depend on outputs known after apply; re-runs only if they change"
-    if key != record.key:
+    if key != record.key and key != recorded_key(record, run.ignore_changes):
         return Action.RERUN, _why_key_changed(run, record)
     if state == "completed":
         return Action.NOOP, "completed with the same inputs"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.planning.changes import Change, ParamChange, Plan, PlannedInput
+from reconciler.planning.changes import Action, Change, Move, ParamChange, Plan, PlannedInput
 from reconciler.planning.diffs import display
 
 PLAN_FORMAT_VERSION = "1.0"
@@ -21,7 +21,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "lineage": plan.lineage,
         "serial": plan.serial,
         "has_changes": plan.has_changes,
-        "changes": [change_document(c) for c in plan.changes],
+        "changes": [*(move_document(m) for m in plan.moves), *(change_document(c) for c in plan.changes)],
         "summary": plan.summary(),
         "warnings": list(plan.warnings),
     }
@@ -42,7 +42,23 @@ def change_document(change: Change) -> dict[str, Any]:
         doc["depends_on"] = list(change.depends_on)
     if change.execution_id is not None:
         doc["execution"] = {"id": change.execution_id, "state": change.execution_state}
+    if change.ignored:  # changes to spec.ignoreChanges parameters that re-run nothing
+        doc["ignored"] = [_param_doc(p) for p in change.ignored]
     return doc
+
+
+def move_document(move: Move) -> dict[str, Any]:
+    """A renamed record (``spec.movedFrom``): ``action`` "moved", ``moved_from`` its recorded name; the
+    run's own entry (noop, rerun, ...) follows under the new name."""
+    return {
+        "run": move.new,
+        "action": Action.MOVED.value,
+        "reason": move.reason,
+        "workflow": move.workflow,
+        "inputs": {},
+        "diff": [],
+        "moved_from": move.old,
+    }
 
 
 def _inputs_doc(inputs: Mapping[str, PlannedInput]) -> dict[str, Any]:

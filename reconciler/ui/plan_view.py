@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from reconciler.planning.changes import Action, Change, Plan
+from reconciler.planning.changes import Action, Change, Move, Plan
 from reconciler.planning.checking import DefinitionChange
 from reconciler.planning.diffs import display
 
@@ -47,10 +47,12 @@ def plan_lines(plan: Plan) -> list[str]:
     """Rich-markup lines of the whole plan (changes only, then the summary)."""
     shown = [c for c in plan.changes if c.action is not Action.NOOP]
     lines: list[str] = []
-    if shown:
+    if shown or plan.moves:
         lines += ["reconciler will perform the following actions:", ""]
+        lines += [line for move in plan.moves for line in (*move_lines(move), "")]
         for change in shown:
             lines += [*change_lines(change), ""]
+    lines += unchanged_ignored_lines(plan)
     lines.append(summary_line(plan))
     return lines
 
@@ -64,7 +66,34 @@ def change_lines(change: Change) -> list[str]:
     if change.execution_id and change.action in (Action.AWAIT, Action.DELETE, Action.FAILED):
         lines.append(f"      execution = {escape(json.dumps(change.execution_id))} [dim]({change.execution_state})[/]")
     lines += _input_lines(change, colour)
+    lines += _ignored_lines(change)
     lines.append("    }")
+    return lines
+
+
+def move_lines(move: Move) -> list[str]:
+    """A renamed record (``spec.movedFrom``); the run's own change, if any, is shown on its own."""
+    old, new = escape(json.dumps(move.old)), escape(json.dumps(move.new))
+    return [
+        f"  [bold]# {escape(move.old)}[/] has moved to [bold]{escape(move.new)}[/] [dim](movedFrom; nothing starts)[/]",
+        f"  [cyan]->[/] run {old} -> run {new}",
+    ]
+
+
+def _ignored_lines(change: Change) -> list[str]:
+    return [f"    [yellow]~[/] {escape(p.name)}: change ignored (ignoreChanges)" for p in change.ignored]
+
+
+def unchanged_ignored_lines(plan: Plan) -> list[str]:
+    """The runs left as they are although a parameter of their ``ignoreChanges`` changed."""
+    lines: list[str] = []
+    for change in plan.changes:
+        if change.action is Action.NOOP and change.ignored:
+            lines += [
+                f"  [bold]# {escape(change.run)}[/] is unchanged [dim](ignoreChanges)[/]",
+                *_ignored_lines(change),
+                "",
+            ]
     return lines
 
 
@@ -100,7 +129,7 @@ def summary_line(plan: Plan) -> str:
         return f"[bold green]No changes.[/] The recorded runs match the manifests ({s['noop']} unchanged).{tail}"
     parts = (
         f"{s['start']} to start, {s['rerun']} to re-run, {s['retry']} to retry, {s['await']} to await, "
-        f"{s['delete']} to delete"
+        f"{s['delete']} to delete" + (f", {s['moved']} to move" if s["moved"] else "")
     )
     extra = f", {s['noop']} unchanged" + (f", {s['failed']} failed" if s["failed"] else "")
     return f"[bold]Plan:[/] {parts}{extra}."
@@ -112,19 +141,24 @@ def markdown(plan: Plan) -> str:
     out = ["### reconciler plan", ""]
     if not plan.has_changes:
         out.append(f"No changes. {s['noop']} run(s) unchanged.")
+        out += _ignored_markdown(plan)
         return "\n".join(out) + "\n"
     out += ["| run | action | reason |", "|---|---|---|"]
+    out += [f"| `{m.new}` | **moved** | from `{m.old}`; nothing starts |" for m in plan.moves]
     for c in plan.changes:
         if c.action is not Action.NOOP:
             out.append(f"| `{c.run}` | **{c.action.value}** | {_md_cell(c.reason)} |")
     out += [
         "",
         f"**{s['start']}** to start, **{s['rerun']}** to re-run, **{s['retry']}** to retry, "
-        f"**{s['await']}** to await, **{s['delete']}** to delete, {s['noop']} unchanged.",
+        f"**{s['await']}** to await, **{s['delete']}** to delete, "
+        + (f"**{s['moved']}** to move, " if s["moved"] else "")
+        + f"{s['noop']} unchanged.",
         "",
     ]
     details = [c for c in plan.changes if c.action is not Action.NOOP]
     out += ["<details><summary>Details</summary>", "", "```diff"]
+    out += [f"  {m.old} -> {m.new} (moved: nothing starts)" for m in plan.moves]
     for c in details:
         symbol = SYMBOLS[c.action][0]
         out.append(f"{symbol} {c.run} ({c.action.value}: {c.reason})")
@@ -133,8 +167,20 @@ def markdown(plan: Plan) -> str:
                 out.append(f"-     {p.name} = {value_text(p.before)}")
             if p.kind != "removed":
                 out.append(f"+     {p.name} = {value_text(p.after)}")
-    out += ["```", "", "</details>", ""]
+        out += [f"~     {p.name}: change ignored (ignoreChanges)" for p in c.ignored]
+    out += ["```", "", "</details>", *_ignored_markdown(plan), ""]
     return "\n".join(out)
+
+
+def _ignored_markdown(plan: Plan) -> list[str]:
+    """The unchanged runs' ignored changes (``ignoreChanges``): nothing re-runs for them."""
+    notes = [
+        f"- `{c.run}` ~ `{p.name}`: change ignored (ignoreChanges)"
+        for c in plan.changes
+        if c.action is Action.NOOP
+        for p in c.ignored
+    ]
+    return ["", *notes] if notes else []
 
 
 def _md_cell(text: str) -> str:
