@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconciler import killpoints
+from reconciler.applying.pacing import LimitChange, Pacing
 from reconciler.applying.recorder import Recorder
 from reconciler.applying.records import execution_record, shown_outputs, started_record, vanished_unread, with_state
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Listener, Outcome, RunResult
@@ -44,6 +45,7 @@ from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.executions import ExecutionSummary
 from reconciler.remote.reachability import Notice, Reachability
+from reconciler.remote.retrying import Pushback
 from reconciler.state.models import IN_PROGRESS, TERMINAL, PendingStart, RunRecord
 
 TypedInputs = Mapping[str, tuple[str, Any]]
@@ -53,6 +55,7 @@ class Api(Protocol):
     """The calls of `reconciler.remote.client.WorkflowClient` that apply uses."""
 
     reachability: Reachability
+    pushback: Pushback
 
     @property
     def identity(self) -> str | None: ...
@@ -111,9 +114,11 @@ class Engine:
         self._unrecovered: dict[str, str] = {}  # run -> why its interrupted start is still unknown
         self._bugs: list[Exception] = []
         self._gave_up: EndpointUnreachableError | None = None
-        self._watcher = Watcher(_States(self.api, self._limit))
+        self._pacing = Pacing(self.parallelism, changed=self._limit_changed)
+        self._watcher = Watcher(_States(self.api, self._request))
         self._watcher.start()
         unsubscribe = self.api.reachability.subscribe(self._endpoint_notice)
+        unpace = self.api.pushback.subscribe(self._pacing.pushback)
         try:
             if any(c.action.starts for c in self.plan.changes):
                 await self.api.login()  # once, before any intent: its identity goes into the intents
@@ -121,11 +126,13 @@ class Engine:
             await asyncio.gather(*(self._one(c) for c in self.plan.changes))
         finally:
             unsubscribe()
+            unpace()
             await self._watcher.stop()
         if self._bugs:  # every other run was carried out and recorded; the bug still gets its traceback
             raise self._bugs[0]
         self._report.elapsed = time.monotonic() - began
         self._report.interrupted = self._stop.is_set()
+        self._report.limits = self._pacing.summary()
         return self._report
 
     # ------------------------------------------------------------------ per run
@@ -227,7 +234,7 @@ class Engine:
         """The start request, in a request slot, right after checking that this apply still holds the
         state lock; None when apply was stopped while it waited for the slot. A lost lock
         (`LockLostError`) stops apply: nothing more starts, the error ends it."""
-        async with self._limit:
+        async with self._request(workflow):
             if self._stop.is_set():
                 return None
             try:
@@ -264,7 +271,7 @@ class Engine:
             if outcome is not None:
                 return self._stopped_waiting(change, execution_id, record, outcome)
         try:
-            async with self._limit:
+            async with self._request(change.workflow):
                 final = await self.api.get_execution(change.workflow, execution_id)
         except NotFoundError:
             if not record.outputs_unread():
@@ -343,7 +350,7 @@ class Engine:
     async def _delete(self, change: Change) -> RunResult:
         record = self.recorder.runs.get(change.run)
         if record and record.execution and record.execution.state in IN_PROGRESS:
-            async with self._limit:
+            async with self._request(record.workflow):
                 await self.api.cancel(record.workflow, record.execution.id)
             self._emit("canceled", change, execution=record.execution.id)
         self.recorder.remove(change.run)
@@ -473,6 +480,19 @@ class Engine:
             raise RemoteError(f"inputs {', '.join(unknown)} still unknown after their runs completed")
         return resolved
 
+    @contextlib.asynccontextmanager
+    async def _request(self, workflow: str) -> AsyncIterator[None]:
+        """One request of ``workflow`` in flight: within its adaptive limit, then the global one."""
+        async with self._pacing.slot(workflow), self._limit:
+            yield
+
+    def _limit_changed(self, change: LimitChange) -> None:
+        if change.why == "recovered":
+            message = f"answers again: back to {change.limit} requests at once"
+        else:
+            message = f"the server answered {change.why} (busy): at most {change.limit} of its requests at once"
+        self._emit_raw(ApplyEvent("limit_changed", "", change.workflow, message=message, limit=change.limit))
+
     def _endpoint_notice(self, notice: Notice) -> None:
         """One event per outage of the endpoint (and one when it answers again): ``run`` is empty."""
         kind = "endpoint_reachable" if notice.reachable else "endpoint_unreachable"
@@ -501,19 +521,19 @@ class Engine:
 
 
 class _States:
-    """What the watcher reads, through the engine's request limit."""
+    """What the watcher reads, through the engine's request limits."""
 
-    def __init__(self, api: Api, limit: asyncio.Semaphore) -> None:
+    def __init__(self, api: Api, request: Callable[[str], contextlib.AbstractAsyncContextManager[None]]) -> None:
         self._api = api
-        self._limit = limit
+        self._request = request
 
     async def list_states(self, workflow_id: str) -> dict[str, str]:
-        async with self._limit:
+        async with self._request(workflow_id):
             rows = await self._api.list_executions(workflow_id)
         return {row.id: row.state for row in rows}
 
     async def get_state(self, workflow_id: str, execution_id: str) -> str:
-        async with self._limit:
+        async with self._request(workflow_id):
             return await self._api.get_state(workflow_id, execution_id)
 
 

@@ -27,7 +27,9 @@ class Outcome(StrEnum):
 class ApplyEvent:
     """One thing that happened to one run. ``kind``: started, adopted, waiting, completed, failed,
     not_retried, timed_out, skipped, deleted, canceled, unchanged, interrupted; and, with an empty
-    ``run``, the endpoint's: endpoint_unreachable (an outage began), endpoint_reachable (it ended)."""
+    ``run``, the endpoint's: endpoint_unreachable (an outage began), endpoint_reachable (it ended);
+    and a workflow's: limit_changed (its requests in flight were cut after a 429/503, or are back to
+    the full ``--parallelism``: ``limit``)."""
 
     kind: str
     run: str
@@ -35,6 +37,7 @@ class ApplyEvent:
     execution: str | None = None
     message: str | None = None
     outputs: Mapping[str, Any] | None = None  # redacted
+    limit: int | None = None  # limit_changed: the workflow's requests allowed in flight now
 
 
 Listener = Callable[[ApplyEvent], None]
@@ -53,11 +56,21 @@ class RunResult:
     this_apply: bool = True
 
 
+@dataclass(frozen=True)
+class LimitSummary:
+    """A workflow's requests allowed in flight, for one that the server pushed back on (429/503)."""
+
+    lowest: int
+    current: int
+    maximum: int
+
+
 @dataclass
 class ApplyReport:
     results: dict[str, RunResult] = field(default_factory=dict)
     elapsed: float = 0.0
     interrupted: bool = False
+    limits: dict[str, LimitSummary] = field(default_factory=dict)  # by workflow: only those cut
 
     @property
     def ok(self) -> bool:

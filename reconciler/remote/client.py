@@ -51,9 +51,15 @@ from reconciler.remote.executions import (
     read_state,
     read_summaries,
 )
-from reconciler.remote.failures import error_from_response, error_from_transport, unreadable_answer
+from reconciler.remote.failures import (
+    NOT_PROCESSED_STATUSES,
+    error_from_response,
+    error_from_transport,
+    retry_after,
+    unreadable_answer,
+)
 from reconciler.remote.reachability import Reachability
-from reconciler.remote.retrying import RetryPolicy, Sleep, retrying
+from reconciler.remote.retrying import Pushback, RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
 from reconciler.remote.tls import Certificate, peer_certificate
 from reconciler.remote.transport import ConnectionSlots
@@ -90,6 +96,7 @@ class WorkflowClient:
         self._keeper = TokenKeeper(self._log_in)
         self._exactly_once = ExactlyOnce(self, self._lookup, sleep, self._retry_delay)
         self.reachability = Reachability(settings.url, settings.give_up_after)
+        self.pushback = Pushback()  # every 429 / 503 of a workflow's call (the engine's pacing listens)
 
     async def __aenter__(self) -> Self:
         return self
@@ -325,6 +332,8 @@ class WorkflowClient:
             reachability.failed(f"{operation}: {response.status_code} {response.reason_phrase}", sent_at)
         else:
             reachability.answered()
+        if response.status_code in NOT_PROCESSED_STATUSES:
+            self.pushback.report(request.url.path, response.status_code, retry_after(response))
         if response.status_code >= 300:
             raise error_from_response(operation, response, unsafe=unsafe, redact=self._redact)
         return response

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import unquote
 
 from reconciler.errors import EndpointUnreachableError, OutcomeUnknownError, TemporaryRemoteError
 
@@ -23,7 +25,8 @@ log = logging.getLogger("reconciler.remote")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter: ``base * 2**n`` capped at ``max_delay``, at most ``attempts`` tries.
+    """Exponential backoff with jitter: ``base * 2**n`` capped at ``max_delay``, at most ``attempts``
+    failures (answers with a ``Retry-After`` do not count: see `retrying`).
 
     A ``Retry-After`` longer than the computed delay wins; the call gives up (raising the last error)
     when the next wait would take the total waiting time past ``max_total``.
@@ -53,16 +56,48 @@ async def retrying(
     sleep: Sleep,
     rng: random.Random,
 ) -> T:
-    """``await call()``, repeating it after retryable errors as ``policy`` allows."""
+    """``await call()``, repeating it after retryable errors as ``policy`` allows.
+
+    An answer that says when to come back (``Retry-After``: a busy server's 429 or 503, nothing
+    processed) costs waiting time, bounded by ``max_total``, not one of the ``attempts``: under load
+    a server may push back many times, and every pushback was honoured."""
     waited = 0.0
-    for retry in range(1, policy.attempts + 1):
+    failed = 0  # failures that count against ``attempts``
+    retry = 0
+    while True:
+        retry += 1
         try:
             return await call()
         except TemporaryRemoteError as exc:
+            failed += exc.retry_after is None
             pause = policy.delay(retry, exc.retry_after, rng)
-            if not is_retryable(exc) or retry == policy.attempts or waited + pause > policy.max_total:
+            if not is_retryable(exc) or failed >= policy.attempts or waited + pause > policy.max_total:
                 raise
             log.debug("retry %d in %.2fs after: %s", retry, pause, exc)
             waited += pause
             await sleep(pause)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+PushbackListener = Callable[[str, int, float | None], None]  # (workflow id, status, Retry-After seconds)
+_WORKFLOW_PATH = re.compile(r"/cloudapi/workflows/([^/]+)/")
+
+
+class Pushback:
+    """Tells its listeners of every 429 / 503 ("not processed, come back later") the client receives for
+    a workflow's calls, including the ones it retries itself: the apply engine cuts that workflow's
+    requests in flight (`reconciler.applying.pacing`)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[PushbackListener] = []
+
+    def subscribe(self, listener: PushbackListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def report(self, path: str, status: int, retry_after: float | None) -> None:
+        found = _WORKFLOW_PATH.match(path)
+        if found is None:
+            return
+        workflow = unquote(found.group(1))
+        for listener in list(self._listeners):
+            listener(workflow, status, retry_after)

@@ -64,10 +64,10 @@ class ProgressView:
 
     def __call__(self, event: ApplyEvent) -> None:
         self.counts[event.kind] += 1
+        if event.kind in ("waiting", "limit_changed"):  # a workflow's limits: in the summary (they change often)
+            return
         if not event.run:  # the endpoint's: unreachable / answers again (one line per outage, on stderr)
             self._endpoint_line(event)
-        elif event.kind == "waiting":
-            return
         elif self._plain:
             self.ui.raw(_plain_line(event))
         else:
@@ -134,7 +134,7 @@ class JsonLines:
 
     def __call__(self, event: ApplyEvent) -> None:
         doc: dict[str, Any] = {"type": f"run_{event.kind}", "run": event.run} if event.run else {"type": event.kind}
-        for key in ("workflow", "execution", "message", "outputs"):
+        for key in ("workflow", "execution", "message", "outputs", "limit"):
             value = getattr(event, key)
             if value is not None:
                 doc[key] = value
@@ -151,6 +151,11 @@ class JsonLines:
                 problems=[_result_document(r) for r in report.problems()],
                 warnings=[_result_document(r) for r in report.warnings()],
             )
+            if report.limits:  # workflows the server pushed back on: their requests in flight
+                doc["limits"] = {
+                    workflow: {"lowest": s.lowest, "current": s.current, "max": s.maximum}
+                    for workflow, s in report.limits.items()
+                }
         self.ui.raw(json.dumps(doc))
 
 
@@ -162,6 +167,11 @@ def summary_lines(report: ApplyReport) -> list[str]:
     parts = [f"{report.count(o)} {o.value}" for o in Outcome if report.count(o)]
     head = "[bold green]Apply complete![/]" if report.ok else "[bold red]Apply finished with problems.[/]"
     lines = [f"{head} {', '.join(parts)} in {report.elapsed:.1f}s."]
+    for workflow, s in report.limits.items():
+        lines.append(
+            f"  workflow {escape(workflow)}: the server pushed back (429/503); requests at once went down to "
+            f"{s.lowest} and are at {s.current} of {s.maximum}"
+        )
     for r in report.problems():
         lines.append(f"  [red]{escape(r.run)}[/]: {escape(r.outcome.value)} - {escape(r.message)}")
     for r in report.warnings():
