@@ -131,7 +131,7 @@ async def _apply(
             await asyncio.to_thread(backend.write, state, None)
             recorder.start()
         request.starting()
-        _record_moves(recorder, plan)
+        record_moves(recorder, plan)
         engine = Engine(plan, desired, recorder, client, parallelism, listener, stop, settings.request_timeout)
         try:
             report = await engine.run()
@@ -140,7 +140,7 @@ async def _apply(
         return Applied(plan, report)
 
 
-def _record_moves(recorder: Recorder, plan: Plan) -> None:
+def record_moves(recorder: Recorder, plan: Plan) -> None:
     """Rename the records the plan moves (``spec.movedFrom``) before anything starts, by the rule of
     ``state mv``. Each move is a put and a remove queued together (no await between): the recorder
     writes them in one journal group, so a crash leaves the record under one name, never two."""
