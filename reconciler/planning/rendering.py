@@ -11,11 +11,15 @@ from typing import Any
 
 from reconciler.planning.changes import Action, Change, Move, ParamChange, Plan, PlannedInput
 from reconciler.planning.diffs import display
+from reconciler.planning.ordering import for_review
 
 PLAN_FORMAT_VERSION = "1.0"
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
+    """The document, its changes grouped by action and alphabetical within each group, as the text plan
+    (`for_review`: moves first, then start, rerun, retry, await, delete, failed, noop)."""
+    plan = for_review(plan)
     return {
         "format_version": PLAN_FORMAT_VERSION,
         "lineage": plan.lineage,
@@ -23,7 +27,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "has_changes": plan.has_changes,
         "changes": [*(move_document(m) for m in plan.moves), *(change_document(c) for c in plan.changes)],
         "summary": plan.summary(),
-        "warnings": list(plan.warnings),
+        "warnings": sorted(plan.warnings),
     }
 
 

@@ -49,11 +49,13 @@ def fingerprint(plan: Plan) -> str:
 
 
 def _acts(plan: Plan) -> list[list[str]]:
-    return [
+    """The starts and deletes, by run name: the fingerprint does not depend on the order the plan lists
+    its changes in (dependency order in a `Plan`, review order in its document)."""
+    return sorted(
         [c.run, c.action.value, c.key or KNOWN_AFTER_APPLY, c.workflow]
         for c in plan.changes
         if c.action.starts or c.action.value == "delete"
-    ]
+    )
 
 
 def _digest(acts: list[list[str]]) -> str:
@@ -155,7 +157,8 @@ def _saved_acts(saved: SavedPlan) -> list[list[str]] | None:
         ]
     except (KeyError, TypeError, AttributeError):
         return None
-    return acts if _digest(acts) == saved.fingerprint else None
+    # as listed: a plan saved before the fingerprint was taken by run name (in dependency order)
+    return next((a for a in (sorted(acts), acts) if _digest(a) == saved.fingerprint), None)
 
 
 def _compatible(saved: list[list[str]], now: list[list[str]]) -> bool:

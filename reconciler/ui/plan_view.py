@@ -16,6 +16,7 @@ from rich.markup import escape
 from reconciler.planning.changes import Action, Change, Move, Plan
 from reconciler.planning.checking import DefinitionChange
 from reconciler.planning.diffs import display
+from reconciler.planning.ordering import for_review
 
 SYMBOLS = {
     Action.START: ("+", "green"),
@@ -44,14 +45,17 @@ def value_text(value: Any) -> str:
 
 
 def plan_lines(plan: Plan) -> list[str]:
-    """Rich-markup lines of the whole plan (changes only, then the summary)."""
+    """Rich-markup lines of the whole plan (changes and failed runs, then the summary), grouped by
+    action and alphabetical within each group (`for_review`). The header names actions: it is not
+    printed over a plan with none (failed runs not retried are no action)."""
+    plan = for_review(plan)
     shown = [c for c in plan.changes if c.action is not Action.NOOP]
     lines: list[str] = []
-    if shown or plan.moves:
+    if plan.has_changes:
         lines += ["reconciler will perform the following actions:", ""]
-        lines += [line for move in plan.moves for line in (*move_lines(move), "")]
-        for change in shown:
-            lines += [*change_lines(change), ""]
+    lines += [line for move in plan.moves for line in (*move_lines(move), "")]
+    for change in shown:
+        lines += [*change_lines(change), ""]
     lines += unchanged_ignored_lines(plan)
     lines.append(summary_line(plan))
     return lines
@@ -136,11 +140,18 @@ def summary_line(plan: Plan) -> str:
 
 
 def markdown(plan: Plan) -> str:
-    """The plan as compact Markdown for a pull-request comment (GitHub / GitLab flavoured)."""
+    """The plan as compact Markdown for a pull-request comment (GitHub / GitLab flavoured), in the
+    order of the text plan (`for_review`); failed runs not retried are listed with or without changes."""
+    plan = for_review(plan)
     s = plan.summary()
     out = ["### reconciler plan", ""]
     if not plan.has_changes:
-        out.append(f"No changes. {s['noop']} run(s) unchanged.")
+        tail = f" {s['failed']} failed run(s) will not be retried." if s["failed"] else ""
+        out.append(f"No changes. {s['noop']} run(s) unchanged.{tail}")
+        failed = [c for c in plan.changes if c.action is Action.FAILED]
+        if failed:
+            out += ["", "| run | action | reason |", "|---|---|---|"]
+            out += [f"| `{c.run}` | **{c.action.value}** | {_md_cell(c.reason)} |" for c in failed]
         out += _ignored_markdown(plan)
         return "\n".join(out) + "\n"
     out += ["| run | action | reason |", "|---|---|---|"]
@@ -153,7 +164,8 @@ def markdown(plan: Plan) -> str:
         f"**{s['start']}** to start, **{s['rerun']}** to re-run, **{s['retry']}** to retry, "
         f"**{s['await']}** to await, **{s['delete']}** to delete, "
         + (f"**{s['moved']}** to move, " if s["moved"] else "")
-        + f"{s['noop']} unchanged.",
+        + f"{s['noop']} unchanged"
+        + (f", {s['failed']} failed." if s["failed"] else "."),
         "",
     ]
     details = [c for c in plan.changes if c.action is not Action.NOOP]

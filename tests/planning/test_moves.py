@@ -95,7 +95,7 @@ def test_the_json_plan_lists_the_move_first_and_counts_it() -> None:
     moved = document["changes"][0]
     assert moved["action"] == "moved" and moved["run"] == "web-new" and moved["moved_from"] == "web-old"
     assert moved["workflow"] == "wf-web" and moved["inputs"] == {} and moved["diff"] == []
-    assert [(c["run"], c["action"]) for c in document["changes"][1:]] == [("db", "noop"), ("web-new", "rerun")]
+    assert [(c["run"], c["action"]) for c in document["changes"][1:]] == [("web-new", "rerun"), ("db", "noop")]
     assert document["summary"]["moved"] == 1 and document["summary"]["rerun"] == 1 and document["has_changes"]
 
 

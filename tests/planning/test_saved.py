@@ -183,8 +183,8 @@ def test_check_same_accepts_an_awaited_upstream_finishing_with_dependents_known_
     new_web = running.model_copy(update={"runs": {"net": running.runs["net"]}})
     saved = _saved(save(plan(desired, new_web), {}, [], CREATED))
     assert [(c["run"], c["action"], "key" in c) for c in saved.document["changes"]] == [
+        ("web", "start", False),  # grouped by action: starts before awaits
         ("net", "await", True),
-        ("web", "start", False),
     ]
 
     finished = state.model_copy(update={"runs": {"net": state.runs["net"]}})
@@ -201,7 +201,7 @@ def test_check_same_accepts_a_conditional_rerun_that_became_noop() -> None:
     desired = _desired()
     state = applied_state(desired)
     saved = _saved(save(plan(desired, with_record(state, "net", execution={"state": "running"})), {}, [], CREATED))
-    assert saved.document["changes"][1]["action"] == "rerun"  # web re-runs only if net's outputs change
+    assert saved.document["changes"][0]["action"] == "rerun"  # web re-runs only if net's outputs change
 
     check_same(saved, plan(desired, state))  # net finished with the same outputs: web is unchanged
 
