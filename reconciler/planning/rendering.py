@@ -32,6 +32,10 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def change_document(change: Change) -> dict[str, Any]:
+    """One run's entry: ``run``, ``action``, ``reason``, ``workflow``, ``inputs``, ``diff`` (a rerun's
+    ``parameter``/``change``/``before``/``after``/``paths``); when they apply, ``key``, ``depends_on``,
+    ``execution`` and ``ignored`` (changes to ``spec.ignoreChanges`` parameters that re-run nothing,
+    in the form of ``diff``). A move's entry is `move_document`."""
     doc: dict[str, Any] = {
         "run": change.run,
         "action": change.action.value,
