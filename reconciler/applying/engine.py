@@ -43,7 +43,6 @@ from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.planner import decide, planned_inputs, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.remote.executions import Execution as RemoteExecution
-from reconciler.remote.executions import ExecutionSummary
 from reconciler.remote.reachability import Notice, Reachability
 from reconciler.remote.retrying import Pushback
 from reconciler.state.models import IN_PROGRESS, TERMINAL, PendingStart, RunRecord
@@ -74,7 +73,7 @@ class Api(Protocol):
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> RemoteExecution: ...
 
-    async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]: ...
+    async def list_states(self, workflow_id: str) -> dict[str, str]: ...
 
     async def get_state(self, workflow_id: str, execution_id: str) -> str: ...
 
@@ -529,8 +528,7 @@ class _States:
 
     async def list_states(self, workflow_id: str) -> dict[str, str]:
         async with self._request(workflow_id):
-            rows = await self._api.list_executions(workflow_id)
-        return {row.id: row.state for row in rows}
+            return await self._api.list_states(workflow_id)
 
     async def get_state(self, workflow_id: str, execution_id: str) -> str:
         async with self._request(workflow_id):

@@ -2,7 +2,9 @@
 
 One loop watches every in-flight execution. When several executions of one workflow are due, a
 single ``GET .../executions`` (the list) tells which ended; a lone execution is checked with
-``GET .../state``. Each execution backs off on its own: checked often while young, rarely once it
+``GET .../state``. A list holds every execution of the workflow, ended ones too, and costs both
+sides CPU for each row: a workflow is listed again no sooner than ``LIST_SECONDS_PER_ROW`` per row
+of its last list (2,000 rows: every 0.2 s; 20,000: every 2 s), its due watches waiting for that. Each execution backs off on its own: checked often while young, rarely once it
 has run for a while (interval = 10 % of its age, between 0.2 s and 15 s). A transient error does not
 end a watch; it only delays the next look (the client reports outages as they happen, one notice per
 outage: `reconciler.remote.reachability`). Once the client gives up on the endpoint
@@ -28,6 +30,7 @@ T = TypeVar("T")
 LIST_THRESHOLD = 3
 MIN_INTERVAL = 0.2
 MAX_INTERVAL = 15.0
+LIST_SECONDS_PER_ROW = 0.0001
 
 
 class StateSource(Protocol):
@@ -60,6 +63,7 @@ class Watcher:
         self._by_workflow: dict[str, dict[str, _Watch]] = {}
         self._queue: list[tuple[float, int, _Watch]] = []
         self._entries = itertools.count(1)
+        self._next_list: dict[str, float] = {}  # workflow -> when it may be listed again
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -127,8 +131,15 @@ class Watcher:
         for w in due:
             by_workflow.setdefault(w.workflow, []).append(w)
         jobs = []
+        now = self._clock()
         for workflow, watches in by_workflow.items():
             if len(self._by_workflow.get(workflow, ())) >= LIST_THRESHOLD:
+                listed_again = self._next_list.get(workflow, 0.0)
+                if listed_again > now:  # listed a moment ago: its due watches wait for the next list
+                    for w in watches:
+                        w.due = listed_again
+                        self._enqueue(w)
+                    continue
                 jobs.append(self._look_list(workflow))
             else:
                 jobs += [self._look_one(w) for w in watches]
@@ -150,6 +161,7 @@ class Watcher:
             for w in watches:
                 _fail(w, err)
             return
+        self._next_list[workflow] = self._clock() + max(MIN_INTERVAL, len(states) * LIST_SECONDS_PER_ROW)
         for w in watches:
             if w.execution in states:
                 self._update(w, states[w.execution])
