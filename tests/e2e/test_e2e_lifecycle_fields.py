@@ -5,7 +5,13 @@ neither). Starts are counted on the emulator's admin view."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+import yaml
 
 from tests.support.e2e import ECHO, FAILS, READS, SECRET, SLOW, Emulator, Stack, run_doc
 
@@ -180,3 +186,47 @@ def test_stack_defaults_give_timeout_and_on_failure_to_runs_without_their_own(st
     assert emulator.starts_per_name()["bad-1"] == 2 and emulator.starts_per_name()["bad-2"] == 1
     final = stack.cli(["plan", "--json", "--no-refresh"]).json()
     assert {c["run"]: c["action"] for c in final["changes"]}["flaky"] == "failed"  # maxAttempts 2 reached
+
+
+PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_workspace() -> Iterator[str]:
+    """A workspace of its own in the default schema, its rows removed afterwards."""
+    import psycopg
+
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("RECONCILER_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    name = f"moves-{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        for table in ("states", "runs", "locks", "fences", "definitions"):
+            conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = %s", [name])
+
+
+@pytest.mark.postgres
+def test_a_rename_moves_the_record_in_a_postgres_workspace(stack: Stack, emulator: Emulator, pg_workspace: str) -> None:
+    path = stack.root / "reconciler.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["spec"]["backend"] = {"type": "postgres", "dsnFrom": {"env": "E2E_PG_DSN"}, "workspace": pg_workspace}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    stack.env["E2E_PG_DSN"] = PG_DSN
+    stack.write_runs(_net_and_web())
+    assert stack.cli(["apply", "--auto-approve"]).code == 0
+    before = stack.state()
+    starts = len(emulator.starts())
+
+    stack.write_runs(_net_and_web("network", movedFrom=["net"]))
+    assert stack.cli(["plan", "--detailed-exitcode"]).code == 2
+    applied = stack.cli(["apply", "--auto-approve"])
+    assert applied.code == 0, applied
+    after = stack.state()
+    assert len(emulator.starts()) == starts
+    assert stack.cli(["state", "list"]).out.split() == ["network", "web"]
+    assert after["runs"]["network"] == before["runs"]["net"] and after["serial"] == before["serial"] + 1
+    assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
