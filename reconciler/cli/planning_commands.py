@@ -179,10 +179,14 @@ def _report_definitions(ctx: Context, used: DefinitionsUsed) -> None:
 @pass_context
 @handle_errors
 def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
-    """Show the state, or a saved plan."""
+    """Show the state, or a saved plan.
+
+    PLANFILE (written by `plan --out`) is printed in full, with its diffs, exactly as `plan` printed
+    it (with --json, as `plan --json` printed its plan)."""
     # imported here, not at start-up: `plan` needs none of them
     from reconciler.operations import show as showing
     from reconciler.planning.saved import load as load_saved_plan
+    from reconciler.planning.saved import shown_plan
     from reconciler.ui import state_view
 
     if planfile:
@@ -190,7 +194,7 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
         if as_json:
             ctx.ui.raw(json.dumps(saved.document, indent=2))
         else:
-            ctx.ui.lines(state_view.saved_plan_lines(saved.document))
+            ctx.ui.lines(plan_view.plan_lines(shown_plan(saved)))
         return
     state, exists = ctx.project().read_state()
     if as_json:

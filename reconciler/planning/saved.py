@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import PlanStaleError
-from reconciler.planning.changes import Plan
+from reconciler.planning.changes import Action, Change, Move, ParamChange, Plan, PlannedInput
 from reconciler.planning.rendering import plan_document
 
 FORMAT = "reconciler-plan"
@@ -36,7 +36,7 @@ class SavedPlan:
     var_files: Sequence[tuple[str, str]]
     targets: tuple[str, ...]
     replace: tuple[str, ...]
-    document: Mapping[str, Any]  # the plan as `plan --json` shows it, for `show PLANFILE`
+    document: Mapping[str, Any]  # the plan as `plan --json` shows it, for `show PLANFILE` (`shown_plan`)
     path: str = "the saved plan"  # where it was read from, for messages
 
 
@@ -79,7 +79,8 @@ def save(plan: Plan, variables: Mapping[str, str], var_files: Sequence[tuple[str
         "replace": list(plan.replace),
         "plan": plan_document(plan),
     }
-    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+    # keys as written: the plan's inputs keep the manifests' order, for `show PLANFILE` (`shown_plan`)
+    return json.dumps(body, indent=2) + "\n"
 
 
 def load(text: str, path: str) -> SavedPlan:
@@ -105,6 +106,60 @@ def load(text: str, path: str) -> SavedPlan:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise PlanStaleError(f"{path} is not a readable reconciler plan file ({err})") from err
+
+
+def shown_plan(saved: SavedPlan) -> Plan:
+    """The saved plan as `plan` showed it, for `show PLANFILE` to print with the same view code.
+
+    Read back from its document, which holds what a plan shows and no more: the values as displayed
+    (secrets and unknown values as their marks, which the views print bare), no input types (the
+    views show none). Not for applying: ``apply PLANFILE`` plans again and compares (`check_same`)."""
+    document = saved.document
+    try:
+        entries = list(document["changes"])
+        moves = tuple(Move(e["moved_from"], e["run"], e["workflow"]) for e in entries if e["action"] == "moved")
+        changes = tuple(_shown_change(e) for e in entries if e["action"] != "moved")
+        warnings = tuple(str(w) for w in document.get("warnings", ()))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PlanStaleError(f"{saved.path} is not a readable reconciler plan file ({err!r})") from err
+    return Plan(
+        changes=changes,
+        lineage=saved.lineage,
+        serial=saved.serial,
+        salt=saved.salt,
+        state_exists=saved.state_exists,
+        manifests_digest=saved.manifests_digest,
+        targets=saved.targets,
+        replace=saved.replace,
+        warnings=warnings,
+        moves=moves,
+    )
+
+
+def _shown_change(entry: Mapping[str, Any]) -> Change:
+    execution = entry.get("execution") or {}
+    return Change(
+        run=str(entry["run"]),
+        action=Action(entry["action"]),
+        reason=str(entry["reason"]),
+        workflow=str(entry["workflow"]),
+        inputs={str(n): PlannedInput("", v) for n, v in dict(entry.get("inputs") or {}).items()},
+        key=entry.get("key"),
+        depends_on=tuple(entry.get("depends_on") or ()),
+        diff=tuple(_shown_param(p) for p in entry.get("diff") or ()),
+        execution_id=execution.get("id"),
+        execution_state=execution.get("state"),
+        ignored=tuple(_shown_param(p) for p in entry.get("ignored") or ()),
+    )
+
+
+def _shown_param(entry: Mapping[str, Any]) -> ParamChange:
+    kind = entry["change"]
+    if kind not in ("added", "removed", "changed"):
+        raise ValueError(f"unknown change {kind!r} of parameter {entry.get('parameter')!r}")
+    return ParamChange(
+        str(entry["parameter"]), kind, entry.get("before"), entry.get("after"), tuple(entry.get("paths") or ())
+    )
 
 
 def check_basis(saved: SavedPlan, lineage: str | None, serial: int | None, manifests_digest: str) -> None:

@@ -8,9 +8,8 @@ from typing import Any
 from rich.markup import escape
 
 from reconciler.parameters import SENSITIVE_MARK
-from reconciler.planning.changes import Action
 from reconciler.state.models import State
-from reconciler.ui.plan_view import SYMBOLS, value_text
+from reconciler.ui.plan_view import value_text
 
 STATE_COLOURS = {"completed": "green", "failed": "red", "canceled": "red", "unknown": "yellow"}
 
@@ -51,21 +50,3 @@ def output_lines(values: Mapping[str, Mapping[str, Any]]) -> list[str]:
         for run, outs in values.items()
         for name, value in outs.items()
     ]
-
-
-def saved_plan_lines(document: Mapping[str, Any]) -> list[str]:
-    """A saved plan's changes, from its JSON document."""
-    lines = [f"[dim]saved plan for lineage {document.get('lineage')}, serial {document.get('serial')}[/]", ""]
-    for change in document.get("changes", []):
-        action = Action(change["action"])
-        if action is Action.NOOP:
-            continue
-        symbol, colour = SYMBOLS[action]
-        lines.append(
-            f"  [{colour}]{escape(symbol)}[/] {escape(change['run'])}: {action.value} "
-            f"[dim]({escape(change['reason'])})[/]"
-        )
-    s = document.get("summary", {})
-    lines.append("")
-    lines.append(", ".join(f"{n} {a}" for a, n in s.items() if n) or "No changes.")
-    return lines
