@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", default="10,50,200")
     parser.add_argument("--large", type=int, default=20000, help="runs of the linearity figure at P=200 (0: none)")
     parser.add_argument("--quick", action="store_true", help="300 runs, P=10,50, no large run: to try it out")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="pairs measured per size, alternating; the fastest of each side kept"
+    )
     parser.add_argument("--reference", nargs=4, metavar=("URL", "P", "RUNS", "DURATION"), help=argparse.SUPPRESS)
     parser.add_argument("--capacity", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.large:
         sizes.append((args.large, 200))
     try:
-        figures, memory, log = _sweep(sizes)
+        figures, memory, log = _sweep(sizes, max(1, args.repeat))
     except BenchError as err:
         print(f"FAILED {err}", file=sys.stderr)
         return 1
@@ -91,7 +94,7 @@ def _compile_package() -> None:
         compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
 
-def _sweep(sizes: list[tuple[int, int]]) -> tuple[list[Figure], list[str], list[str]]:
+def _sweep(sizes: list[tuple[int, int]], repeat: int) -> tuple[list[Figure], list[str], list[str]]:
     figures: list[Figure] = []
     memory: list[str] = []
     log: list[str] = []
@@ -103,13 +106,19 @@ def _sweep(sizes: list[tuple[int, int]]) -> tuple[list[Figure], list[str], list[
             capacity = processes.check(_measure_self(["--capacity", url], root, 60, "capacity"))
             log.append(f"emulator capacity (no latency, 50 threads, GET state): {capacity.stdout.strip()}")
         for n, (runs, p) in enumerate(sizes):
-            with processes.emulator(catalog, latency=LATENCY, workdir=_mkdir(root / f"emu{n}")) as url:
-                reference = processes.check(
-                    _measure_self(
-                        ["--reference", url, str(p), str(runs), str(DURATION)], root, 600, f"reference-{runs}-P{p}"
-                    )
+            references, applies = [], []
+            for r in range(repeat):  # a fresh emulator for each pair: both sides start from no executions
+                with processes.emulator(catalog, latency=LATENCY, workdir=_mkdir(root / f"emu{n}-{r}")) as url:
+                    args = ["--reference", url, str(p), str(runs), str(DURATION)]
+                    references.append(processes.check(_measure_self(args, root, 600, f"reference-{runs}-P{p}")))
+                    applies.append(_apply(root / f"stack{n}-{r}", url, runs, p))
+            reference = min(references, key=lambda m: m.wall)
+            applied = min(applies, key=lambda m: m.wall)
+            if repeat > 1:
+                log.append(
+                    f"apply-{runs} P={p} walls: apply {', '.join(f'{m.wall:.2f}' for m in applies)} s; "
+                    f"reference {', '.join(f'{m.wall:.2f}' for m in references)} s"
                 )
-                applied = _apply(root / f"stack{n}", url, runs, p)
             pairs[(runs, p)] = Pair(runs, p, applied, reference)
             log.append(
                 f"apply-{runs} P={p}: {applied.wall:.2f}s wall, {applied.cpu:.2f}s CPU "
