@@ -51,6 +51,8 @@ def test_a_rename_with_moved_from_moves_the_record_and_starts_nothing(stack: Sta
 
     saved = stack.cli(["plan", "--out", "moved.plan"])  # the reviewed plan, applied as it is
     assert saved.code == 0, saved
+    shown = stack.cli(["show", "moved.plan"])
+    assert shown.code == 0 and "# net has moved to network (movedFrom; nothing starts)" in shown.out, shown
     applied = stack.cli(["apply", "moved.plan"])
     assert applied.code == 0, applied
     assert len(emulator.starts()) == starts
