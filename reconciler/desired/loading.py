@@ -157,4 +157,4 @@ class _Collector:
         order = topological_order(edges, self.problems)
         runs = {name: DesiredRun(**self.runs[name], depends_on=frozenset(edges[name])) for name in order}
         self.problems.extend(move_declaration_problems(runs.values()))
-        return DesiredStack(runs=runs, order=order, manifests_digest=digest)
+        return DesiredStack(runs=runs, order=order, manifests_digest=digest, groups=self.groups)

@@ -339,7 +339,7 @@ def _parse(file: str, text: str, problems: list[Problem]) -> list[Any]:
         for node in _non_empty(loader):
             found.append(_Builder(file, problems, aliases=aliases).build(node))
     except yaml.MarkedYAMLError as exc:
-        problems.append(_syntax_problem(file, exc))
+        problems.append(_syntax_problem(file, exc, text))
     except yaml.YAMLError as exc:  # a reader error: bytes that are not valid text
         problems.append(Problem(SourceLocation(file), f"cannot read YAML: {exc}"))
     finally:
@@ -370,11 +370,24 @@ def _compose_again(text: str) -> list[Node]:
     return nodes
 
 
-def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     where = mark_location(file, mark) if mark is not None else SourceLocation(file)
     message = " ".join(part for part in (exc.context, exc.problem) if part)
-    return Problem(where, f"YAML syntax error: {message or exc}")
+    return Problem(where, f"YAML syntax error: {message or exc}{_flow_hint(exc, text)}")
+
+
+def _flow_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """A ``${...}`` inside ``{...}`` or ``[...]`` ends the flow collection at its ``}``: say to quote it."""
+    start, end = exc.context_mark, exc.problem_mark
+    if "flow" not in (exc.context or "") or start is None or end is None:
+        return ""
+    if not any("${" in line for line in text.split("\n")[start.line : end.line + 1]):
+        return ""
+    return (
+        ' (a ${...} inside {...} or [...] must be quoted, e.g. {type: number, value: "${each.value}"};'
+        " a quoted whole reference keeps its value's type)"
+    )
 
 
 def parse_value(text: str) -> Any:

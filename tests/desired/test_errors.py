@@ -169,3 +169,14 @@ def test_stack_problems_are_reported_with_manifest_problems() -> None:
     found = problems(run_doc("a", "revision: 0\n"), stack=stack)
     assert found[0].startswith("m.yaml:7:13:")
     assert found[1].startswith("reconciler.yaml:5:3: unknown field 'paralelism' (did you mean 'parallelism'?")
+
+
+def test_a_reference_in_a_flow_mapping_says_to_quote_it() -> None:
+    found = problems(run_doc("a", "parameters:\n  size: {type: number, value: ${var.n}}\n"))
+    assert len(found) == 1 and "YAML syntax error" in found[0], found
+    assert 'must be quoted, e.g. {type: number, value: "${each.value}"}' in found[0], found
+
+
+def test_other_flow_errors_get_no_quoting_hint() -> None:
+    found = problems(run_doc("a", "parameters:\n  size: {type: number, value: 3\n"))
+    assert len(found) == 1 and "must be quoted" not in found[0], found

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.support.e2e import ECHO, READS, SECRET, Emulator, Stack, run_doc
@@ -81,10 +80,6 @@ def test_for_each_over_objects_with_a_key_built_reference_and_variable_sources(
     assert (zones["zone-z1"], zones["zone-z2"], zones["zone-z3"]) == ("delete", "noop", "start")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs reconciler/desired/loading.py (another helper's) to pass DesiredStack(groups=self.groups)",
-)
 def test_target_on_a_for_each_base_name_selects_all_its_runs(stack: Stack) -> None:
     _language_stack(stack)
     targeted = _changes(stack, "--target", "web")
