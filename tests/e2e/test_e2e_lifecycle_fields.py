@@ -232,3 +232,52 @@ def test_a_rename_moves_the_record_in_a_postgres_workspace(stack: Stack, emulato
     assert stack.cli(["state", "list"]).out.split() == ["network", "web"]
     assert after["runs"]["network"] == before["runs"]["net"] and after["serial"] == before["serial"] + 1
     assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
+
+
+def _fleet(size_c: int = 20, cache: str = "cache", db_note: str = "v1", **cache_spec: Any) -> list[dict[str, Any]]:
+    """23 runs: net, 10 web (forEach over a list of objects), 10 app (forEach over a map of objects,
+    each reading its web by a key-built reference), db (ignoreChanges: note), and a cache."""
+    keys = "abcdefghij"
+    items = [{"name": k, "size": size_c if k == "c" else 10} for k in keys]
+    return [
+        run_doc("net", ECHO, {"name": "net"}),
+        run_doc("web", ECHO, {"name": "web-${each.key}", "note": "size-${each.value.size}"}, forEach=items),
+        run_doc(
+            "app",
+            READS,
+            {"upstream": "${runs.web-${each.key}.outputs.id}"},
+            forEach={k: {"tier": "app"} for k in keys},
+        ),
+        run_doc("db", ECHO, {"name": "db", "note": db_note}, ignoreChanges=["note"]),
+        run_doc(cache, ECHO, {"name": "cache"}, **cache_spec),
+    ]
+
+
+def test_a_23_run_stack_with_a_rename_objects_a_key_built_reference_and_an_ignored_change(
+    stack: Stack, emulator: Emulator
+) -> None:
+    stack.write_runs(_fleet())
+    first = stack.cli(["apply", "--auto-approve"])
+    assert first.code == 0, first
+    assert len(emulator.starts()) == 23 and len(stack.state()["runs"]) == 23
+
+    # cache renamed, db's ignored note changed, web-c's size changed (its id, which app-c reads, is not)
+    stack.write_runs(_fleet(size_c=30, cache="memcache", db_note="v2", movedFrom=["cache"]))
+    planned = stack.cli(["plan", "--json", "--detailed-exitcode"])
+    assert planned.code == 2, planned
+    document = planned.json()
+    acted = [(c["run"], c["action"]) for c in document["changes"] if c["action"] != "noop"]
+    assert acted == [("memcache", "moved"), ("app-c", "rerun"), ("web-c", "rerun")]
+    app_c = next(c for c in document["changes"] if c["run"] == "app-c")
+    assert app_c["reason"].startswith("inputs depend on outputs known after apply")  # decided once web-c is done
+    assert {k: v for k, v in document["summary"].items() if v} == {"moved": 1, "rerun": 2, "noop": 21}
+    assert [c["ignored"] for c in document["changes"] if "ignored" in c] == [
+        [{"parameter": "note", "change": "changed", "before": "v1", "after": "v2"}]
+    ]
+    applied = stack.cli(["apply", "--auto-approve"])
+    assert applied.code == 0, applied
+    starts = emulator.starts()
+    assert len(starts) == 24 and (starts[-1]["inputs"]["name"], starts[-1]["inputs"]["note"]) == ("web-c", "size-30")
+    runs = stack.state()["runs"]
+    assert len(runs) == 23 and "memcache" in runs and "cache" not in runs
+    assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
