@@ -109,6 +109,13 @@ def test_ambiguous_moves_are_located_errors_that_change_nothing(stack: Stack) ->
     declared = stack.cli(["validate"])
     assert declared.code == 1 and "a run named 'a' is still declared" in declared.err, declared
 
+    stack.write_runs([run_doc("a", ECHO, {"name": "a"}, ignoreChanges=["nmae"])])
+    unknown = stack.cli(["plan"])
+    assert unknown.code == 1, unknown
+    assert (
+        "manifests/runs.yaml:" in unknown.err and "ignoreChanges: 'nmae' is not a parameter of this run" in unknown.err
+    )
+
     stack.write_runs([run_doc("b", ECHO, {"name": "b"}, movedFrom=["a"])])
     both = stack.cli(["apply", "--auto-approve"])
     assert both.code == 1, both
