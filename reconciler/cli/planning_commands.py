@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from rich.markup import escape
 
 from reconciler.cli.common import (
     Context,
+    Duration,
     F,
     common_options,
     handle_errors,
@@ -108,6 +110,17 @@ def plan_options(func: F) -> F:
     is_flag=True,
     help="Exit 0 with no changes, 1 on error (usage errors included), 2 with changes.",
 )
+@click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help=(
+        "Take the state lock while planning, waiting up to DURATION (e.g. 5m) for a writer such as a "
+        "running apply to finish, so that the plan is made from the state it leaves (0s: fail at once "
+        "if the state is locked). Without it, plan takes no lock: it reads the state as it is now."
+    ),
+)
 @pass_context
 @handle_errors
 def plan(
@@ -122,8 +135,13 @@ def plan(
     as_json: bool,
     markdown: bool,
     detailed_exitcode: bool,
+    lock_timeout: float | None,
 ) -> None:
     """Show what apply would do.
+
+    The changes are listed grouped by action (moved, start, re-run, retry, await, delete, then the
+    failed runs not retried), alphabetically within each group, in the text, --markdown and --json
+    plans alike; the dependency order is what `reconciler graph` shows.
 
     Every run is first checked against its workflow's definition (the inputs and outputs the server
     declares): unknown parameter names, values that do not fit the declared type (a shorthand is
@@ -139,9 +157,12 @@ def plan(
     an error. --json adds "definitions": {source, read_at, warnings, changes}."""
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
-    planned = propose(
-        project, inputs, PlanOptions(targets, replace), refresh=refresh, require_definitions=require_definitions
-    )
+    # plan reads the state without a lock (a consistent snapshot); --lock-timeout waits for a writer first
+    locked = nullcontext() if lock_timeout is None else project.backend().lock("plan", lock_timeout)
+    with locked:
+        planned = propose(
+            project, inputs, PlanOptions(targets, replace), refresh=refresh, require_definitions=require_definitions
+        )
     if out:
         save_plan(planned.plan, inputs, out)
     _report_definitions(ctx, planned.definitions)  # once the plan is saved: an error stays the one line
@@ -206,23 +227,55 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
 @click.command()
 @common_options
 @click.argument("selector", required=False, metavar="[RUN[.PARAM]]")
-@click.option("--json", "as_json", is_flag=True, help='Print {"RUN": {"PARAM": value}}.')
-@click.option("--raw", is_flag=True, help="Print one value bare (needs RUN.PARAM).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"RUN": {"PARAM": value}}; with RUN.PARAM, that one value as JSON (e.g. "x", 2, ["a"]).',
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Print one value bare (needs RUN.PARAM). A sensitive output is an error unless --show-sensitive.",
+)
+@click.option(
+    "--show-sensitive",
+    is_flag=True,
+    help="Print sensitive outputs in clear, read from the server (the state keeps only their names).",
+)
 @pass_context
 @handle_errors
-def output(ctx: Context, selector: str | None, as_json: bool, raw: bool) -> None:
-    """Show recorded outputs."""
+def output(ctx: Context, selector: str | None, as_json: bool, raw: bool, show_sensitive: bool) -> None:
+    """Show recorded outputs.
+
+    Sensitive outputs (SecureString) are not kept in the state: they show as "(sensitive)". --raw on
+    one of them exits 1 rather than print that mark where a script expects the value (TOKEN=$(...));
+    with --show-sensitive the value is read from the run's execution on the server and printed."""
     # imported here, not at start-up: `plan` needs neither
     from reconciler.operations import show as showing
     from reconciler.ui import state_view
 
-    state, _ = ctx.project().read_state()
+    project = ctx.project()
+    state, _ = project.read_state()
     values = showing.outputs_of(state, selector)
+    flat = [(run, name) for run, outs in values.items() for name in outs]
+    if raw and len(flat) != 1:
+        raise UserError("--raw prints one value: name it as RUN.PARAM")
+    if show_sensitive:
+        values = showing.revealed(project, state, values)
+    elif raw and showing.sensitive_among(state, values):
+        run, name = flat[0]
+        raise UserError(
+            f"output {run}.{name} is sensitive: the state keeps only its name, so --raw has no value to print. "
+            "Add --show-sensitive to read it from the server and print it in clear."
+        )
+    _, param = showing.parse_selector(state, selector)
     if raw:
-        flat = [v for outs in values.values() for v in outs.values()]
-        if len(flat) != 1:
-            raise UserError("--raw prints one value: name it as RUN.PARAM")
-        ctx.ui.raw(showing.raw_value(flat[0]))
+        run, name = flat[0]
+        ctx.ui.raw(showing.raw_value(values[run][name]))
+    elif as_json and param:  # one output named: its value alone, as JSON
+        run, name = flat[0]
+        ctx.ui.raw(json.dumps(values[run][name], indent=2))
     elif as_json:
         ctx.ui.raw(json.dumps(values, indent=2))
     else:
