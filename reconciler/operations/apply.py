@@ -21,10 +21,11 @@ from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError, ReconcilerError, StateError, UserError
+from reconciler.errors import ConfigError, ManifestError, ReconcilerError, StateError, UserError
 from reconciler.operations.definitions import cached_definitions, read_definitions_with
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.changes import Plan
+from reconciler.planning.checking import check_runs
 from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
@@ -115,6 +116,9 @@ async def _apply(
         workflows = {run.workflow for run in desired.runs.values()}
         definitions = await read_definitions_with(client, workflows, parallelism)  # once, kept for offline checks
         await asyncio.to_thread(backend.write_definitions, settings.url, list(definitions.known.values()))
+        checked = check_runs(desired, definitions)  # what plan checks, before anything starts
+        if checked.problems:
+            raise ManifestError(list(checked.problems))
         recorder = Recorder(backend, state)
         if exists:
             recorder.start()

@@ -68,8 +68,19 @@ def test_each_mistake_fails_the_plan_located_and_starts_nothing(
     assert emulator.starts() == [] and emulator.executions() == {}
 
 
+@pytest.mark.parametrize(("docs", "at", "message"), [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_apply_without_a_plan_file_checks_the_same_before_starting(
+    stack: Stack, emulator: Emulator, docs: list[dict[str, Any]], at: str, message: str
+) -> None:
+    stack.write_runs([*docs, run_doc("fine", ECHO, {"name": "fine"})])
+    result = stack.cli(["apply", "--auto-approve"])
+    assert result.code == 1, result
+    assert f"{_where(stack, at)}: " in result.err and message in result.err, result
+    assert emulator.starts() == [] and emulator.executions() == {}  # not even the run that is fine
+
+
 def test_every_mistake_is_listed_at_once(stack: Stack, emulator: Emulator) -> None:
-    docs = [doc for _, mistake, _, _ in MISTAKES for doc in mistake]
+    docs = [copy.deepcopy(doc) for _, mistake, _, _ in MISTAKES for doc in mistake]  # MISTAKES stays as it is
     for i, doc in enumerate(docs):  # one manifest: every run named apart
         doc["metadata"]["name"] = f"r{i}"
     docs[-1]["spec"]["parameters"]["upstream"] = "${runs.r5.outputs.ID}"
