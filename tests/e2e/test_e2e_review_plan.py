@@ -5,12 +5,15 @@ run's diff; `output --json NAME`, `--raw` on a sensitive output; `plan --lock-ti
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
+import yaml
 
 from tests.support.e2e import ECHO, FAILS, SECRET, Emulator, Stack, run_doc, stop
 
@@ -180,7 +183,9 @@ HOLD = """
 import sys
 from pathlib import Path
 from reconciler.backends.local import LocalBackend
-backend = LocalBackend(Path(sys.argv[1]))
+from reconciler.backends.postgres import PostgresBackend
+kind, where = sys.argv[1], sys.argv[2]
+backend = LocalBackend(Path(where)) if kind == "local" else PostgresBackend(where, sys.argv[3])
 with backend.lock("e2e-writer", 0) as info:
     print(info.id, flush=True)
     sys.stdin.readline()
@@ -188,16 +193,46 @@ with backend.lock("e2e-writer", 0) as info:
     runs = {name: record for name, record in state.runs.items() if name != "a"}
     backend.write(state.model_copy(update={"runs": runs, "serial": state.serial + 1}), state.serial)
 """
+PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_kind(request: pytest.FixtureRequest, stack: Stack) -> Iterator[list[str]]:
+    """The writer's arguments for the stack's backend: its local state file, or a PostgreSQL workspace
+    of its own (removed afterwards)."""
+    if request.param == "local":
+        yield ["local", str(stack.state_path)]
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("RECONCILER_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    workspace = f"review-plan-{uuid.uuid4().hex[:10]}"
+    path = stack.root / "reconciler.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["spec"]["backend"] = {"type": "postgres", "dsnFrom": {"env": "E2E_PG_DSN"}, "workspace": workspace}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    stack.env["E2E_PG_DSN"] = PG_DSN
+    try:
+        yield ["postgres", PG_DSN, workspace]
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            for table in ("states", "runs", "locks", "fences", "definitions"):
+                conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = %s", [workspace])
 
 
 def test_plan_lock_timeout_waits_for_the_writer_and_plans_from_the_state_it_leaves(
-    stack: Stack, emulator: Emulator
+    stack: Stack, emulator: Emulator, backend_kind: list[str]
 ) -> None:
     stack.write_runs([run_doc("a", ECHO, {"name": "a"}), run_doc("b", ECHO, {"name": "b"})])
     assert stack.cli(["apply", "--auto-approve"]).code == 0
     waiting: subprocess.Popen[str] | None = None
     writer = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(stack.state_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, *backend_kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert writer.stdout is not None and writer.stdin is not None
