@@ -26,6 +26,7 @@ from reconciler.operations.definitions import cached_definitions, read_definitio
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.changes import Plan
 from reconciler.planning.checking import check_runs
+from reconciler.planning.ownership import foreign_state_problem
 from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
@@ -91,10 +92,24 @@ def apply(
                 desired.manifests_digest,
             )
         saved = request.saved
-        state = stored or new_state(saved.lineage if saved else None, saved.salt if saved else None)
+        state = stored or new_state(
+            saved.lineage if saved else None, saved.salt if saved else None, project.stack.metadata.name
+        )
         parallelism = request.parallelism or project.stack.spec.parallelism
         return asyncio.run(
-            _apply(backend, settings, state, stored is not None, desired, request, parallelism, approve, listener, stop)
+            _apply(
+                backend,
+                settings,
+                state,
+                stored is not None,
+                desired,
+                project.stack.metadata.name,
+                request,
+                parallelism,
+                approve,
+                listener,
+                stop,
+            )
         )
 
 
@@ -104,6 +119,7 @@ async def _apply(
     state: State,
     exists: bool,
     desired: DesiredStack,
+    stack_name: str,
     request: ApplyRequest,
     parallelism: int,
     approve: Approve,
@@ -126,6 +142,10 @@ async def _apply(
                 for name, record in (await refresh_records(client, state.runs, parallelism)).items():
                     recorder.put(name, record)
         plan = make_plan(desired, recorder.snapshot(), exists, request.options)
+        refused = foreign_state_problem(stack_name, state, plan)
+        if refused is not None:
+            await recorder.close()
+            raise StateError(refused)
         if request.saved is not None:
             check_same(request.saved, plan)
         if not plan.has_changes or (request.saved is None and not approve(plan)):
@@ -236,7 +256,7 @@ def import_execution(project: Project, inputs: Inputs, run: str, execution_id: s
         if run not in desired.runs:
             raise UserError(f"no run named {run!r} is declared in the manifests; declare it before importing")
         stored = backend.read()
-        state = stored or new_state()
+        state = stored or new_state(stack=project.stack.metadata.name)
         if run in state.runs:
             raise UserError(f"run {run!r} is already recorded (use `reconciler state rm {run}` first)")
         return asyncio.run(_import(backend, settings, state, stored is not None, desired, run, execution_id))

@@ -16,10 +16,11 @@ from typing import Any
 
 from reconciler.definitions import Definitions
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ManifestError, UserError
+from reconciler.errors import ManifestError, StateError, UserError
 from reconciler.operations.project import Inputs, Project
 from reconciler.planning.changes import Plan
 from reconciler.planning.checking import DefinitionChange, check_runs, definition_changes, unchecked_problems
+from reconciler.planning.ownership import foreign_state_problem
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.state.models import State
 
@@ -70,7 +71,11 @@ def propose(
         from reconciler.operations.apply import refreshed_view  # the HTTP client: only when needed
 
         state = refreshed_view(project, state, desired)
-    return Planned(make_plan(desired, state, exists, options), desired, state, exists, used)
+    plan = make_plan(desired, state, exists, options)
+    refused = foreign_state_problem(project.stack.metadata.name, state, plan)
+    if refused is not None:
+        raise StateError(refused)
+    return Planned(plan, desired, state, exists, used)
 
 
 def check_definitions(project: Project, desired: DesiredStack, *, refresh: bool, require: bool) -> DefinitionsUsed:

@@ -105,7 +105,7 @@ class Project:
     def read_state(self) -> tuple[State, bool]:
         """The recorded state and whether it exists; a fresh empty one (new lineage) when it does not."""
         state = self.backend().read()
-        return (state, True) if state is not None else (new_state(), False)
+        return (state, True) if state is not None else (new_state(stack=self.stack.metadata.name), False)
 
 
 _UNSET = re.compile(r"parameter '(?P<parameter>[^']*)': environment variable '(?P<variable>[^']*)' is not set")
@@ -214,8 +214,8 @@ def read_text_file(path: str) -> str:
         raise UserError(f"cannot read {path}: {err.strerror}") from err
 
 
-def new_state(lineage: str | None = None, salt: str | None = None) -> State:
-    return State(lineage=lineage or str(uuid.uuid4()), salt=salt or secrets.token_hex(16), serial=0)
+def new_state(lineage: str | None = None, salt: str | None = None, stack: str | None = None) -> State:
+    return State(lineage=lineage or str(uuid.uuid4()), salt=salt or secrets.token_hex(16), serial=0, stack=stack)
 
 
 def _collect(root: Path, entry: str) -> list[tuple[str, str]]:

@@ -151,6 +151,7 @@ class State(_Model):
     serial: int = 0
     lineage: str
     salt: str  # key of the secrets' HMAC; random per lineage
+    stack: str | None = None  # metadata.name of the stack that made it (None: a state from before)
     runs: dict[str, RunRecord] = Field(default_factory=dict)
 
     def has_work_in_progress(self) -> bool:

@@ -58,7 +58,7 @@ def test_rows_hold_the_state_without_its_runs(pg_store: Store) -> None:
     assert isinstance(backend, PostgresBackend)
     backend.write(state(serial=4, lineage="L", runs=2), None)
     [(serial, lineage, body)] = query(backend, "SELECT serial, lineage, body FROM {s}.states")
-    assert (serial, lineage, body) == (4, "L", {"version": 1, "salt": "c2FsdA=="})
+    assert (serial, lineage, body) == (4, "L", {"version": 1, "salt": "c2FsdA==", "stack": None})
     rows = query(backend, "SELECT workspace, name, record->>'key' FROM {s}.runs ORDER BY name")
     assert rows == [("main", "run-0", "k0"), ("main", "run-1", "k1")]
 
