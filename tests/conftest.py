@@ -5,7 +5,11 @@ in the test process goes through `_guarded_connect`, which refuses anything but 
 and Unix sockets (subprocesses started by tests are pointed at 127.0.0.1 by construction).
 
 Every test under ``tests/e2e``, ``tests/examples`` and ``tests/torture`` is marked ``slow`` here, by
-directory: ``make unit`` runs the others (``-m "not slow"``). Shared helpers live in ``tests/support``.
+directory: ``make unit`` runs the others (``-m "not slow"``). Shared helpers live in ``tests/support``;
+the fixtures that several directories use (emulators, PostgreSQL workspaces) in
+``tests/support/fixtures.py``, the pytest-xdist schedule (longest tests first) in
+``tests/support/scheduling.py`` and the torture figures in ``tests/support/figures.py``, all loaded as
+plugins (the main process of pytest-xdist loads this file and its plugins, no other conftest).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest_plugins = ("tests.support.fixtures", "tests.support.scheduling", "tests.support.figures")
 
 SLOW_DIRECTORIES = frozenset({"e2e", "examples", "torture"})
 

@@ -1,7 +1,7 @@
 """End-to-end fixtures: the CLI as a subprocess against the emulator as a subprocess, on 127.0.0.1.
 
-- `emulator` starts ``reconciler emulator --port 0 --catalog FILE`` (a small catalog with short
-  durations, `CATALOG`); killed in the finalizer.
+- `emulator` / `make_emulator` (``tests/support/fixtures.py``) start ``reconciler emulator --port 0
+  --catalog FILE`` on a small catalog with short durations (`CATALOG`); killed in the finalizer.
 - `stack` writes a stack folder (``reconciler.yaml`` + ``manifests/``) pointed at that emulator.
 
 The helpers (`run_cli`, `Stack`, `Emulator`, the catalog's workflow ids) are in ``tests/support/e2e.py``.
@@ -14,37 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.support.e2e import CATALOG, Emulator, ReadOnly, Stack, can_mount, start_emulator, stop
-
-
-@pytest.fixture
-def catalog_file(tmp_path: Path) -> Path:
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(CATALOG, sort_keys=False), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def make_emulator(catalog_file: Path) -> Iterator[Callable[..., Emulator]]:
-    started: list[Emulator] = []
-
-    def make(*extra: str) -> Emulator:
-        emulator = start_emulator(catalog_file, *extra)
-        started.append(emulator)
-        return emulator
-
-    try:
-        yield make
-    finally:
-        for emulator in started:
-            stop(emulator.process)
-
-
-@pytest.fixture
-def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
-    return make_emulator()
+from tests.support.e2e import Emulator, ReadOnly, Stack, can_mount
 
 
 @pytest.fixture

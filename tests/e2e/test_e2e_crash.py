@@ -4,41 +4,30 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 
-from tests.support.e2e import ECHO, LONG, SLOW, Emulator, Result, Stack, run_doc, stop
+from tests.support.e2e import (
+    ECHO,
+    LONG,
+    SLOW,
+    Emulator,
+    Stack,
+    finish,
+    no_traceback,
+    run_doc,
+    stop,
+    wait_while_running,
+)
 
 pytestmark = pytest.mark.slow
 
 
 def _many(count: int) -> list[dict[str, object]]:
     return [run_doc(f"r-{i:03d}", ECHO, {"name": f"r-{i:03d}"}) for i in range(count)]
-
-
-def _starts_per_name(emulator: Emulator) -> Counter[str]:
-    return Counter(s["inputs"]["name"] for s in emulator.starts())
-
-
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, "apply ended before the condition was met"
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-def _finish(process: subprocess.Popen[str], timeout: float = 30) -> Result:
-    try:
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        stop(process)
-    assert "Traceback" not in err, err
-    return Result(["apply"], process.returncode, out, err)
 
 
 def _assert_all_completed(stack: Stack, names: list[str]) -> None:
@@ -59,7 +48,7 @@ def test_sigkill_mid_apply_then_apply_again_starts_each_run_once(
 
     apply = stack.popen(["apply", "--auto-approve", "--parallelism", "4"])
     try:
-        _wait_until(lambda: len(emulator.starts()) >= 20, apply)
+        wait_while_running(lambda: len(emulator.starts()) >= 20, apply)
         apply.send_signal(signal.SIGKILL)
         apply.wait(timeout=10)
     finally:
@@ -69,7 +58,7 @@ def test_sigkill_mid_apply_then_apply_again_starts_each_run_once(
 
     again = stack.cli(["apply", "--auto-approve", "--parallelism", "4"], timeout=120)
     assert again.code == 0, again
-    assert _starts_per_name(emulator) == Counter(names)
+    assert emulator.starts_per_name() == Counter(names)
     _assert_all_completed(stack, names)
     assert stack.cli(["plan", "--detailed-exitcode"]).code == 0
 
@@ -90,7 +79,7 @@ def test_faulty_network_still_starts_each_run_once(
             break
     assert results[-1].code == 0, "\n\n".join(str(r) for r in results)
     assert emulator.admin("faults")["injected"], "no fault was injected: the test proves nothing"
-    assert _starts_per_name(emulator) == Counter(names)
+    assert emulator.starts_per_name() == Counter(names)
     _assert_all_completed(stack, names)
 
 
@@ -98,10 +87,10 @@ def test_ctrl_c_records_what_started_and_the_next_apply_awaits_it(stack: Stack, 
     names = ["l-1", "l-2", "l-3"]
     stack.write_runs([run_doc(n, LONG, {"name": n}) for n in names])
     apply = stack.popen(["apply", "--auto-approve"])
-    _wait_until(lambda: len(emulator.starts()) == 3, apply)
+    wait_while_running(lambda: len(emulator.starts()) == 3, apply)
     time.sleep(0.2)  # let the answers be recorded too
     apply.send_signal(signal.SIGINT)
-    interrupted = _finish(apply)
+    interrupted = no_traceback(finish(apply, ["apply"], 30))
     assert interrupted.code != 0, interrupted
     assert "nterrupted" in interrupted.out + interrupted.err, interrupted
 
@@ -131,11 +120,11 @@ def test_stopping_mid_start_starts_nothing_new(
     names = [f"r-{i:03d}" for i in range(60)]
     stack.write_runs(_many(60))
     apply = stack.popen(["apply", "--auto-approve"])
-    _wait_until(lambda: len(emulator.starts()) >= 12, apply)
+    wait_while_running(lambda: len(emulator.starts()) >= 12, apply)
     apply.send_signal(sig)
-    stopped = _finish(apply)
+    stopped = no_traceback(finish(apply, ["apply"], 30))
     assert stopped.code != 0, stopped
-    started = _starts_per_name(emulator)
+    started = emulator.starts_per_name()
     assert len(started) < 40, "apply went on starting after the signal"
 
     runs = stack.state()["runs"]
@@ -144,7 +133,7 @@ def test_stopping_mid_start_starts_nothing_new(
 
     again = stack.cli(["apply", "--auto-approve"], timeout=60)
     assert again.code == 0, again
-    assert _starts_per_name(emulator) == Counter(names)
+    assert emulator.starts_per_name() == Counter(names)
     _assert_all_completed(stack, names)
 
 
@@ -159,7 +148,7 @@ def test_runs_removed_after_a_crash_are_cancelled_even_when_their_start_was_inte
     stack.write_runs([run_doc(f"s-{i:02d}", SLOW, {"name": f"stuck-{i:02d}"}) for i in range(30)])
     apply = stack.popen(["apply", "--auto-approve"])
     try:
-        _wait_until(lambda: len(emulator.starts()) >= 8, apply)
+        wait_while_running(lambda: len(emulator.starts()) >= 8, apply)
         apply.send_signal(signal.SIGKILL)
         apply.wait(timeout=10)
     finally:

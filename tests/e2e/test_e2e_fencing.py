@@ -13,38 +13,31 @@ import signal
 import subprocess
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.e2e import ECHO, Emulator, Result, Stack, run_cli, run_doc, stop
+from tests.support.e2e import (
+    ECHO,
+    Emulator,
+    Result,
+    Stack,
+    finish,
+    no_traceback,
+    run_cli,
+    run_doc,
+    stop,
+    wait_while_running,
+)
+from tests.support.stores import PG_DSN, with_application
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 RUNS = 30
 REQUEST_TIMEOUT = 3  # what the new holder waits for the old holder's starts in flight
-TABLES = ("states", "runs", "locks", "fences")
 LATENCY = 1.0
-
-
-@pytest.fixture
-def workspace() -> Iterator[str]:
-    import psycopg
-
-    try:
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if os.environ.get("RECONCILER_REQUIRE_PG") == "1":
-            pytest.fail(f"PostgreSQL not reachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    name = f"fence-{uuid.uuid4().hex[:12]}"
-    yield name
-    for table in TABLES:
-        _sql(f"DELETE FROM reconciler.{table} WHERE workspace = %s", name)
 
 
 def _sql(text: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -55,17 +48,13 @@ def _sql(text: str, *params: Any) -> list[tuple[Any, ...]]:
         return cursor.fetchall() if cursor.description else []
 
 
-def _dsn(application: str) -> str:
-    return f"{PG_DSN}{'&' if '?' in PG_DSN else '?'}application_name={application}"
-
-
 class Applier:
     """One side of the race: its own PostgreSQL ``application_name``, so a test can end its sessions."""
 
     def __init__(self, stack: Stack, label: str) -> None:
         self.stack = stack
         self.application = f"{label}-{uuid.uuid4().hex[:10]}"
-        self.env = {**stack.env, "E2E_PG_DSN": _dsn(self.application)}
+        self.env = {**stack.env, "E2E_PG_DSN": with_application(PG_DSN, self.application)}
 
     def cli(self, args: list[str], timeout: float = 120) -> Result:
         return run_cli(args, env=self.env, cwd=self.stack.root, timeout=timeout)
@@ -92,31 +81,8 @@ def _postgres_stack(stack: Stack, workspace: str) -> None:
     stack.write_runs([run_doc(f"r-{i:02d}", ECHO, {"name": f"r-{i:02d}"}) for i in range(RUNS)])
 
 
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"apply ended (exit {process.returncode}) before the condition was met:\n{out}\n{err}")
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-def _finish(process: subprocess.Popen[str], timeout: float = 60) -> Result:
-    try:
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        stop(process)
-    assert "Traceback" not in err, err
-    return Result(["apply"], process.returncode, out, err)
-
-
-def _starts_per_run(emulator: Emulator) -> Counter[str]:
-    return Counter(s["inputs"]["name"] for s in emulator.starts())
-
-
 def _assert_each_run_started_once(emulator: Emulator, stack: Stack, applier: Applier) -> None:
-    counts = _starts_per_run(emulator)
+    counts = emulator.starts_per_name()
     duplicates = {name: n for name, n in counts.items() if n > 1}
     timeline = [(s["receivedAt"], s["inputs"]["name"]) for s in emulator.starts() if s["inputs"]["name"] in duplicates]
     assert duplicates == {}, f"started more than once: {duplicates} {timeline}"
@@ -146,10 +112,10 @@ def test_terminated_holder_starts_nothing_more_and_no_run_starts_twice(race: tup
     old, new = Applier(stack, "fence-old"), Applier(stack, "fence-new")
     first = old.popen(["apply", "--auto-approve"])
     try:
-        _wait_until(lambda: len(emulator.starts()) >= 4, first)
+        wait_while_running(lambda: len(emulator.starts()) >= 4, first)
         assert old.terminate_sessions() >= 1  # the old apply lives on, its lock is gone
         second = new.cli(["apply", "--auto-approve", "--parallelism", "10", "--lock-timeout", "20s"])
-        fenced = _finish(first)
+        fenced = no_traceback(finish(first, ["apply"]))
     finally:
         stop(first)
     assert second.code == 0, second
@@ -167,7 +133,7 @@ def test_frozen_holder_force_unlocked_starts_nothing_more_and_no_run_starts_twic
     old, new = Applier(stack, "fence-old"), Applier(stack, "fence-new")
     first = old.popen(["apply", "--auto-approve"])
     try:
-        _wait_until(lambda: len(emulator.starts()) >= 4, first)
+        wait_while_running(lambda: len(emulator.starts()) >= 4, first)
         # Half a latency later the old apply has sent its next starts and waits for their answers: it
         # is frozen with starts in flight, not between a lock check and its request (the residual
         # window no client can close, docs/reliability.md "Fencing").
@@ -182,7 +148,7 @@ def test_frozen_holder_force_unlocked_starts_nothing_more_and_no_run_starts_twic
         assert unlocked.code == 0, unlocked
         second = new.cli(["apply", "--auto-approve", "--parallelism", "10"])
         os.kill(first.pid, signal.SIGCONT)
-        fenced = _finish(first)
+        fenced = no_traceback(finish(first, ["apply"]))
     finally:
         if first.poll() is None:
             os.kill(first.pid, signal.SIGCONT)

@@ -21,23 +21,24 @@ def _set_give_up(stack: Stack, after: str) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
-def _lines(pipe: Iterable[str]) -> queue.Queue[str]:
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=pump, args=(pipe, lines), daemon=True).start()
-    return lines
+class _Lines(queue.Queue[str]):
+    """The lines of one pipe, put here by a daemon thread (the pump) as they are read."""
+
+    def __init__(self, pipe: Iterable[str]) -> None:
+        super().__init__()
+        self.pump = threading.Thread(target=pump, args=(pipe, self), daemon=True)
+        self.pump.start()
+
+    def drained(self) -> str:
+        """Every line left, once the process has exited (its pump ends at end of file)."""
+        self.pump.join(APPLY_BOUND)
+        seen: list[str] = []
+        while not self.empty():
+            seen.append(self.get_nowait())
+        return "".join(seen)
 
 
-def _drained(lines: queue.Queue[str]) -> str:
-    """Every line pumped from a pipe whose process has exited (its pump ends at end of file)."""
-    seen: list[str] = []
-    while True:
-        try:
-            seen.append(lines.get(timeout=2.0))
-        except queue.Empty:
-            return "".join(seen)
-
-
-def _until(lines: queue.Queue[str], text: str, seen: list[str]) -> None:
+def _until(lines: _Lines, text: str, seen: list[str]) -> None:
     while True:
         line = lines.get(timeout=APPLY_BOUND)
         seen.append(line)
@@ -60,15 +61,15 @@ def test_apply_gives_up_on_a_killed_server_and_keeps_the_execution_awaited(stack
     try:
         out: list[str] = []
         assert apply.stdout is not None and apply.stderr is not None
-        lines, errors = _lines(apply.stdout), _lines(apply.stderr)
+        lines, errors = _Lines(apply.stdout), _Lines(apply.stderr)
         _until(lines, "stuck: started", out)
         stop(emulator.process)  # the server dies mid-apply
         apply.wait(timeout=APPLY_BOUND)
     finally:
         stop(apply)
     # the pumps own both pipes (a second reader would race them for lines): drain what they read
-    text = "".join(out) + _drained(lines)
-    err = _drained(errors)
+    text = "".join(out) + lines.drained()
+    err = errors.drained()
     assert apply.returncode == 1, text + err
     assert "Traceback" not in text + err
     assert err.count(f"Warning: the VCD endpoint {stack.url} is not answering") == 1, err

@@ -2,11 +2,14 @@
 
 - `CATALOG`: a small catalog with short durations; `ECHO`, `SLOW`... name its workflows.
 - `start_emulator` starts ``reconciler emulator --port 0 --catalog FILE`` and reads the "listening on"
-  line from its stderr; `stop` kills a process started by a test (by its own pid).
+  line from its stderr; `Emulator` is the server's own view (starts, executions, faults, outputs).
 - `Stack` is a stack folder (``reconciler.yaml`` + ``manifests/``) pointed at that emulator.
-- `run_cli` runs ``reconciler ARGS``, bounded in time, and asserts that no traceback reached the user.
+- `run_cli` runs ``reconciler ARGS``, bounded in time, and asserts that no traceback reached the user;
+  `start_cli` starts it in the background, `wait_until` / `wait_while_running` poll a condition while
+  it runs, `finish` waits for it (bounded) and `stop` kills it.
 
-The fixtures built on these live in ``tests/e2e/conftest.py``.
+The torture suite builds on these (``tests/support/torture.py``). The fixtures are in
+``tests/support/fixtures.py`` (emulators, PostgreSQL workspaces) and ``tests/e2e/conftest.py`` (stacks).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,7 @@ SECRET = "00000000-0000-4000-8000-00000000e004"  # name, password (SecureString)
 READS = "00000000-0000-4000-8000-00000000e005"  # upstream (string) -> seen
 LONG = "00000000-0000-4000-8000-00000000e006"  # name -> done, after 2.5 s
 PASSWORD = "e2e-pw"
+API_VERSION = "37.2"
 
 CATALOG: dict[str, Any] = {
     "apiVersions": ["37.1", "37.2"],
@@ -116,22 +121,41 @@ def run_doc(name: str, workflow: str, parameters: Mapping[str, Any], **spec: Any
 
 @dataclass
 class Result:
+    """What a finished ``reconciler ARGS`` printed; its ``str`` ends with the last 4,000 characters of
+    each stream (a torture apply prints hundreds of lines)."""
+
     args: Sequence[str]
     code: int
     out: str
     err: str
 
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
     def json(self) -> Any:
         return json.loads(self.out)
 
     def __str__(self) -> str:
-        return f"reconciler {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+        return (
+            f"reconciler {' '.join(self.args)} -> {self.code}\n"
+            f"--- stdout\n{self.out[-4000:]}\n--- stderr\n{self.err[-4000:]}"
+        )
+
+
+def no_traceback(result: Result) -> Result:
+    """``result``, once checked that no traceback reached the user."""
+    assert "Traceback" not in result.text, str(result)
+    return result
 
 
 @dataclass
 class Emulator:
+    """An emulator subprocess and the server's own view of what it did (the tests' judge)."""
+
     url: str
     process: subprocess.Popen[str]
+    _token: str | None = None
 
     def admin(self, what: str) -> Any:
         return httpx.get(f"{self.url}/_emulator/{what}", timeout=10).json()
@@ -139,8 +163,53 @@ class Emulator:
     def starts(self) -> list[dict[str, Any]]:
         return list(self.admin("starts"))
 
+    def starts_per_name(self) -> Counter[str]:
+        """How many starts the server accepted per ``name`` input."""
+        return Counter(s["inputs"]["name"] for s in self.starts())
+
     def executions(self) -> dict[str, dict[str, Any]]:
         return {e["executionId"]: e for e in self.admin("executions")}
+
+    def lost_answers(self) -> int:
+        return int(self.admin("faults")["injected"].get("lost", 0))
+
+    def outputs(self, workflow: str, execution: str) -> dict[str, Any]:
+        """The execution's outputs as the server answers them (retried through injected faults)."""
+        for _ in range(30):
+            try:
+                answer = httpx.get(
+                    f"{self.url}/cloudapi/workflows/{workflow}/executions/{execution}",
+                    headers=self._headers(),
+                    timeout=10,
+                )
+            except httpx.TransportError:
+                continue
+            if answer.status_code == 200:
+                return {p["name"]: _decoded(p.get("value")) for p in answer.json()["outputParameters"]}
+            if answer.status_code == 401:
+                self._token = None
+        raise AssertionError(f"the emulator never answered for execution {execution}")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": f"application/json;version={API_VERSION}"}
+        if self._token is None:
+            answer = httpx.post(
+                f"{self.url}/cloudapi/1.0.0/sessions/provider", auth=("admin@System", PASSWORD), headers=headers
+            )
+            self._token = answer.headers["x-vmware-vcloud-access-token"]
+        return {**headers, "Authorization": f"Bearer {self._token}"}
+
+
+def _decoded(value: Any) -> Any:
+    """The plain value of a WsParameter value, in either format (``{"inputType": "string", "value": "x"}``
+    or ``{"string": {"value": "x"}}``)."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    if isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value.values()))
+        if isinstance(inner, dict) and "value" in inner:
+            return inner["value"]
+    return value
 
 
 @dataclass
@@ -194,15 +263,7 @@ class Stack:
         return run_cli(args, env=self.env, cwd=self.root, **kwargs)
 
     def popen(self, args: Sequence[str]) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, *args],
-            cwd=self.root,
-            env=environ(self.env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        return start_cli(args, env=self.env, cwd=self.root)
 
 
 def environ(extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -229,9 +290,24 @@ def run_cli(
         timeout=timeout,
         input=stdin if stdin is not None else "",
     )
-    result = Result(list(args), done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, str(result)
-    return result
+    return no_traceback(Result(list(args), done.returncode, done.stdout, done.stderr))
+
+
+def start_cli(
+    args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | str | None = None, prefix: Sequence[str] = ()
+) -> subprocess.Popen[str]:
+    """``reconciler ARGS`` started in the background in its own session (`stop` kills the session),
+    under ``prefix`` if any (``setpriv ... --``); stdout and stderr piped, no stdin."""
+    return subprocess.Popen(
+        [*prefix, CLI, *args],
+        cwd=cwd,
+        env=environ(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def start_emulator(catalog: Path, *extra: str) -> Emulator:
@@ -247,7 +323,7 @@ def start_emulator(catalog: Path, *extra: str) -> Emulator:
     assert process.stderr is not None
     stderr = process.stderr
     threading.Thread(target=pump, args=(stderr, lines), daemon=True).start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 20  # the emulator imports in under a second; a loaded machine is slower
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.2)
@@ -262,13 +338,58 @@ def start_emulator(catalog: Path, *extra: str) -> Emulator:
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    """Kill a process started by a test (by its own pid) and reap it."""
+    """Kill a process started by a test and reap it: SIGCONT (it may be frozen) then SIGKILL to its own
+    session (``start_new_session=True``), or to the process alone when it leads no process group."""
     if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            try:
+                if os.getpgid(process.pid) == process.pid:
+                    os.killpg(process.pid, sig)
+                else:
+                    process.send_signal(sig)
+            except ProcessLookupError:
+                pass
     try:
         process.communicate(timeout=10)
     except (subprocess.TimeoutExpired, ValueError):
         pass
+
+
+def finish(process: subprocess.Popen[str], args: Sequence[str], timeout: float = 60) -> Result:
+    """Wait for a started CLI (bounded; killed if it overstays, then an AssertionError); its Result."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(process)
+        raise AssertionError(f"reconciler {' '.join(args)} still running after {timeout:.0f} s") from None
+    return Result(list(args), process.returncode, out, err)
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 60, process: subprocess.Popen[str] | None = None
+) -> bool:
+    """Poll ``condition`` every 20 ms until true (True), ``timeout`` passed or ``process`` ended (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if process is not None and process.poll() is not None:
+            return condition()
+        time.sleep(0.02)
+    return False
+
+
+def wait_while_running(condition: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 30) -> None:
+    """`wait_until` ``condition`` while ``process`` runs; fails with the process's output if it ended
+    first, or when ``timeout`` passed."""
+    if wait_until(condition, timeout, process):
+        return
+    if process.poll() is not None:
+        out, err = process.communicate()
+        raise AssertionError(
+            f"the process ended (exit {process.returncode}) before the condition was met:\n{out}\n{err}"
+        )
+    raise AssertionError(f"condition not met in {timeout:g} s")
 
 
 def can_mount() -> bool:

@@ -1,43 +1,35 @@
-"""What the torture tests share: the emulator as a subprocess, stack folders on both backends, the CLI
-as a subprocess, the server's own view (admin starts, execution outputs over the API), seeded
-randomness, the size knob and the figures printed at the end.
+"""What the torture tests share, on top of ``tests/support/e2e.py`` (the emulator and the CLI as
+subprocesses): stack folders on both backends, seeded randomness, the size knob, the judge (the
+server's own view) and the figures printed at the end.
 
 - ``RECONCILER_TORTURE_SEED``: the seed of every random choice (printed; random when unset). Each test
   draws from ``random.Random(f"{seed}/{test}")``, so one test is replayed alone with the same seed.
 - ``RECONCILER_TORTURE_SCALE``: 1 (default) is the CI size; ``make torture`` sets 3 (more runs, more
   kills). Sizes are ``scaled(n)``.
-- ``FIGURES``: each test's counts (kills, lost answers, starts per run, outputs that differ...), printed
-  by the terminal summary of ``tests/torture/conftest.py`` and, with ``-s``, as they are recorded.
+- `report`: each test's counts (kills, lost answers, starts per run, outputs that differ...), kept with
+  the test's report (``user_properties``, so that they reach the main process under pytest-xdist) and
+  printed at the end by ``tests/support/figures.py``; with ``-s`` also as recorded. The seed is
+  drawn once, in the main process: pytest-xdist workers inherit it through the environment.
 
 The kill points are those of ``reconciler/killpoints.py`` (``RECONCILER_KILL_AT=NAME[:N]``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import random
-import signal
 import subprocess
-import sys
-import threading
-import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-CLI = str(Path(sys.executable).with_name("reconciler"))
-PASSWORD = "torture-pw"
-API_VERSION = "37.2"
-PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.support.e2e import API_VERSION, PASSWORD, Emulator, Result, run_cli, start_cli
+from tests.support.stores import PG_DSN, with_application
 
 # Seconds one request may take: also how long an apply that takes over a lock from a killed holder
 # waits for that holder's starts in flight (docs/reliability.md, Fencing). The emulator answers in
@@ -45,6 +37,7 @@ PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0
 REQUEST_TIMEOUT = 3
 
 SEED = int(os.environ.get("RECONCILER_TORTURE_SEED") or random.SystemRandom().randrange(1, 2**31))
+os.environ["RECONCILER_TORTURE_SEED"] = str(SEED)  # pytest-xdist workers, started later, take this one
 SCALE = float(os.environ.get("RECONCILER_TORTURE_SCALE") or "1")
 
 ZERO = "00000000-0000-4000-8000-0000000070a0"  # duration 0: completed in its start answer
@@ -86,12 +79,15 @@ def rng_for(test: str) -> random.Random:
     return random.Random(f"{SEED}/{test}")
 
 
-FIGURES: list[tuple[str, dict[str, Any]]] = []
+FIGURES = "torture figures"  # the user_properties key of a test's figures
+RECORDED: list[tuple[str, dict[str, Any]]] = []  # this test's figures, until its report takes them
 
 
 def report(test: str, **figures: Any) -> None:
-    """Keep a test's figures for the terminal summary (and print them for ``-s``)."""
-    FIGURES.append((test, figures))
+    """Keep a test's figures for the terminal summary (and print them for ``-s``): the hook
+    ``pytest_runtest_call`` of ``tests/support/figures.py`` moves them into the test's
+    ``user_properties``, which pytest-xdist carries to the main process."""
+    RECORDED.append((test, figures))
     print(f"\n[torture] {test}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
 
 
@@ -100,174 +96,7 @@ def histogram(counts: Mapping[str, int], names: Sequence[str]) -> dict[int, int]
     return dict(sorted(Counter(counts.get(n, 0) for n in names).items()))
 
 
-# --- processes -------------------------------------------------------------------------------------
-
-
-def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
-    env.update({"NO_COLOR": "1", "TORTURE_VCD_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
-    env.update(extra or {})
-    return env
-
-
-@dataclass
-class Result:
-    args: Sequence[str]
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __str__(self) -> str:
-        return f"reconciler {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out[-4000:]}\n--- stderr\n{self.err[-4000:]}"
-
-
-def no_traceback(result: Result) -> Result:
-    assert "Traceback" not in result.text, str(result)
-    return result
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """SIGCONT then SIGKILL a process this test started (its own session), and reap it."""
-    if process.poll() is None:
-        for sig in (signal.SIGCONT, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
-    try:
-        process.communicate(timeout=10)
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
-
-
-def finish(process: subprocess.Popen[str], args: Sequence[str], timeout: float) -> Result:
-    """Wait for a started CLI (bounded), kill it if it overstays; its Result."""
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop(process)
-        raise AssertionError(f"reconciler {' '.join(args)} still running after {timeout:.0f} s") from None
-    return Result(list(args), process.returncode, out, err)
-
-
-def wait_until(
-    condition: Callable[[], bool], timeout: float = 60, process: subprocess.Popen[str] | None = None
-) -> bool:
-    """Poll ``condition`` until true (True), ``timeout`` passed or ``process`` ended (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if process is not None and process.poll() is not None:
-            return condition()
-        time.sleep(0.02)
-    return False
-
-
-# --- the emulator ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Emulator:
-    url: str
-    process: subprocess.Popen[str]
-    _token: str | None = None
-
-    def admin(self, what: str) -> Any:
-        return httpx.get(f"{self.url}/_emulator/{what}", timeout=10).json()
-
-    def starts(self) -> list[dict[str, Any]]:
-        return list(self.admin("starts"))
-
-    def starts_per_name(self) -> Counter[str]:
-        return Counter(s["inputs"]["name"] for s in self.starts())
-
-    def lost_answers(self) -> int:
-        return int(self.admin("faults")["injected"].get("lost", 0))
-
-    def outputs(self, workflow: str, execution: str) -> dict[str, Any]:
-        """The execution's outputs as the server answers them (retried through injected faults)."""
-        for _ in range(30):
-            try:
-                answer = httpx.get(
-                    f"{self.url}/cloudapi/workflows/{workflow}/executions/{execution}",
-                    headers=self._headers(),
-                    timeout=10,
-                )
-            except httpx.TransportError:
-                continue
-            if answer.status_code == 200:
-                return {p["name"]: _decoded(p.get("value")) for p in answer.json()["outputParameters"]}
-            if answer.status_code == 401:
-                self._token = None
-        raise AssertionError(f"the emulator never answered for execution {execution}")
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": f"application/json;version={API_VERSION}"}
-        if self._token is None:
-            answer = httpx.post(
-                f"{self.url}/cloudapi/1.0.0/sessions/provider", auth=("admin@System", PASSWORD), headers=headers
-            )
-            self._token = answer.headers["x-vmware-vcloud-access-token"]
-        return {**headers, "Authorization": f"Bearer {self._token}"}
-
-
-def _decoded(value: Any) -> Any:
-    """The plain value of a WsParameter value, in either format (``{"inputType": "string", "value": "x"}``
-    or ``{"string": {"value": "x"}}``)."""
-    if isinstance(value, dict) and "value" in value:
-        return value["value"]
-    if isinstance(value, dict) and len(value) == 1:
-        inner = next(iter(value.values()))
-        if isinstance(inner, dict) and "value" in inner:
-            return inner["value"]
-    return value
-
-
-def start_emulator(catalog: Path, *extra: str) -> Emulator:
-    process = subprocess.Popen(
-        [CLI, "emulator", "--port", "0", "--catalog", str(catalog), *extra],
-        env=environ(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stderr is not None
-    stderr = process.stderr
-    threading.Thread(target=_pump, args=(stderr, lines), daemon=True).start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if process.poll() is not None:
-                break
-            continue
-        if line.startswith("listening on "):
-            return Emulator(line.removeprefix("listening on ").strip(), process)
-    stop(process)
-    raise RuntimeError("the emulator did not announce itself")
-
-
 # --- stacks ----------------------------------------------------------------------------------------
-
-
-def run_doc(name: str, workflow: str, parameters: Mapping[str, Any], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "reconciler/v1",
-        "kind": "WorkflowRun",
-        "metadata": {"name": name},
-        "spec": {"workflow": workflow, "parameters": dict(parameters), **spec},
-    }
 
 
 @dataclass
@@ -315,7 +144,7 @@ class Stack:
                     "url": self.url,
                     "apiVersion": API_VERSION,
                     "org": "System",
-                    "auth": {"username": "admin", "passwordFrom": {"env": "TORTURE_VCD_PASSWORD"}},
+                    "auth": {"username": "admin", "passwordFrom": {"env": "E2E_VCD_PASSWORD"}},
                     "requestTimeout": REQUEST_TIMEOUT,
                     **(endpoint or {}),
                 },
@@ -335,8 +164,7 @@ class Stack:
     def _env(self, tag: str, extra: Mapping[str, str] | None) -> dict[str, str]:
         env = dict(self.env)
         if self.backend == "postgres":
-            sep = "&" if "?" in PG_DSN else "?"
-            env["TORTURE_PG_DSN"] = f"{PG_DSN}{sep}application_name={self.app(tag)}"
+            env["TORTURE_PG_DSN"] = with_application(PG_DSN, self.app(tag))
         env.update(extra or {})
         return env
 
@@ -350,16 +178,7 @@ class Stack:
         stdin: str = "",
     ) -> Result:
         """``reconciler ARGS`` in the stack folder, bounded; no traceback may reach the user."""
-        done = subprocess.run(
-            [CLI, *args],
-            cwd=self.root,
-            env=environ(self._env(tag, env)),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            input=stdin,
-        )
-        return no_traceback(Result(list(args), done.returncode, done.stdout, done.stderr))
+        return run_cli(args, env=self._env(tag, env), cwd=self.root, timeout=timeout, stdin=stdin)
 
     def popen(
         self,
@@ -370,16 +189,7 @@ class Stack:
         prefix: Sequence[str] = (),
     ) -> subprocess.Popen[str]:
         """``reconciler ARGS`` started in the background (its own session), under ``prefix`` if any."""
-        return subprocess.Popen(
-            [*prefix, CLI, *args],
-            cwd=self.root,
-            env=environ(self._env(tag, env)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        return start_cli(args, env=self._env(tag, env), cwd=self.root, prefix=prefix)
 
     def state(self) -> dict[str, Any]:
         result = self.cli(["state", "pull"])
@@ -390,22 +200,6 @@ class Stack:
         result = self.cli(["output", "--json"])
         assert result.code == 0, str(result)
         return dict(result.json())
-
-
-def new_workspace() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def drop_workspace(workspace: str) -> None:
-    """Remove one test's rows (its own workspace only) from the backend's tables."""
-    import psycopg
-
-    with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT to_regclass('reconciler.states') IS NOT NULL").fetchone()
-        if not exists or not exists[0]:
-            return
-        for table in ("runs", "states", "locks"):
-            conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = %s", [workspace])
 
 
 APPLY = ["apply", "--auto-approve"]
@@ -494,9 +288,3 @@ def judge(stack: Stack, emulator: Emulator, names: Sequence[str]) -> Verdict:
         wrong_execution=wrong,
         outputs_differ=differ,
     )
-
-
-def _pump(pipe: Iterable[str], lines: queue.Queue[str]) -> None:
-    """Put each line read from ``pipe`` into ``lines`` (run in a daemon thread)."""
-    for line in pipe:
-        lines.put(line)

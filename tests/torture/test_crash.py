@@ -20,24 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.torture import (
-    APPLY,
-    QUICK,
-    SCALE,
-    SEED,
-    USES,
-    ZERO,
-    Emulator,
-    Stack,
-    converge,
-    judge,
-    report,
-    rng_for,
-    run_doc,
-    scaled,
-    stop,
-    wait_until,
-)
+from tests.support.e2e import Emulator, run_doc, stop, wait_until
+from tests.support.torture import APPLY, QUICK, SCALE, SEED, USES, ZERO, Stack, converge, judge, report, rng_for, scaled
 
 pytestmark = pytest.mark.slow
 
@@ -111,17 +95,21 @@ def no_traceback_in(err: str) -> None:
 
 
 def campaign(stack: Stack, emulator: Emulator, rng: Random, points: list[str], runs: int, kills: int) -> dict[str, Any]:
-    """Grow the stack batch by batch, one killed apply per batch, until ``kills`` SIGKILLs landed and
-    every run is in the manifest; then converge. The figures."""
+    """Grow the stack batch by batch, one killed apply per batch, until ``kills`` SIGKILLs landed, at
+    every kill point at least once, and every run is in the manifest; then converge. The figures."""
+    kills = max(kills, len(points))
     docs = crash_runs(rng, runs)
     batches = kills + 2
     size = -(-runs // batches)
     killed: Counter[str] = Counter()
     attempts = 0
     order: list[str] = []
-    while attempts < 4 * batches and (sum(killed.values()) < kills or attempts * size < runs):
+    while attempts < 4 * batches and (
+        sum(killed.values()) < kills or attempts * size < runs or not set(points) <= set(killed)
+    ):
         if not order:
-            order = rng.sample(points, len(points))
+            missed = [p for p in points if p not in killed]  # after a round, the points not hit yet first
+            order = rng.sample(missed or points, len(missed or points))
         point = order.pop()
         attempts += 1
         stack.write_runs(docs[: attempts * size])
@@ -149,6 +137,7 @@ def campaign(stack: Stack, emulator: Emulator, rng: Random, points: list[str], r
     report(f"crash[{stack.backend}]", **figures)
     assert rounds > 0, "no convergence:\n" + "\n\n".join(str(r) for r in results[-2:])
     assert sum(killed.values()) >= kills, f"only {sum(killed.values())} SIGKILLs landed: the test proves too little"
+    assert set(killed) == set(points), f"no SIGKILL landed at {sorted(set(points) - set(killed))}"
     assert figures["lost_answers"] > 0, "no answer was lost: the test proves too little"
     assert verdict.problems() == {}, verdict.problems()
     assert figures.get("leftover_temp_files", 0) == 0, sorted(p.name for p in stack.state_dir.glob("*.tmp"))

@@ -31,23 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.torture import (
-    APPLY,
-    QUICK,
-    SEED,
-    ZERO,
-    Emulator,
-    Result,
-    Stack,
-    converge,
-    judge,
-    no_traceback,
-    report,
-    run_doc,
-    scaled,
-    stop,
-    wait_until,
-)
+from tests.support.e2e import Emulator, Result, no_traceback, run_doc, stop, wait_until
+from tests.support.torture import APPLY, QUICK, SEED, ZERO, Stack, converge, judge, report, scaled
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

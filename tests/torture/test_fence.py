@@ -17,24 +17,9 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from tests.support.torture import (
-    APPLY,
-    PG_DSN,
-    SEED,
-    SLOW,
-    Emulator,
-    Result,
-    Stack,
-    converge,
-    finish,
-    judge,
-    no_traceback,
-    report,
-    run_doc,
-    scaled,
-    stop,
-    wait_until,
-)
+from tests.support.e2e import Emulator, Result, finish, no_traceback, run_doc, stop, wait_until
+from tests.support.stores import PG_DSN
+from tests.support.torture import APPLY, SEED, SLOW, Stack, converge, judge, report, scaled
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(600)]
 

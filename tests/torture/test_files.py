@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support.torture import APPLY, QUICK, SEED, ZERO, Emulator, Stack, converge, judge, report, run_doc
+from tests.support.e2e import Emulator, run_doc
+from tests.support.torture import APPLY, QUICK, SEED, ZERO, Stack, converge, judge, report
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.torture import APPLY, HOLD, Emulator, Stack, finish, no_traceback, report, run_doc, stop, wait_until
+from tests.support.e2e import Emulator, finish, no_traceback, run_doc, stop, wait_until
+from tests.support.torture import APPLY, HOLD, Stack, report
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
