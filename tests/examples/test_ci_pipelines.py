@@ -850,7 +850,7 @@ def test_github_actions_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, 
     started = world.started()
     assert len(started) == 3 and "prod-net" in started and "prod-app" in started, started
     summary = jobs["apply"].summary
-    assert "Apply complete" in summary and "The plan applied" in summary and "+ dns" in summary
+    assert "Apply complete" in summary and "The plan applied" in summary and '+ run "dns" {' in summary
     assert '"shout": "PROD-NET"' in summary  # the outputs, made from the var file's value
     published = merge.artifacts["reconciler-apply"]
     assert _summary_event(published / "apply.jsonl")["ok"] is True
@@ -997,7 +997,7 @@ def test_gitlab_ci_pipeline(world_parts: tuple[Emulator, fake_forge.Forge, str],
     assert world.started() == []
     apply = main.play("apply")
     assert apply.result == "success", apply
-    assert "+ dns" in apply.log  # the plan it applies, printed first
+    assert '+ run "dns" {' in apply.log  # the plan it applies, printed first
     started = world.started()
     assert len(started) == 3 and "prod-net" in started, started
     published = main.artifacts["apply"]
