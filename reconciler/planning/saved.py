@@ -153,10 +153,11 @@ def _shown_change(entry: Mapping[str, Any]) -> Change:
     )
 
 
+_CHANGE_KINDS = {kind: kind for kind in ("added", "removed", "changed")}
+
+
 def _shown_param(entry: Mapping[str, Any]) -> ParamChange:
-    kind = entry["change"]
-    if kind not in ("added", "removed", "changed"):
-        raise ValueError(f"unknown change {kind!r} of parameter {entry.get('parameter')!r}")
+    kind = _CHANGE_KINDS[entry["change"]]  # another is a KeyError: the file is not readable
     return ParamChange(
         str(entry["parameter"]), kind, entry.get("before"), entry.get("after"), tuple(entry.get("paths") or ())
     )
