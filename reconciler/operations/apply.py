@@ -24,10 +24,11 @@ from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError, StateError, UserError
 from reconciler.operations.definitions import cached_definitions, read_definitions_with
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
+from reconciler.planning.adopting import adopted_inputs
 from reconciler.planning.changes import Plan
 from reconciler.planning.checking import check_runs
 from reconciler.planning.ownership import foreign_state_problem
-from reconciler.planning.planner import PlanOptions, make_plan, planned_key, recorded_inputs
+from reconciler.planning.planner import PlanOptions, make_plan, planned_key
 from reconciler.planning.resolving import UNKNOWN
 from reconciler.planning.saved import SavedPlan, check_basis, check_same
 from reconciler.planning.saved import load as load_saved
@@ -288,8 +289,7 @@ async def _import(
         attempts=1,
         depends_on=sorted(spec.depends_on),
     )
-    if matches:
-        base = base.model_copy(update={"inputs": recorded_inputs(change.inputs, state.salt)})
+    base = base.model_copy(update={"inputs": adopted_inputs(change.inputs, remote.inputs, state.salt, same_value)})
     record = execution_record(base, remote)
     if not exists:
         await asyncio.to_thread(backend.write, state, None)

@@ -124,11 +124,6 @@ def test_show_planfile_prints_the_plan_exactly_as_plan_printed_it(stack: Stack, 
     assert "first-secret-value" not in shown.out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconciler/operations/apply.py `_import` records no inputs when they differ: it must record "
-    "planning.adopting.adopted_inputs(change.inputs, remote.inputs, state.salt, same_value) (not this helper's file)",
-)
 def test_an_imported_run_whose_inputs_differ_shows_old_to_new(
     make_stack: Callable[..., Stack], emulator: Emulator
 ) -> None:
