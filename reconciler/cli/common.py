@@ -120,6 +120,15 @@ def record_document(record: RunRecord) -> dict[str, Any]:
     return doc
 
 
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON, as ``json.dumps(value, indent=2)`` writes it, by pydantic-core's
+    encoder (the standard library's falls back to pure Python with ``indent``: 0.12 s of a 10,000-run
+    plan; bench/README.md)."""
+    from pydantic_core import to_json
+
+    return to_json(value, indent=2, ensure_ascii=True).decode()
+
+
 def inputs_from(variables: tuple[str, ...], var_files: tuple[str, ...]) -> Inputs:
     return read_inputs(variables, var_files)
 

@@ -19,6 +19,7 @@ from reconciler.cli.common import (
     handle_errors,
     inputs_from,
     json_option,
+    json_text,
     pass_context,
     var_options,
 )
@@ -60,7 +61,7 @@ def validate(
     except ManifestError as err:
         if not as_json:
             raise
-        ctx.ui.raw(json.dumps({"valid": False, "problems": [_problem(p) for p in err.problems]}, indent=2))
+        ctx.ui.raw(json_text({"valid": False, "problems": [_problem(p) for p in err.problems]}))
         sys.exit(1)
     warnings = [f"environment variable {name} is not set: plan and apply will need it" for name in unset]
     files = len(project.manifest_files())
@@ -170,7 +171,7 @@ def plan(
         from reconciler.planning.rendering import plan_document  # only with --json
 
         document = {**plan_document(planned.plan), "definitions": planned.definitions.document()}
-        ctx.ui.raw(json.dumps(document, indent=2))
+        ctx.ui.raw(json_text(document))
     elif markdown:
         ctx.ui.raw(
             plan_view.definition_changes_markdown(planned.definitions.changes) + plan_view.markdown(planned.plan)
@@ -213,13 +214,13 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
     if planfile:
         saved = load_saved_plan(read_text_file(planfile), planfile)
         if as_json:
-            ctx.ui.raw(json.dumps(saved.document, indent=2))
+            ctx.ui.raw(json_text(saved.document))
         else:
             ctx.ui.lines(plan_view.plan_lines(shown_plan(saved)))
         return
     state, exists = ctx.project().read_state()
     if as_json:
-        ctx.ui.raw(json.dumps(showing.state_document(state) if exists else {}, indent=2))
+        ctx.ui.raw(json_text(showing.state_document(state) if exists else {}))
         return
     ctx.ui.lines(state_view.state_lines(state, exists))
 
@@ -275,9 +276,9 @@ def output(ctx: Context, selector: str | None, as_json: bool, raw: bool, show_se
         ctx.ui.raw(showing.raw_value(values[run][name]))
     elif as_json and param:  # one output named: its value alone, as JSON
         run, name = flat[0]
-        ctx.ui.raw(json.dumps(values[run][name], indent=2))
+        ctx.ui.raw(json_text(values[run][name]))
     elif as_json:
-        ctx.ui.raw(json.dumps(values, indent=2))
+        ctx.ui.raw(json_text(values))
     else:
         ctx.ui.lines(state_view.output_lines(values))
 
@@ -303,4 +304,4 @@ def schema(ctx: Context) -> None:
     """Print the JSON Schema of the stack and manifest formats (for editors)."""
     from reconciler.manifest.schema import json_schema  # imported here, not at start-up: `plan` needs it not
 
-    ctx.ui.raw(json.dumps(json_schema(), indent=2))
+    ctx.ui.raw(json_text(json_schema()))
