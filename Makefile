@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PORT ?= 0
 
-.PHONY: demo test lint types unit torture bench venv clean
+.PHONY: demo test suite lint types unit torture bench venv clean
 
 venv: $(STAMP)
 
@@ -32,11 +32,15 @@ JOBS ?= 4
 unit: $(STAMP)
 	$(BIN)/pytest -q -n $(JOBS) -m "not slow"
 
-# Lint, types, and every test in one parallel run, torture included: each test has its own emulator
-# port, folders and PostgreSQL workspace and kills only its own processes and sessions. The torture
-# suite runs at scale TEST_TORTURE_SCALE (fewer runs; every kill point is still hit).
+# Lint, types and every test, side by side (each target's output printed whole when it ends). The
+# tests are one parallel run, torture included: each test has its own emulator port, folders and
+# PostgreSQL workspace and kills only its own processes and sessions. The torture suite runs at scale
+# TEST_TORTURE_SCALE (fewer runs than `make torture`; every kill point is still hit).
 TEST_TORTURE_SCALE ?= 0.5
-test: lint types
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint types suite
+
+suite: $(STAMP)
 	RECONCILER_TORTURE_SCALE=$(TEST_TORTURE_SCALE) $(BIN)/pytest -q -n $(JOBS)
 
 # The torture suite at full size (tests/support/torture.py), in parallel too.
