@@ -28,9 +28,11 @@ types: $(STAMP)
 # tests/support/scheduling.py hands the longest tests out first, one per worker.
 JOBS ?= 4
 
-# The fast tests: all but those marked slow (end-to-end, examples, torture: tests/conftest.py).
+# The fast tests: all but those marked slow (end-to-end, examples, torture: tests/conftest.py). They
+# keep the cores busy: one worker per core (more only adds collection time).
+UNIT_JOBS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(JOBS) -m "not slow"
+	$(BIN)/pytest -q -n $(UNIT_JOBS) -m "not slow"
 
 # Lint, types and every test, side by side (each target's output printed whole when it ends). The
 # tests are one parallel run, torture included: each test has its own emulator port, folders and
