@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import urllib.request
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -380,7 +381,8 @@ def _http_client(
     verify = settings.tls_verification()
     return httpx.AsyncClient(
         base_url=settings.url,
-        transport=transport or ConnectionSlots(max_connections, verify),  # see remote/transport.py: why
+        # see remote/transport.py for why; through a proxy (HTTPS_PROXY...), httpx's own pool, which speaks to it
+        transport=transport or (None if _behind_proxy(settings.url) else ConnectionSlots(max_connections, verify)),
         verify=verify,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -390,6 +392,16 @@ def _http_client(
         },
         follow_redirects=False,
     )
+
+
+def _behind_proxy(url: str) -> bool:
+    """Whether the standard proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, not bypassed
+    by ``NO_PROXY``) send requests to ``url`` through a proxy."""
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")  # NO_PROXY (read from the environment)
 
 
 def _ws_parameters(inputs: Inputs, fmt: ValueFormat) -> list[dict[str, Any]]:
