@@ -85,11 +85,11 @@ def test_apply_gives_up_on_a_killed_server_and_keeps_the_execution_awaited(stack
     assert {c["run"]: c["action"] for c in plan.json()["changes"]}["stuck"] == "await", plan
 
 
-def test_a_typo_in_an_output_reference_fails_that_run_alone_with_its_place(stack: Stack, emulator: Emulator) -> None:
-    """``${runs.net.outputs.Shout}`` where the output is ``shout``: validate and plan pass (the outputs
-    are known only once `net` ran); apply completes `net`, fails `vm` alone with file:line:col and
-    the outputs that exist, and carries on with the independent run. No traceback, nothing left
-    half-started."""
+def test_a_typo_in_an_output_reference_stops_apply_before_anything_starts(stack: Stack, emulator: Emulator) -> None:
+    """``${runs.net.outputs.Shout}`` where the output is ``shout``: apply reads the workflows'
+    definitions first and refuses, located, with the declared outputs and a did-you-mean, before any
+    run starts (the independent one included). No traceback, nothing half-started. (Where no
+    definition can be read, the same typo fails that run alone once `net` ran: tests/planning.)"""
     stack.write_runs(
         [
             run_doc("net", ECHO, {"name": "net"}),
@@ -97,15 +97,13 @@ def test_a_typo_in_an_output_reference_fails_that_run_alone_with_its_place(stack
             run_doc("solo", SLOW, {"name": "solo"}),
         ]
     )
-    assert stack.cli(["validate"]).code == 0
+    assert stack.cli(["validate"]).code == 0  # offline, with no definition kept yet: it cannot know
     applied = stack.cli(["apply", "--auto-approve"])
     assert applied.code == 1, applied
     assert (
-        "manifests/runs.yaml:17:15: run 'net' has no output 'Shout' (it has: id, shout); did you mean 'shout'?"
-        in applied.out
+        "manifests/runs.yaml:17:15: run 'net' has no output 'Shout': workflow 'Echo' declares id, shout; "
+        "did you mean 'shout'?" in applied.err
     ), applied
-    runs = stack.state()["runs"]
-    assert runs["net"]["execution"]["state"] == "completed"
-    assert runs["solo"]["execution"]["state"] == "completed"  # independent: carried on
-    assert "vm" not in runs  # never started, no intent left behind
-    assert [s["inputs"].get("upstream") for s in emulator.starts() if s["workflowId"] == READS] == []
+    assert emulator.starts() == []
+    validated = stack.cli(["validate"])  # now the definitions are kept: validate finds it offline
+    assert validated.code == 1 and "has no output 'Shout'" in validated.err, validated
