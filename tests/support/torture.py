@@ -4,8 +4,9 @@ server's own view) and the figures printed at the end.
 
 - ``RECONCILER_TORTURE_SEED``: the seed of every random choice (printed; random when unset). Each test
   draws from ``random.Random(f"{seed}/{test}")``, so one test is replayed alone with the same seed.
-- ``RECONCILER_TORTURE_SCALE``: 1 (default) is the CI size; ``make torture`` sets 3 (more runs, more
-  kills). Sizes are ``scaled(n)``.
+- ``RECONCILER_TORTURE_SCALE``: 1 by default; ``make test`` sets 0.5 (100 runs per backend in the
+  crash test, every kill point still hit), ``make torture`` 3 (more runs, more kills). Sizes are
+  ``scaled(n)``.
 - `report`: each test's counts (kills, lost answers, starts per run, outputs that differ...), kept with
   the test's report (``user_properties``, so that they reach the main process under pytest-xdist) and
   printed at the end by ``tests/support/figures.py``; with ``-s`` also as recorded. The seed is
