@@ -75,7 +75,7 @@ Duration = Annotated[
 
 def _check_span(value: Any) -> Any:
     seconds_of(value)  # accepts only a duration text or a positive number
-    return value
+    return value if isinstance(value, str) else float(value)  # an int is kept as the float the field holds
 
 
 # A duration, or a positive number of seconds where fractions make sense (request timeouts in tests).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from reconciler.desired.loading import load_stack
@@ -130,3 +132,13 @@ def test_the_postgres_schema_is_part_of_the_backend() -> None:
     assert parse_stack(text, "reconciler.yaml").spec.backend.schema_ == "team_a"
     bad = MINIMAL + "spec:\n  backend: {type: postgres, dsnFrom: {env: PG}, schema: 'a; drop'}\n"
     assert len(problems(bad)) == 1 and "spec.backend.schema" in problems(bad)[0]
+
+
+def test_a_whole_number_of_seconds_dumps_without_a_serializer_warning() -> None:
+    text = MINIMAL + "spec:\n  endpoint: {requestTimeout: 3, giveUpAfter: 90}\n"
+    endpoint = parse_stack(text, "reconciler.yaml").spec.endpoint
+    assert endpoint is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydantic warns when a value does not fit the field's type
+        dumped = endpoint.model_dump(by_alias=True, exclude_none=True)
+    assert (dumped["requestTimeout"], dumped["giveUpAfter"]) == (3.0, 90.0)
