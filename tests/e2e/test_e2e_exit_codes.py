@@ -4,14 +4,12 @@ present"), a declined approval exits 1, and apply's exit code counts only this a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.e2e import CLI, ECHO, FAILS, Stack, environ, run_cli, run_doc
+from tests.support.e2e import ECHO, FAILS, Stack, run_cli, run_doc
 
 
 @pytest.mark.parametrize(
@@ -101,26 +99,5 @@ def _json_lines(result: Any, code: int) -> list[dict[str, Any]]:
 
 def _apply_on_a_terminal(stack: Stack, answer: str) -> tuple[int, str, str]:
     """``apply`` with a terminal as its standard input (so that it asks), answered with ``answer``."""
-    primary, secondary = os.openpty()
-    try:
-        process = subprocess.Popen(
-            [CLI, "apply"],
-            cwd=stack.root,
-            env=environ(stack.env),
-            stdin=secondary,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        os.close(secondary)
-        os.write(primary, answer.encode())
-        try:
-            out, err = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    finally:
-        os.close(primary)
-    return process.returncode, out, err
+    result = stack.on_a_terminal(["apply"], answer)
+    return result.code, result.out, result.err

@@ -4,13 +4,11 @@ script without a terminal is not asked (a lock left behind is removed at once, a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.e2e import CLI, Stack, environ
+from tests.support.e2e import Stack
 
 LOCK_ID = "0d1e2a3d-0000-4000-8000-00000000dead"
 
@@ -32,29 +30,8 @@ def _leftover_lock(stack: Stack) -> Path:
 
 
 def _on_a_terminal(stack: Stack, args: list[str], answer: str) -> tuple[int, str, str]:
-    primary, secondary = os.openpty()
-    try:
-        process = subprocess.Popen(
-            [CLI, *args],
-            cwd=stack.root,
-            env=environ(stack.env),
-            stdin=secondary,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        os.close(secondary)
-        os.write(primary, answer.encode())
-        try:
-            out, err = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    finally:
-        os.close(primary)
-    return process.returncode, out, err
+    result = stack.on_a_terminal(args, answer)
+    return result.code, result.out, result.err
 
 
 @pytest.mark.parametrize(("answer", "code"), [("no\n", 1), ("yes\n", 0)])

@@ -4,36 +4,20 @@ records runs unless ``--force``. Each test uses its own workspace names, removed
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 import yaml
 
 from tests.support.e2e import ECHO, Stack, run_doc
+from tests.support.stores import PG_DSN, with_application
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-PG_DSN = os.environ.get("RECONCILER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture
-def names() -> Iterator[tuple[str, str]]:
-    import psycopg
-
-    try:
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if os.environ.get("RECONCILER_REQUIRE_PG") == "1":
-            pytest.fail(f"PostgreSQL not reachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    tag = uuid.uuid4().hex[:10]
-    pair = (f"ws-{tag}-a", f"ws-{tag}-b")
-    yield pair
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        for table in ("states", "runs", "locks", "fences", "definitions"):
-            conn.execute(f"DELETE FROM reconciler.{table} WHERE workspace = ANY(%s)", [list(pair)])
+def names(make_workspace: Callable[[str], str]) -> tuple[str, str]:
+    return make_workspace("ws-a-"), make_workspace("ws-b-")
 
 
 def _postgres(stack: Stack, workspace: str) -> None:
@@ -41,7 +25,7 @@ def _postgres(stack: Stack, workspace: str) -> None:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["spec"]["backend"] = {"type": "postgres", "dsnFrom": {"env": "E2E_PG_DSN"}, "workspace": workspace}
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    stack.env["E2E_PG_DSN"] = f"{PG_DSN}{'&' if '?' in PG_DSN else '?'}application_name=e2e-workspaces"
+    stack.env["E2E_PG_DSN"] = with_application(PG_DSN, "e2e-workspaces")
 
 
 def test_workspaces_from_the_command_line(stack: Stack, names: tuple[str, str]) -> None:

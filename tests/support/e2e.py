@@ -262,6 +262,35 @@ class Stack:
     def cli(self, args: Sequence[str], **kwargs: Any) -> Result:
         return run_cli(args, env=self.env, cwd=self.root, **kwargs)
 
+    def on_a_terminal(self, args: Sequence[str], answer: str, timeout: float = 60) -> Result:
+        """``reconciler ARGS`` with a terminal as its standard input (so that it asks), answered with
+        ``answer``; stdout and stderr are pipes, as when a person's answer is logged."""
+        primary, secondary = os.openpty()
+        try:
+            process = subprocess.Popen(
+                [CLI, *args],
+                cwd=self.root,
+                env=environ(self.env),
+                stdin=secondary,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            os.close(secondary)
+            os.write(primary, answer.encode())
+            try:
+                out, err = process.communicate(timeout=timeout)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+        finally:
+            os.close(primary)
+        result = Result(list(args), process.returncode, out, err)
+        assert "Traceback" not in err and "Traceback" not in out, str(result)
+        return result
+
     def popen(self, args: Sequence[str]) -> subprocess.Popen[str]:
         return start_cli(args, env=self.env, cwd=self.root)
 
