@@ -5,7 +5,7 @@ is divided by a baseline measured right next to it. Exit 0 even when a figure is
 (this is a report); exit 1 when a benchmark actually failed (a command failed, timed out, or did
 not produce the expected result). See bench/README.md.
 
-    .venv/bin/python bench/run.py [--only apply|plan] [--repeat N] [--quick]
+    .venv/bin/python bench/run.py [--only apply|plan|refresh] [--repeat N] [--quick]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from apply_bench import ApplySettings, run_apply_bench
 from figures import Figure, memory_line, table
 from plan_bench import PlanResult, PlanSettings, run_plan_bench
+from plan_refresh_bench import RefreshSettings, run_refresh_bench
 from processes import BenchError
 
 PLAN_BASELINE_NOTE = (
@@ -74,6 +75,18 @@ def plan_figures(repeat: int, runs: int, log: list[str], memory: list[str]) -> l
     return figures
 
 
+def refresh_figures(repeat: int, runs: int, log: list[str], memory: list[str]) -> list[Figure]:
+    settings = RefreshSettings(runs=runs, repeat=repeat)
+    result = run_refresh_bench(settings, log)
+    memory.append(memory_line(f"plan-{runs // 1000}k-refresh", result.refresh.maxrss_kb, runs))
+    note = (
+        f"measured = plan (with refresh) - plan --no-refresh on the same {runs} runs in {settings.workflows} "
+        f"workflows, best of {repeat} each; baseline = {settings.latency:g}s x (1 login + "
+        f"ceil({settings.workflows}/{settings.parallelism}) waves of presentation reads)"
+    )
+    return [Figure(f"plan-{runs // 1000}k-refresh", result.added, result.bound, 5.0, note=note)]
+
+
 def _plan_name(runs: int) -> str:
     return f"plan-{runs // 1000}k" if runs >= 1000 else f"plan-{runs}"
 
@@ -84,13 +97,14 @@ def _plan_figure(result: PlanResult, target: float, note: str) -> Figure:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["apply", "plan"], help="run one benchmark")
+    parser.add_argument("--only", choices=["apply", "plan", "refresh"], help="run one benchmark")
     parser.add_argument("--repeat", type=int, default=0, help="repetitions of each timing (default 2 apply, 3 plan)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for trying the harness out")
     args = parser.parse_args(argv)
     benches: list[tuple[str, Callable[[int, int, list[str], list[str]], list[Figure]], int, int]] = [
         ("apply", apply_figures, args.repeat or 2, 100 if args.quick else 500),
         ("plan", plan_figures, args.repeat or 3, 1000 if args.quick else 10_000),
+        ("refresh", refresh_figures, args.repeat or 3, 1000 if args.quick else 2000),
     ]
     figures: list[Figure] = []
     memory: list[str] = []
