@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.backends.selecting import WORKSPACE_ENV
 from reconciler.errors import ConfigError, InvalidValueError, ReconcilerError, RemoteError
-from reconciler.manifest.models import duration_seconds
-from reconciler.operations.project import Inputs, Project, open_project, read_inputs
-from reconciler.ui.console import Ui, escape
+from reconciler.manifest.durations import duration_seconds
 
+# Imported where used, not here: every command (and `--help`, and the emulator) loads this module,
+# and these pull in pydantic models, rich and the state backends.
 if TYPE_CHECKING:
+    from reconciler.operations.project import Inputs, Project
     from reconciler.state.models import RunRecord
+    from reconciler.ui.console import Ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,9 +33,14 @@ class Context:
 
     @property
     def ui(self) -> Ui:
+        from reconciler.ui.console import Ui
+
         return Ui.create(no_color=self.no_color)
 
     def project(self) -> Project:
+        from reconciler.backends.selecting import WORKSPACE_ENV
+        from reconciler.operations.project import open_project
+
         if self.workspace is None:
             return open_project(self.chdir)
         project = open_project(self.chdir, {**os.environ, WORKSPACE_ENV: self.workspace})
@@ -130,6 +136,8 @@ def json_text(value: Any) -> str:
 
 
 def inputs_from(variables: tuple[str, ...], var_files: tuple[str, ...]) -> Inputs:
+    from reconciler.operations.project import read_inputs
+
     return read_inputs(variables, var_files)
 
 
@@ -159,6 +167,8 @@ class _LogToUi(logging.Handler):
     notices (logger ``reconciler.notice``, INFO: e.g. the API version ``auto`` chose) as plain lines."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        from reconciler.ui.console import escape
+
         if record.levelno >= logging.WARNING:
             _ui().warn(record.getMessage())
         else:

@@ -9,48 +9,22 @@ them with better messages than a union of models would give; their JSON schema i
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconciler.errors import InvalidValueError
+
+# duration_seconds and seconds_of are re-exported (`X as X`): desired.loading and remote.settings read them here
+from reconciler.manifest.durations import DURATION
+from reconciler.manifest.durations import duration_seconds as duration_seconds
+from reconciler.manifest.durations import seconds_of as seconds_of
 from reconciler.manifest.interpolation import NAME_PATTERN, VARIABLE_PATTERN
 
 API_VERSION = "reconciler/v1"
 DEFAULT_ENDPOINT_API_VERSION = "37.2"
 MAX_NAME_LENGTH = 253
-
-# The one duration grammar of the tool: manifests, the stack file, the command line's flags
-# (``--lock-timeout``) and the environment's overrides (``RECONCILER_GIVE_UP_AFTER``).
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^(\d+)$")
-_DURATION_UNITS = (86400, 3600, 60, 1, 1)
-
-
-@lru_cache(maxsize=1024)
-def duration_seconds(text: str) -> int:
-    """``30s``, ``30m``, ``2h``, ``1h30m``, ``1d``, or a whole number of seconds (``45``) -> seconds;
-    `InvalidValueError` (a ValueError) otherwise.
-
-    Remembered per text: every run of a large stack writes one of a few durations, and each is
-    read twice (validated here, then converted by the loader)."""
-    found = _DURATION.match(text)
-    if not text or found is None:
-        raise InvalidValueError(f"{text!r} is not a duration: write e.g. 30s, 30m, 2h, 1h30m or 45 (seconds)")
-    return sum(int(n) * unit for n, unit in zip(found.groups(), _DURATION_UNITS, strict=True) if n)
-
-
-def seconds_of(value: object) -> float:
-    """A span of time as the stack file or the environment gives it: a duration in the one grammar
-    (``90s``, ``5m``, ``45``) or a positive number of seconds (``2.5``); `InvalidValueError` otherwise."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value > 0:
-            return float(value)
-    elif isinstance(value, str) and duration_seconds(value.strip()) > 0:
-        return float(duration_seconds(value.strip()))
-    raise InvalidValueError(f"{value!r} is not a positive duration: write e.g. 30s, 5m, 1h30m or 45 (seconds)")
 
 
 def _check_duration(text: str) -> str:
@@ -69,7 +43,7 @@ RunName = Annotated[str, Field(pattern=f"^{NAME_PATTERN}$", min_length=1, max_le
 Duration = Annotated[
     str,
     AfterValidator(_check_duration),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30m", "1h30m"]}),
+    WithJsonSchema({"type": "string", "pattern": DURATION.pattern, "examples": ["30m", "1h30m"]}),
 ]
 
 
@@ -85,7 +59,7 @@ Span = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": _DURATION.pattern, "examples": ["30s", "5m"]},
+                {"type": "string", "pattern": DURATION.pattern, "examples": ["30s", "5m"]},
                 {"type": "number", "exclusiveMinimum": 0},
             ]
         }
