@@ -16,7 +16,6 @@ from reconciler.cli.common import (
     pass_context,
     var_options,
 )
-from reconciler.ui.console import escape
 
 
 @click.command()
@@ -34,6 +33,7 @@ def check(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], 
     access to every workflow the manifests use (its presentation). Exit 1 when any item fails.
     """
     from reconciler.operations.check import check as check_endpoint  # the HTTP client: only when run
+    from reconciler.ui.console import escape  # rich: not loaded by `--help`, which imports this module
 
     report = check_endpoint(ctx.project(), inputs_from(variables, var_files))
     if as_json:

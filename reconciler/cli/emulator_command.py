@@ -8,7 +8,9 @@ import click
 
 from reconciler.cli.app import enable_collector
 from reconciler.cli.common import Context, Duration, common_options, handle_errors, pass_context
-from reconciler.emulator.faults import ALL_FAULT_KINDS
+
+# The emulator's modules (starlette, uvicorn, the catalog's models) are imported when it is started,
+# not with this module: `reconciler --help` loads every command module to list them.
 
 
 @click.command()
@@ -26,8 +28,8 @@ from reconciler.emulator.faults import ALL_FAULT_KINDS
 )
 @click.option(
     "--fault-kinds",
-    default=",".join(ALL_FAULT_KINDS),
-    show_default=True,
+    default=None,
+    show_default="all",
     help="Comma-separated kinds: 500,502,503,504,429,drop (no answer), lost (processed, answer lost).",
 )
 @click.option("--seed", type=int, help="Seed of the fault generator, for repeatable runs.")
@@ -77,7 +79,7 @@ def emulator(
     catalog_path: str | None,
     latency: float,
     fault_rate: float,
-    fault_kinds: str,
+    fault_kinds: str | None,
     seed: int | None,
     value_format: Literal["openapi", "vro"],
     session_idle_timeout: float,
@@ -93,11 +95,12 @@ def emulator(
     user `deployer` in org `acme` (password `deployer`) and the API token `demo-token`. A read-only
     list of every start received is at /_emulator/starts.
     """
+    from reconciler.emulator.faults import ALL_FAULT_KINDS
     from reconciler.emulator.options import EmulatorOptions
     from reconciler.emulator.serving import serve
 
     enable_collector()  # a server runs for long: collect its garbage (the CLI starts with it off)
-    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
+    kinds = ALL_FAULT_KINDS if fault_kinds is None else tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     unknown = [k for k in kinds if k not in ALL_FAULT_KINDS]
     if unknown:
         raise click.BadParameter(f"unknown fault kind(s): {', '.join(unknown)}", param_hint="--fault-kinds")

@@ -6,10 +6,9 @@ import datetime as dt
 import json
 import sys
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from reconciler.cli.common import (
     Context,
@@ -24,10 +23,11 @@ from reconciler.cli.common import (
     var_options,
 )
 from reconciler.errors import ManifestError, Problem, UserError
-from reconciler.operations.plan import DefinitionsUsed, check_definitions, propose, save_plan
-from reconciler.operations.project import read_text_file
-from reconciler.planning.planner import PlanOptions
-from reconciler.ui import plan_view
+
+# Each command imports the operations and views it uses: `--help` imports this module to list the
+# commands, and `schema` needs no planner, state or backend.
+if TYPE_CHECKING:
+    from reconciler.operations.plan import DefinitionsUsed
 
 require_definitions_option = click.option(
     "--require-definitions",
@@ -54,6 +54,8 @@ def validate(
     server is never contacted: the output says how old the definitions are, or that none was read
     yet (the checks are then skipped; --require-definitions makes that an error). Exit 1 with every
     problem, each as file:line:column."""
+    from reconciler.operations.plan import check_definitions
+
     project = ctx.project()
     try:
         desired, unset = project.check(inputs_from(variables, var_files))
@@ -156,6 +158,10 @@ def plan(
     the kept definitions are used (the output says how old) and the server is never contacted. A workflow whose
     definition cannot be read is a warning and its runs go unchecked; --require-definitions makes it
     an error. --json adds "definitions": {source, read_at, warnings, changes}."""
+    from reconciler.operations.plan import propose, save_plan
+    from reconciler.planning.planner import PlanOptions
+    from reconciler.ui import plan_view
+
     project = ctx.project()
     inputs = inputs_from(variables, var_files)
     # plan reads the state without a lock (a consistent snapshot); --lock-timeout waits for a writer first
@@ -187,6 +193,9 @@ def plan(
 
 def _report_definitions(ctx: Context, used: DefinitionsUsed) -> None:
     """On stderr: the checks skipped, and where the definitions came from when not from the server now."""
+    from reconciler.ui import plan_view
+    from reconciler.ui.console import escape
+
     for warning in used.warnings:
         ctx.ui.warn(warning)
     note = plan_view.definitions_note(used.source, used.read_at, dt.datetime.now(dt.UTC))
@@ -207,9 +216,10 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
     it (with --json, as `plan --json` printed its plan)."""
     # imported here, not at start-up: `plan` needs none of them
     from reconciler.operations import show as showing
+    from reconciler.operations.project import read_text_file
     from reconciler.planning.saved import load as load_saved_plan
     from reconciler.planning.saved import shown_plan
-    from reconciler.ui import state_view
+    from reconciler.ui import plan_view, state_view
 
     if planfile:
         saved = load_saved_plan(read_text_file(planfile), planfile)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
 
-from reconciler.backends.base import LockInfo
 from reconciler.cli.common import (
     Context,
     Duration,
@@ -19,9 +18,11 @@ from reconciler.cli.common import (
     record_document,
 )
 from reconciler.errors import StateError, UserError
-from reconciler.operations import state as surgery
-from reconciler.operations.project import read_text_file
-from reconciler.ui import state_view
+
+# Each command imports the operations and views it uses: `--help`, `workspace` and `apply` import
+# this module, and need none of them.
+if TYPE_CHECKING:
+    from reconciler.backends.base import LockInfo
 
 lock_timeout_option = click.option(
     "--lock-timeout",
@@ -60,6 +61,8 @@ def state_list(ctx: Context, as_json: bool) -> None:
 @handle_errors
 def state_show(ctx: Context, run: str, as_json: bool) -> None:
     """Show one recorded run."""
+    from reconciler.ui import state_view
+
     recorded, _ = ctx.project().read_state()
     if run not in recorded.runs:
         raise StateError(f"no run named {run!r} in the state")
@@ -78,6 +81,8 @@ def state_show(ctx: Context, run: str, as_json: bool) -> None:
 @handle_errors
 def state_rm(ctx: Context, runs: tuple[str, ...], lock_timeout: float) -> None:
     """Forget RUNS (their executions stay on the server)."""
+    from reconciler.operations import state as surgery
+
     surgery.state_rm(ctx.project().backend(), runs, lock_timeout)
     ctx.ui.line(f"Removed {len(runs)} run(s) from the state.")
 
@@ -91,6 +96,8 @@ def state_rm(ctx: Context, runs: tuple[str, ...], lock_timeout: float) -> None:
 @handle_errors
 def state_mv(ctx: Context, old: str, new: str, lock_timeout: float) -> None:
     """Rename a recorded run (after renaming it in the manifests), so it is not run again."""
+    from reconciler.operations import state as surgery
+
     surgery.state_mv(ctx.project().backend(), old, new, lock_timeout)
     ctx.ui.line(f"Moved {old} to {new}.")
 
@@ -116,6 +123,9 @@ def state_pull(ctx: Context) -> None:
 @handle_errors
 def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> None:
     """Replace the state with FILE ('-' for standard input)."""
+    from reconciler.operations import state as surgery
+    from reconciler.operations.project import read_text_file
+
     text = sys.stdin.read() if file == "-" else read_text_file(file)
     new = surgery.state_push(ctx.project().backend(), text, file, force, lock_timeout)
     ctx.ui.line(f"Pushed {file}: serial {new.serial}, {len(new.runs)} run(s).")
@@ -151,6 +161,8 @@ def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
     starts as never sent. Terraform's `force-unlock -force` only skips the prompt: here that is
     --yes, and without a terminal --force is refused unless --yes is given too.
     """
+    from reconciler.operations import state as surgery
+
     if force and not yes and not sys.stdin.isatty():
         raise UserError("force-unlock --force asks for confirmation on a terminal; without one, add --yes")
     ask = not yes and sys.stdin.isatty()
@@ -161,6 +173,8 @@ def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
 
 
 def _confirm(ctx: Context, holder: LockInfo, force: bool) -> bool:
+    from reconciler.ui.console import escape
+
     consequence = (
         "If that process is still running, its session is terminated: it then writes and starts nothing more."
         if force

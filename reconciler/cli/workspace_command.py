@@ -10,7 +10,6 @@ import click
 from reconciler.cli.common import Context, common_options, handle_errors, json_option, pass_context
 from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import ConfigError
-from reconciler.ui.console import escape
 
 if TYPE_CHECKING:
     from reconciler.backends.postgres import PostgresBackend
@@ -29,6 +28,8 @@ def workspace() -> None:
 @handle_errors
 def list_(ctx: Context, as_json: bool) -> None:
     """The workspaces that hold a state, with their run counts; `*` marks the one in use."""
+    from reconciler.ui.console import escape  # rich: not loaded by `--help`, which imports this module
+
     backend = _postgres(ctx)
     found = backend.workspaces()
     if as_json:
@@ -55,6 +56,7 @@ def delete(ctx: Context, name: str, force: bool, lock_timeout: float) -> None:
     """Delete workspace NAME (its state, under its lock). One that still records runs is refused
     without --force; the executions stay on the server either way."""
     from reconciler.backends.postgres import PostgresBackend
+    from reconciler.ui.console import escape
 
     current = _postgres(ctx)
     target = PostgresBackend(current.dsn, workspace=name, schema=current.schema)
