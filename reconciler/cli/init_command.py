@@ -11,7 +11,7 @@ import click
 
 from reconciler.cli.common import Context, common_options, handle_errors, pass_context
 from reconciler.errors import ConfigError
-from reconciler.manifest.models import DEFAULT_ENDPOINT_API_VERSION
+from reconciler.manifest.defaults import DEFAULT_ENDPOINT_API_VERSION
 
 _STACK_ONLY = (
     "url",

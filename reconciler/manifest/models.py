@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 
 from reconciler.errors import InvalidValueError
+from reconciler.manifest.defaults import DEFAULT_ENDPOINT_API_VERSION
 
 # duration_seconds and seconds_of are re-exported (`X as X`): desired.loading and remote.settings read them here
 from reconciler.manifest.durations import DURATION
@@ -23,7 +24,6 @@ from reconciler.manifest.durations import seconds_of as seconds_of
 from reconciler.manifest.interpolation import NAME_PATTERN, VARIABLE_PATTERN
 
 API_VERSION = "reconciler/v1"
-DEFAULT_ENDPOINT_API_VERSION = "37.2"
 MAX_NAME_LENGTH = 253
 
 
