@@ -27,7 +27,8 @@ from reconciler.desired.templating import RunUse, Scope, contains_failure, rende
 from reconciler.desired.variables import Variables, resolve_variables
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.manifest.documents import RunDocument, parse_stack, read_runs, read_stack
-from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun, duration_seconds
+from reconciler.manifest.durations import duration_seconds
+from reconciler.manifest.models import RunDefaults, StackConfig, WorkflowRun
 from reconciler.manifest.parsing import Document
 
 __all__ = ["load_stack", "manifests_digest", "parse_stack"]

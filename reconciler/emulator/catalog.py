@@ -321,7 +321,7 @@ def _unique(names: list[str], what: str) -> None:
 def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
     """Parse catalog YAML; raises CatalogError with one line per problem."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: safe, and ~10x faster at every start
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -16,11 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from reconciler.errors import InvalidValueError
 from reconciler.manifest.defaults import DEFAULT_ENDPOINT_API_VERSION
-
-# duration_seconds and seconds_of are re-exported (`X as X`): desired.loading and remote.settings read them here
-from reconciler.manifest.durations import DURATION
-from reconciler.manifest.durations import duration_seconds as duration_seconds
-from reconciler.manifest.durations import seconds_of as seconds_of
+from reconciler.manifest.durations import DURATION, duration_seconds, seconds_of
 from reconciler.manifest.interpolation import NAME_PATTERN, VARIABLE_PATTERN
 
 API_VERSION = "reconciler/v1"

@@ -21,7 +21,6 @@ do; ``plan`` never writes).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -65,11 +64,15 @@ def read_definitions(project: Project, workflows: Iterable[str], parallelism: in
         async with WorkflowClient(settings, max_connections=limit + 2) as client:
             return await read_definitions_with(client, wanted, limit)
 
+    import asyncio  # here: validate and plan --no-refresh use this module without the event loop
+
     return asyncio.run(read())
 
 
 async def read_definitions_with(client: WorkflowClient, workflows: Iterable[str], parallelism: int) -> Definitions:
     """`read_definitions` through an open client (``apply`` reads them with the client it applies with)."""
+    import asyncio
+
     gate = asyncio.Semaphore(max(1, parallelism))
     known: dict[str, WorkflowDefinition] = {}
     unavailable: dict[str, WorkflowUnavailable] = {}

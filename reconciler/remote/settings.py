@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from reconciler.errors import ConfigError
-from reconciler.manifest.models import DEFAULT_GIVE_UP_AFTER, DEFAULT_REQUEST_TIMEOUT, seconds_of
+from reconciler.manifest.durations import seconds_of
+from reconciler.manifest.models import DEFAULT_GIVE_UP_AFTER, DEFAULT_REQUEST_TIMEOUT
 
 log = logging.getLogger("reconciler.remote")
 ValueFormat = Literal["openapi", "vro"]

@@ -15,6 +15,7 @@ NOT_FOR_PLAN = (
     "httpx",
     "psycopg",
     "deepdiff",
+    "asyncio",  # the event loop: only commands that talk to the server
     "starlette",
     "uvicorn",
     "reconciler.remote",

@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.cli.common import Duration
 from reconciler.errors import ManifestError, UserError
-from reconciler.manifest.models import duration_seconds
+from reconciler.manifest.durations import duration_seconds
 from reconciler.operations.apply import saved_request
 from reconciler.operations.plan import propose, save_plan
 from reconciler.operations.project import Inputs, open_project, read_text_file
