@@ -5,13 +5,20 @@ a 2-core runner it takes its CPU from the requests): when stdout is not a termin
 text written as it is (no markup parsed, no rich rendering); only on a terminal are lines rendered
 with colour and the live status line drawn, at most four times a second, from the counts as they
 are then (nothing is built per event for it).
+
+In a CI log a long workflow would be minutes of silence, so off a terminal a heartbeat line is written
+every 30 s while runs are still going (``RECONCILER_PROGRESS_EVERY``: a duration, ``0`` for none),
+with the counts and the run that has been going longest.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from rich.live import Live
@@ -19,6 +26,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from reconciler.applying.reports import ApplyEvent, ApplyReport, Outcome, RunResult
+from reconciler.errors import ConfigError
+from reconciler.manifest.durations import duration_seconds
 from reconciler.ui.console import Ui
 from reconciler.ui.plan_view import value_text
 
@@ -37,16 +46,38 @@ LINE_STYLE = {
 }
 
 
-class ProgressView:
-    """Prints one line per meaningful event; on a terminal also keeps a live summary line."""
+HEARTBEAT_ENV = "RECONCILER_PROGRESS_EVERY"
+DEFAULT_HEARTBEAT = "30s"
+_GOING = ("started", "adopted")  # a run's execution is going; any other event of the run ends that
 
-    def __init__(self, ui: Ui, total: int) -> None:
+
+def heartbeat_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """How often the heartbeat line is written off a terminal (0: never)."""
+    text = environ.get(HEARTBEAT_ENV, DEFAULT_HEARTBEAT).strip()
+    try:
+        return float(duration_seconds(text))
+    except ValueError:
+        raise ConfigError(
+            f"{HEARTBEAT_ENV} must be a duration such as 30s or 2m (0: no heartbeat), got {text!r}"
+        ) from None
+
+
+class ProgressView:
+    """Prints one line per meaningful event; on a terminal also keeps a live summary line, off one a
+    heartbeat line every `heartbeat_seconds` while runs are going."""
+
+    def __init__(self, ui: Ui, total: int, heartbeat: float | None = None) -> None:
         self.ui = ui
         self.total = total
         self.counts: Counter[str] = Counter()
         self.began = time.monotonic()
         self._live: Live | None = None
         self._plain = not ui.interactive
+        self._every = heartbeat_seconds() if heartbeat is None else heartbeat
+        self._going: dict[str, float] = {}  # run -> when its execution was seen going
+        self._lock = threading.Lock()  # the heartbeat's thread and the events share the output
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def __enter__(self) -> ProgressView:
         return self
@@ -57,10 +88,32 @@ class ProgressView:
         if self.ui.interactive and self._live is None:
             self._live = Live(_Status(self), console=self.ui.out, refresh_per_second=4, transient=True)
             self._live.__enter__()
+        if self._plain and self._every > 0 and self._beat is None:
+            self._beat = threading.Thread(target=self._heartbeats, name="progress-heartbeat", daemon=True)
+            self._beat.start()
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=5)
+
+    def _heartbeats(self) -> None:
+        while not self._stop.wait(self._every):
+            with self._lock:
+                if self._going:
+                    self.ui.raw(self.heartbeat_line(time.monotonic()))
+
+    def heartbeat_line(self, now: float) -> str:
+        """``still going: ...`` with the counts and the longest-going run (call with ``_going`` not empty)."""
+        run, since = min(self._going.items(), key=lambda item: item[1])
+        c = self.counts
+        return (
+            f"still going: {len(self._going)} run(s) in progress, {c['completed']} done, "
+            f"{c['failed'] + c['timed_out']} failed, started {c['started'] + c['adopted']}/{self.total} "
+            f"[{now - self.began:.0f}s]; longest: {run} ({_duration(now - since)})"
+        )
 
     def __call__(self, event: ApplyEvent) -> None:
         self.counts[event.kind] += 1
@@ -69,7 +122,12 @@ class ProgressView:
         if not event.run:  # the endpoint's: unreachable / answers again (one line per outage, on stderr)
             self._endpoint_line(event)
         elif self._plain:
-            self.ui.raw(_plain_line(event))
+            with self._lock:
+                if event.kind in _GOING:
+                    self._going[event.run] = time.monotonic()
+                else:
+                    self._going.pop(event.run, None)
+                self.ui.raw(_plain_line(event))
         else:
             self.ui.out.print(self._line(event))
 
@@ -112,6 +170,11 @@ class _Status:
 
     def __rich__(self) -> Text:
         return self._view.status()
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
 
 
 def _plain_line(event: ApplyEvent) -> str:
