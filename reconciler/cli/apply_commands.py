@@ -25,7 +25,7 @@ from reconciler.errors import UserError
 from reconciler.planning.changes import Plan
 from reconciler.planning.planner import PlanOptions
 from reconciler.ui import plan_view
-from reconciler.ui.console import Ui
+from reconciler.ui.console import Ui, escape
 from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
 
 if TYPE_CHECKING:
@@ -136,6 +136,8 @@ def _finish(ui: Ui, applied: applying.Applied) -> None:
     ui.line("")
     for line in summary_lines(applied.report):
         ui.line(line)
+    for move in applied.plan.moves:  # renamed in the state before anything started (spec.movedFrom)
+        ui.line(f"  moved: {escape(move.old)} -> {escape(move.new)} (the record, nothing started for it)")
     if applied.report.interrupted:
         ui.line("Interrupted: what was started is recorded; the next apply waits for it.")
 

@@ -55,6 +55,7 @@ def test_a_rename_with_moved_from_moves_the_record_and_starts_nothing(stack: Sta
     assert shown.code == 0 and "# net has moved to network (movedFrom; nothing starts)" in shown.out, shown
     applied = stack.cli(["apply", "moved.plan"])
     assert applied.code == 0, applied
+    assert "moved: net -> network (the record, nothing started for it)" in applied.out, applied
     assert len(emulator.starts()) == starts
     after = stack.state()["runs"]
     assert set(after) == {"network", "web"}
