@@ -158,7 +158,8 @@ def _ask(ui: Ui) -> bool:
 @pass_context
 @handle_errors
 def refresh(ctx: Context, lock_timeout: float, as_json: bool) -> None:
-    """Update recorded executions from the server (state, end date, outputs). Starts nothing."""
+    """Update recorded executions from the server (state, end date, outputs) and re-read the workflow
+    definitions that validate and plan --no-refresh check against. Starts nothing."""
     from reconciler.operations import apply as applying  # the HTTP client: not loaded with the module
 
     changed = applying.refresh(ctx.project(), lock_timeout)
