@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import urllib.request
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -37,6 +39,7 @@ from reconciler.errors import (
     CodecError,
     NotFoundError,
     PermanentRemoteError,
+    TemporaryRemoteError,
     VersionNotSupportedError,
 )
 from reconciler.redaction import Redactor
@@ -63,7 +66,7 @@ from reconciler.remote.reachability import Reachability
 from reconciler.remote.retrying import Pushback, RetryPolicy, Sleep, retrying
 from reconciler.remote.settings import ApiSettings, ValueFormat
 from reconciler.remote.tls import Certificate, peer_certificate
-from reconciler.remote.transport import ConnectionSlots
+from reconciler.remote.transport import ConnectionSlots, StaleCheckError, sent_by
 from reconciler.remote.versions import OfferedVersion
 
 log = logging.getLogger("reconciler.remote")
@@ -277,7 +280,9 @@ class WorkflowClient:
     ) -> httpx.Response:
         """One API call with login, one re-login on 401, and retries as its discipline allows.
 
-        ``fence``: awaited before every send but the first.
+        ``fence``: awaited before every send but the first (which the caller checked just before the
+        call). A fenced request goes out only while that check is fresh (half the request timeout:
+        `transport.sent_by`); else it is checked again and sent then.
         """
         tries = 0
 
@@ -286,7 +291,7 @@ class WorkflowClient:
             tries += 1
             if tries > 1 and fence is not None:
                 await fence()
-            return await self._authorized(method, path, operation, json, unsafe, fence)
+            return await self._authorized(method, path, operation, json, unsafe, fence, time.monotonic())
 
         return await retrying(attempt, self._retry, self._patient_sleep, self._rng)
 
@@ -297,18 +302,28 @@ class WorkflowClient:
         await self._sleep(delay if left is None else max(0.0, min(delay, left)))
 
     async def _authorized(
-        self, method: str, path: str, operation: str, json: Any, unsafe: bool, fence: Fence | None = None
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        json: Any,
+        unsafe: bool,
+        fence: Fence | None = None,
+        checked: float = 0.0,
     ) -> httpx.Response:
         token = await self._keeper.token()
         try:
-            return await self._exchange(self._build(method, path, token, json), operation, unsafe)
+            with self._fresh(fence, checked):
+                return await self._exchange(self._build(method, path, token, json), operation, unsafe)
         except AuthError:
             log.info("%s %s: unauthorized, logging in again", method, path)
         fresh = await self._keeper.renew(token)
         if fence is not None:
             await fence()
+            checked = time.monotonic()
         try:
-            return await self._exchange(self._build(method, path, fresh, json), operation, unsafe)
+            with self._fresh(fence, checked):
+                return await self._exchange(self._build(method, path, fresh, json), operation, unsafe)
         except AuthError as exc:
             raise AuthError(
                 f"{exc} (still refused after logging in again)",
@@ -317,6 +332,10 @@ class WorkflowClient:
                 server_message=exc.server_message,
                 operation=operation,
             ) from exc
+
+    def _fresh(self, fence: Fence | None, checked: float) -> AbstractContextManager[None]:
+        """A fenced request is sent only while its fence check (at ``checked``) is fresh."""
+        return sent_by(checked + self.settings.request_timeout / 2) if fence is not None else nullcontext()
 
     def _build(self, method: str, path: str, token: str, json: Any) -> httpx.Request:
         headers = {"Authorization": f"Bearer {token}"}
@@ -332,6 +351,8 @@ class WorkflowClient:
             response = await self._http.send(request)
         except httpx.TransportError as exc:
             log.debug("%s %s -> %s", request.method, request.url.path, type(exc).__name__)
+            if isinstance(exc.__cause__, StaleCheckError):  # held back by this client: says nothing of the server
+                raise TemporaryRemoteError(f"{operation}: {exc}", operation=operation) from exc
             error = error_from_transport(operation, exc, unsafe=unsafe)
             reachability.failed(str(error), sent_at)
             raise error from exc

@@ -26,6 +26,13 @@ headers, and Linux delays that ACK by ~40 ms on a keep-alive connection: every r
 (measured: bare ``http.client`` the same). The client's own TCP_NODELAY (asyncio sets it already)
 does not help; re-arming TCP_QUICKACK before each read does (44 ms -> ~1-3 ms per request), so each
 connection's socket gets it (`_QuickAcks`; one ``setsockopt`` per read, Linux only).
+
+Sent by a deadline (`sent_by`): a start is sent only while the lock check made just before it is
+fresh. A process frozen (SIGSTOP, a VM paused) after its check but before its request went out must
+not send it when it wakes, minutes later, after another apply took the lock over and its hand-over
+wait ended. So the check's age is looked at as the request's first bytes are written, at the last
+moment: too old, nothing is written and `StaleCheckError` (a connect error: never sent) makes the
+client check the lock again before it tries again.
 """
 
 from __future__ import annotations
@@ -33,9 +40,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
 import typing
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 
 import httpcore
@@ -43,6 +54,30 @@ import httpx
 from httpcore import AsyncNetworkBackend, AsyncNetworkStream
 
 KEEPALIVE_EXPIRY = 5.0  # seconds an unused connection is kept (httpx's default)
+
+
+class StaleCheckError(httpcore.ConnectError):
+    """A request due by a deadline (`sent_by`) found it passed as its first bytes were to be written:
+    nothing was written (httpx maps it to a `ConnectError`: never sent)."""
+
+
+@dataclass
+class _Due:
+    deadline: float | None  # time.monotonic(); None once the request's first bytes are out
+
+
+_DUE: ContextVar[_Due | None] = ContextVar("reconciler_request_due", default=None)
+
+
+@contextmanager
+def sent_by(deadline: float) -> Iterator[None]:
+    """The request this task sends inside the block is written only if its first bytes go out before
+    ``deadline`` (``time.monotonic()``); else `StaleCheckError` and nothing is written."""
+    token = _DUE.set(_Due(deadline))
+    try:
+        yield
+    finally:
+        _DUE.reset(token)
 
 
 class ConnectionSlots(httpx.AsyncBaseTransport):
@@ -167,7 +202,7 @@ class _QuickAcks(AsyncNetworkBackend):
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> AsyncNetworkStream:
         stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _QuickAckStream(stream) if _QUICKACK is not None else stream
+        return _QuickAckStream(stream)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
@@ -179,6 +214,9 @@ class _QuickAcks(AsyncNetworkBackend):
 
 
 class _QuickAckStream(AsyncNetworkStream):
+    """A connection's stream: TCP_QUICKACK re-armed before each read (where Linux has it), and a
+    request's deadline (`sent_by`) looked at before its first write."""
+
     def __init__(self, inner: AsyncNetworkStream, sock: socket.socket | None = None) -> None:
         self._inner = inner
         self._socket = sock or inner.get_extra_info("socket")
@@ -192,6 +230,12 @@ class _QuickAckStream(AsyncNetworkStream):
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        due = _DUE.get()
+        if due is not None and due.deadline is not None:
+            late = time.monotonic() - due.deadline
+            if late > 0:
+                raise StaleCheckError(f"not sent: its lock check is {late:.1f}s past due (checking again)")
+            due.deadline = None  # the first bytes go out now; the rest of the request follows them
         await self._inner.write(buffer, timeout)
 
     async def aclose(self) -> None:
