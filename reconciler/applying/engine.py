@@ -68,7 +68,7 @@ class Api(Protocol):
         since: datetime,
         *,
         exclude: Collection[str] = (),
-        fence: Callable[[], Awaitable[None]] | None = None,
+        fence: Callable[[], Awaitable[float]] | None = None,
     ) -> RemoteExecution: ...
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> RemoteExecution: ...
@@ -230,14 +230,13 @@ class Engine:
         return await self._await(change, started.id, record, started)
 
     async def _send_start(self, workflow: str, typed: TypedInputs, since: datetime) -> RemoteExecution | None:
-        """The start request, in a request slot, right after checking that this apply still holds the
-        state lock; None when apply was stopped while it waited for the slot. A lost lock
+        """The start request, in a request slot, sent only while a check that this apply still holds the
+        state lock is fresh (the client's fence); None when apply was stopped while it waited for the slot. A lost lock
         (`LockLostError`) stops apply: nothing more starts, the error ends it."""
         async with self._request(workflow):
             if self._stop.is_set():
                 return None
-            try:
-                await self.recorder.ensure_held()
+            try:  # the client checks the lock right before each send (`fence`), the first one included
                 return await asyncio.shield(
                     self.api.start_exactly_once(
                         workflow, typed, since, exclude=self.recorder.execution_ids, fence=self.recorder.ensure_held

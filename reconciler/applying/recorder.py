@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 
 from reconciler.backends.base import HeldLock, StateBackend
@@ -36,8 +37,8 @@ class Recorder:
         # durable() waiters in the order they came (so in the order of their targets): each flush
         # wakes only the ones it made durable, O(1) per waiter, never every waiter on every flush
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._running_check: asyncio.Future[None] | None = None  # the lock check under way
-        self._next_check: asyncio.Future[None] | None = None  # the one to begin after it (joined meanwhile)
+        self._running_check: asyncio.Future[float] | None = None  # the lock check under way
+        self._next_check: asyncio.Future[float] | None = None  # the one to begin after it (joined meanwhile)
         self._writer: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self.dirty = False
@@ -85,8 +86,9 @@ class Recorder:
         """The lock this apply holds (its id, and when it was taken), if any."""
         return self._backend.held()
 
-    async def ensure_held(self) -> None:
-        """`LockLostError` unless this process still holds the state lock (one backend check).
+    async def ensure_held(self) -> float:
+        """`LockLostError` unless this process still holds the state lock (one backend check); else the
+        ``time.monotonic()`` at which the check that said so began (a fence: `remote.exactly_once.Fence`).
 
         Concurrent callers share a check that begins after each of them called (as good as their own:
         a check already under way when one calls is not taken for it): 200 starts at once cost one or
@@ -95,15 +97,17 @@ class Recorder:
             raise self._failure
         if self._next_check is None:
             self._next_check = asyncio.ensure_future(self._held_check(self._running_check))
-        await asyncio.shield(self._next_check)
+        return await asyncio.shield(self._next_check)
 
-    async def _held_check(self, previous: asyncio.Future[None] | None) -> None:
+    async def _held_check(self, previous: asyncio.Future[float] | None) -> float:
         if previous is not None:
             with contextlib.suppress(Exception):  # its callers see its error; this is a new check
                 await previous
         self._running_check, self._next_check = self._next_check, None  # callers from now on: the next one
+        began = time.monotonic()
         try:
             await asyncio.to_thread(self._backend.ensure_held)
+            return began
         finally:
             if self._running_check is asyncio.current_task():
                 self._running_check = None

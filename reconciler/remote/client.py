@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import urllib.request
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -280,18 +279,14 @@ class WorkflowClient:
     ) -> httpx.Response:
         """One API call with login, one re-login on 401, and retries as its discipline allows.
 
-        ``fence``: awaited before every send but the first (which the caller checked just before the
-        call). A fenced request goes out only while that check is fresh (half the request timeout:
+        ``fence``: awaited before every send. A fenced request goes out only while that check is fresh
+        (half the request timeout from when the check began, looked at as its first bytes are written:
         `transport.sent_by`); else it is checked again and sent then.
         """
-        tries = 0
 
         async def attempt() -> httpx.Response:
-            nonlocal tries
-            tries += 1
-            if tries > 1 and fence is not None:
-                await fence()
-            return await self._authorized(method, path, operation, json, unsafe, fence, time.monotonic())
+            checked = await fence() if fence is not None else None
+            return await self._authorized(method, path, operation, json, unsafe, fence, checked)
 
         return await retrying(attempt, self._retry, self._patient_sleep, self._rng)
 
@@ -309,20 +304,19 @@ class WorkflowClient:
         json: Any,
         unsafe: bool,
         fence: Fence | None = None,
-        checked: float = 0.0,
+        checked: float | None = None,
     ) -> httpx.Response:
         token = await self._keeper.token()
         try:
-            with self._fresh(fence, checked):
+            with self._fresh(checked):
                 return await self._exchange(self._build(method, path, token, json), operation, unsafe)
         except AuthError:
             log.info("%s %s: unauthorized, logging in again", method, path)
         fresh = await self._keeper.renew(token)
         if fence is not None:
-            await fence()
-            checked = time.monotonic()
+            checked = await fence()
         try:
-            with self._fresh(fence, checked):
+            with self._fresh(checked):
                 return await self._exchange(self._build(method, path, fresh, json), operation, unsafe)
         except AuthError as exc:
             raise AuthError(
@@ -333,9 +327,9 @@ class WorkflowClient:
                 operation=operation,
             ) from exc
 
-    def _fresh(self, fence: Fence | None, checked: float) -> AbstractContextManager[None]:
-        """A fenced request is sent only while its fence check (at ``checked``) is fresh."""
-        return sent_by(checked + self.settings.request_timeout / 2) if fence is not None else nullcontext()
+    def _fresh(self, checked: float | None) -> AbstractContextManager[None]:
+        """A fenced request is sent only while its fence check (begun at ``checked``) is fresh."""
+        return sent_by(checked + self.settings.request_timeout / 2) if checked is not None else nullcontext()
 
     def _build(self, method: str, path: str, token: str, json: Any) -> httpx.Request:
         headers = {"Authorization": f"Bearer {token}"}

@@ -25,7 +25,9 @@ from reconciler.remote.retrying import Sleep
 
 log = logging.getLogger("reconciler.remote")
 K = TypeVar("K", bound=Hashable)
-Fence = Callable[[], Awaitable[None]]  # raises when a start must not be sent (again): the caller lost its lock
+# Checks that a start may be sent: raises when the caller lost its lock, else returns the time.monotonic() at
+# which its check began (its answer is as fresh as that, however long it took to come back).
+Fence = Callable[[], Awaitable[float]]
 Inputs = Mapping[str, TypedValue]
 RetryDelay = Callable[[int, float | None], float]  # (attempt, Retry-After) -> seconds to wait
 ANY_USER = "*"
@@ -122,14 +124,12 @@ class ExactlyOnce:
         cannot be read, or the last attempt is lost too, `OutcomeUnknownError` is raised: the caller must
         record the start as unknown and look again later (never start again blindly).
 
-        ``fence``: awaited before every send but the first (which the caller checks itself): a
-        restart, a retry of a refused start, a re-send after a re-login.
+        ``fence``: awaited by the client before every send of the start (the first, a restart, a retry
+        of a refused start, a re-send after a re-login).
         """
         excluded = frozenset(exclude)
         lost: OutcomeUnknownError | None = None
-        for restart in range(self._policy.max_restarts + 1):
-            if restart and fence is not None:
-                await fence()
+        for _ in range(self._policy.max_restarts + 1):
             try:
                 return await self._calls.start_execution(workflow_id, inputs, fence=fence)
             except OutcomeUnknownError as exc:

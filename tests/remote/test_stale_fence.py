@@ -8,6 +8,7 @@ exactly one start reaches the server. Over a real socket, through the client's o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -41,20 +42,21 @@ async def test_a_start_whose_check_went_stale_checks_again_and_is_sent_once(serv
     app, url = served
     checks: list[str] = []
 
-    async def fence() -> None:
+    async def fence() -> float:
         checks.append("checked")
+        return time.monotonic()
 
     # request timeout 0.5 s: a check is fresh for 0.25 s, and the login in between takes 0.3 s
     async with WorkflowClient(tenant(url, request_timeout=0.5), retry=FAST, sleep=_no_sleep) as c:
         started = await c.start_execution(PROVISION_VM, vm_inputs(), fence=fence)
-    assert checks == ["checked"]  # the held-back first try made the client check again
+    assert checks == ["checked", "checked"]  # the held-back first try made the client check again
     assert [s.execution_id for s in starts_of(app, PROVISION_VM)] == [started.id]
 
 
 async def test_a_lost_lock_found_at_that_check_sends_nothing(served: tuple[Starlette, str]) -> None:
     app, url = served
 
-    async def fence() -> None:
+    async def fence() -> float:
         raise LockLostError("another apply holds the lock now")
 
     async with WorkflowClient(tenant(url, request_timeout=0.5), retry=FAST, sleep=_no_sleep) as c:
