@@ -53,8 +53,11 @@ torture: $(STAMP)
 demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" DEMO_PORT=$(DEMO_PORT) bash scripts/demo.sh
 
+# apply-500, plan-10k/20k, plan-2k-refresh (bench/run.py), then the apply-2000 sweep at P = 10, 50,
+# 200 and apply-20000 against a minimal thread-pool client (bench/apply_scaling.py, 6-8 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/apply_scaling.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache .hypothesis
