@@ -141,10 +141,12 @@ def state_push(ctx: Context, file: str, force: bool, lock_timeout: float) -> Non
     "after a prompt that names it.",
 )
 @click.option(
+    "-f",
     "--yes",
+    "yes",
     is_flag=True,
-    help="Do not ask for confirmation (what Terraform's force-unlock -force does); "
-    "without a terminal, --force needs --yes.",
+    help="Do not ask for confirmation (-f: what Terraform's force-unlock -force does; it breaks no live "
+    "holder's lock, --force does); without a terminal, --force needs --yes.",
 )
 @pass_context
 @handle_errors
@@ -152,14 +154,14 @@ def force_unlock(ctx: Context, lock_id: str, force: bool, yes: bool) -> None:
     """Break the state lock LOCK_ID.
 
     \b
-    On a terminal it asks for confirmation first, naming the holder (--yes skips it). A lock whose
+    On a terminal it asks for confirmation first, naming the holder (-f / --yes skips it). A lock whose
     holder is gone is then removed. A holder still alive is refused: locally always
     (a kernel lock cannot be broken from outside; stop that process), on PostgreSQL unless --force.
     --force terminates the holder's PostgreSQL session once you answer 'yes' to a prompt naming the
     holder; that process then writes and starts nothing more (its next state write or lock check
     fails), and the next apply waits out its request timeout before taking any of its unanswered
     starts as never sent. Terraform's `force-unlock -force` only skips the prompt: here that is
-    --yes, and without a terminal --force is refused unless --yes is given too.
+    -f (--yes), and without a terminal --force is refused unless --yes is given too.
     """
     from reconciler.operations import state as surgery
 

@@ -49,6 +49,9 @@ def test_yes_skips_the_question_and_scripts_are_not_asked(stack: Stack) -> None:
     info = _leftover_lock(stack)
     returned, out, err = _on_a_terminal(stack, ["force-unlock", "--yes", LOCK_ID], "")
     assert returned == 0 and "Break the state lock" not in out and not info.exists(), (out, err)
+    info = _leftover_lock(stack)
+    returned, out, err = _on_a_terminal(stack, ["force-unlock", "-f", LOCK_ID], "")  # Terraform's -force
+    assert returned == 0 and "Break the state lock" not in out and not info.exists(), (out, err)
     _leftover_lock(stack)
     plain = stack.cli(["force-unlock", LOCK_ID])  # no terminal
     assert plain.code == 0 and "Break the state lock" not in plain.out, plain
