@@ -22,14 +22,12 @@ from reconciler.cli.common import (
 from reconciler.cli.planning_commands import plan_options
 from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import UserError
-from reconciler.planning.changes import Plan
-from reconciler.planning.planner import PlanOptions
-from reconciler.ui import plan_view
-from reconciler.ui.console import Ui, escape
-from reconciler.ui.progress_view import JsonLines, ProgressView, summary_lines
 
 if TYPE_CHECKING:
     from reconciler.operations import apply as applying
+    from reconciler.planning.changes import Plan
+    from reconciler.ui.console import Ui
+    from reconciler.ui.progress_view import ProgressView
 
 
 @click.command()
@@ -65,9 +63,12 @@ def apply(
     Failures recorded by an earlier apply and not retried stay warnings: they do not change the exit
     code.
     """
-    # imported here, not with the module: it brings the HTTP client and the apply engine, which
-    # `reconciler --help` (it loads every command) and `plan` do not need
+    # imported here, not with the module: the HTTP client, the apply engine, the models and the views,
+    # which `reconciler --help` (it loads every command module to list them) does not need
     from reconciler.operations import apply as applying
+    from reconciler.planning.planner import PlanOptions
+    from reconciler.ui import plan_view
+    from reconciler.ui.progress_view import JsonLines, ProgressView
 
     ui = ctx.ui
     if planfile:
@@ -127,6 +128,10 @@ def _counting(view: ProgressView, approve: applying.Approve) -> applying.Approve
 
 
 def _finish(ui: Ui, applied: applying.Applied) -> None:
+    from reconciler.ui import plan_view
+    from reconciler.ui.console import escape
+    from reconciler.ui.progress_view import summary_lines
+
     if applied.report is None:
         if _declined(applied):
             ui.line("Apply cancelled: nothing was started.")

@@ -34,6 +34,13 @@ NOT_FOR_HELP = (
     "reconciler.emulator",
     "reconciler.backends",
     "reconciler.operations",
+    "pydantic",
+    "rich",
+    "yaml",
+    "reconciler.planning",
+    "reconciler.state",
+    "reconciler.ui",
+    "reconciler.manifest.models",
 )
 
 # The emulator reads its catalog and serves: nothing of the client's side.
