@@ -17,7 +17,6 @@ from typing import Any
 from reconciler.emulator.catalog import User, Workflow
 from reconciler.emulator.clock import iso_date
 from reconciler.emulator.templates import TemplateError, parse_template
-from reconciler.emulator.wire import ValueFormat
 
 IN_PROGRESS = ("initializing", "running", "waiting", "waiting-signal", "suspended")
 TERMINAL = ("completed", "failed", "canceled")
@@ -57,7 +56,6 @@ class Execution:
     org: str
     started_at: float
     inputs: dict[str, Any]
-    value_format: ValueFormat
     api_endpoint: str
     phases: list[tuple[float, str, str | None]]
     outcome: Outcome

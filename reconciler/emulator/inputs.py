@@ -2,7 +2,8 @@
 
 Every refusal is a 400 whose message names the parameter, because that message is what a user of
 the tool will read ("An HTTP error names the run, the operation, the status and the server's
-message"). The format of the first value sent (``openapi`` or ``vro``) becomes the execution's format.
+message"). Values are read in either format (``openapi`` or ``vro``); answers use the server's
+(`EmulatorOptions.output_format`).
 """
 
 from __future__ import annotations
@@ -11,31 +12,29 @@ from typing import Any
 
 from reconciler.emulator.answers import bad_request
 from reconciler.emulator.catalog import Workflow
-from reconciler.emulator.wire import ValueFormat, WireError, decode, detect_format
+from reconciler.emulator.wire import WireError, decode
 
 _PARAMETER_KEYS = {"name", "type", "scope", "value", "encryptValue", "description", "updated"}
 
 
-def read_inputs(workflow: Workflow, body: Any) -> tuple[ValueFormat | None, dict[str, Any]]:
-    """(format of the values, plain inputs with defaults applied); CloudApiError 400 when invalid."""
+def read_inputs(workflow: Workflow, body: Any) -> dict[str, Any]:
+    """The plain inputs, defaults applied; CloudApiError 400 when invalid."""
     if not isinstance(body, dict):
         raise bad_request("The request body must be an ExecutionContext object")
     parameters = body.get("parameters") or []
     if not isinstance(parameters, list):
         raise bad_request("'parameters' must be a list of WsParameter")
-    fmt: ValueFormat | None = None
     inputs: dict[str, Any] = {}
     for parameter in parameters:
-        name, value, value_format = _read_parameter(workflow, parameter)
+        name, value = _read_parameter(workflow, parameter)
         if name in inputs:
             raise bad_request(f"Input parameter '{name}' is given more than once")
-        fmt = fmt or value_format
         if value is not None:
             inputs[name] = value
-    return fmt, _complete(workflow, inputs)
+    return _complete(workflow, inputs)
 
 
-def _read_parameter(workflow: Workflow, parameter: Any) -> tuple[str, Any, ValueFormat | None]:
+def _read_parameter(workflow: Workflow, parameter: Any) -> tuple[str, Any]:
     if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
         raise bad_request("Each parameter must be a WsParameter object with a 'name'")
     name = parameter["name"]
@@ -52,9 +51,9 @@ def _read_parameter(workflow: Workflow, parameter: Any) -> tuple[str, Any, Value
         raise bad_request(f"Input parameter '{name}' must have scope 'local'")
     value = parameter.get("value")
     if value is None:
-        return name, None, None
+        return name, None
     try:
-        return name, decode(spec.type, value), detect_format(value)
+        return name, decode(spec.type, value)
     except WireError as exc:
         raise bad_request(f"Invalid value for input parameter '{name}' ({spec.type}): {exc}") from exc
 

@@ -30,7 +30,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reconciler.emulator.answers import CloudApiError, bad_request, error_body, json_response, versioned_media
+from reconciler.emulator.answers import CloudApiError, bad_request, error_response
 from reconciler.errors import InvalidValueError, ReconcilerError
 
 MAX_DEPTH = 64
@@ -203,8 +203,4 @@ async def _drain(receive: Receive, cap: int) -> bool:
 
 
 async def _send_error(scope: Scope, receive: Receive, send: Send, error: CloudApiError) -> None:
-    request = Request(scope)
-    response = json_response(
-        error_body(error.minor, error.message), error.status, error.headers, versioned_media(request)
-    )
-    await response(scope, receive, send)
+    await error_response(Request(scope), error)(scope, receive, send)

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.answers import bad_request, empty_response, json_response, requested_version
+from reconciler.emulator.answers import bad_request, empty_response, json_response, versioned_media
 from reconciler.emulator.auth import Principal
 from reconciler.emulator.bodies import execution_body, presentation_body, summary_body
 from reconciler.emulator.catalog import Workflow, is_secret_type
@@ -28,7 +28,7 @@ from reconciler.emulator.context import Emulator, StartRecord, emulator_of
 from reconciler.emulator.executions import Execution, plan_execution
 from reconciler.emulator.inputs import read_inputs
 from reconciler.emulator.intake import read_json_body
-from reconciler.emulator.wire import MASK, ValueFormat
+from reconciler.emulator.wire import MASK
 
 _BASE = "/cloudapi/workflows/{workflowId}"
 
@@ -37,7 +37,7 @@ async def start_execution(request: Request) -> Response:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
     workflow = _workflow(emulator, principal, request)
-    fmt, inputs = read_inputs(workflow, await _json_body(request))
+    inputs = read_inputs(workflow, await read_json_body(request))
     now = emulator.clock()
     execution_id = emulator.new_execution_id()
     context = {
@@ -58,7 +58,6 @@ async def start_execution(request: Request) -> Response:
         org=principal.org,
         started_at=now,
         inputs=inputs,
-        value_format=fmt or emulator.options.output_format or "openapi",
         api_endpoint=str(request.base_url).rstrip("/") + "/api",
         phases=phases,
         outcome=outcome,
@@ -67,9 +66,9 @@ async def start_execution(request: Request) -> Response:
     emulator.starts.append(_start_record(execution))
     location = str(request.url).rstrip("/") + "/" + execution_id
     body = execution_body(
-        execution, execution.snapshot(now), _format(emulator, execution), nulls=emulator.options.nulls
+        execution, execution.snapshot(now), emulator.options.output_format, nulls=emulator.options.nulls
     )
-    return json_response(body, 201, {"Location": location, "Content-Location": location}, _media(request))
+    return json_response(body, 201, {"Location": location, "Content-Location": location}, versioned_media(request))
 
 
 def _start_record(execution: Execution) -> StartRecord:
@@ -89,21 +88,21 @@ async def list_executions(request: Request) -> Response:
         for e in emulator.executions.of_workflow(workflow.id, org)
     ]
     body = {"total": len(summaries), "start": 0, "executions": summaries}
-    return json_response(body, media_type=_media(request))
+    return json_response(body, media_type=versioned_media(request))
 
 
 async def get_execution(request: Request) -> Response:
     emulator, execution = _located(request)
     snapshot = execution.snapshot(emulator.clock())
-    body = execution_body(execution, snapshot, _format(emulator, execution), nulls=emulator.options.nulls)
-    return json_response(body, media_type=_media(request))
+    body = execution_body(execution, snapshot, emulator.options.output_format, nulls=emulator.options.nulls)
+    return json_response(body, media_type=versioned_media(request))
 
 
 async def get_state(request: Request) -> Response:
     emulator, execution = _located(request)
     state = execution.snapshot(emulator.clock()).state
     body: Any = {"value": state} if emulator.options.state_format == "object" else state
-    return json_response(body, media_type=_media(request))
+    return json_response(body, media_type=versioned_media(request))
 
 
 async def cancel_execution(request: Request) -> Response:
@@ -129,8 +128,8 @@ async def get_presentation(request: Request) -> Response:
     emulator = emulator_of(request)
     principal = emulator.guard(request)
     workflow = _workflow(emulator, principal, request)
-    body = presentation_body(workflow, emulator.options.output_format or "openapi")
-    return json_response(body, media_type=_media(request))
+    body = presentation_body(workflow, emulator.options.output_format)
+    return json_response(body, media_type=versioned_media(request))
 
 
 def _located(request: Request) -> tuple[Emulator, Execution]:
@@ -147,21 +146,6 @@ def _workflow(emulator: Emulator, principal: Principal, request: Request) -> Wor
     if not workflow.readable_by(principal.org, provider=principal.is_provider):
         raise emulator.missing(f"Workflow {workflow_id} not found or not accessible")
     return workflow
-
-
-def _format(emulator: Emulator, execution: Execution) -> ValueFormat:
-    return emulator.options.output_format or execution.value_format
-
-
-def _media(request: Request) -> str:
-    emulator = emulator_of(request)
-    version = requested_version(request.headers.get("accept")) or emulator.catalog.api_versions[-1]
-    return f"application/json;version={version}"
-
-
-async def _json_body(request: Request) -> Any:
-    """415 unless JSON, 400 unless standard JSON (see ``intake``); an empty body is ``{}``."""
-    return await read_json_body(request)
 
 
 ROUTES = [
