@@ -93,7 +93,6 @@ _DSN_ENV = _EnvName("PostgreSQL connection string")
 @click.option("--backend", type=click.Choice(["local", "postgres"]), help="Where the state lives (default local).")
 @click.option("--state-path", metavar="PATH", help="Local backend: the state file (default reconciler.state.json).")
 @click.option("--dsn-env", type=_DSN_ENV, help="PostgreSQL backend: NAME of the variable that holds the DSN.")
-@click.option("--workspace", metavar="NAME", help="PostgreSQL backend: the workspace (default 'default').")
 @click.option("--manifests", metavar="DIR", help="The folder of manifests (default manifests).")
 @click.option("--ca-file", metavar="PATH", help="A PEM bundle of CAs to trust instead of the system store.")
 @click.option("--verify-tls/--no-verify-tls", default=None, help="Verify the server's certificate (default: verify).")
@@ -128,6 +127,7 @@ def init(
     """
     from reconciler.operations.init import init_run
 
+    flags["workspace"] = ctx.workspace  # the common --workspace: here, what the stack file gets
     root = Path(ctx.chdir or ".")
     if workflow is None:
         _init_stack(ctx, root, name, out, force, no_input, flags)
