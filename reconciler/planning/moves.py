@@ -17,7 +17,7 @@ from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.planning.changes import Move
 from reconciler.state.models import State
-from reconciler.state.renaming import renamed
+from reconciler.state.renaming import renamed_all
 
 
 def find_moves(desired: DesiredStack, state: State) -> tuple[Move, ...]:
@@ -45,9 +45,7 @@ def moved_state(state: State, moves: tuple[Move, ...]) -> State:
     """``state`` with the records of ``moves`` under their new names (in memory: the plan's view)."""
     if not moves:
         return state
-    runs = dict(state.runs)
-    for move in moves:
-        runs = renamed(runs, move.old, move.new)
+    runs = renamed_all(state.runs, {move.old: move.new for move in moves})
     return state.model_copy(update={"runs": runs})
 
 

@@ -73,12 +73,8 @@ def _plan_run(
     inputs = planned_inputs(run, done)
     key = planned_key(run, inputs, state.salt)
     action, reason = decide(run, record, key, replace)
-    blocked = sorted(d for d in run.depends_on if d in planned and planned[d].action is Action.FAILED)
-    if action.starts and blocked:  # only a run that would start is blocked by a failed upstream
-        action, reason = (
-            Action.FAILED,
-            f"blocked: depends on {', '.join(blocked)}, which failed and will not be retried",
-        )
+    if action.starts and (blocked := _blocked(run, planned)):  # only a run that would start is blocked
+        action, reason = blocked
     execution = record.execution if record is not None else None
     diff = input_diff(record, run, inputs, state.salt) if action is Action.RERUN and record is not None else ()
     # what ignoreChanges kept from re-running the run (a start sends the new values: nothing ignored)

@@ -22,4 +22,10 @@ def rename_problem(runs: Mapping[str, RunRecord], old: str, new: str) -> str | N
 
 def renamed(runs: Mapping[str, RunRecord], old: str, new: str) -> dict[str, RunRecord]:
     """``runs`` with ``old``'s record named ``new`` (check `rename_problem` first)."""
-    return {(new if name == old else name): record for name, record in runs.items()}
+    return renamed_all(runs, {old: new})
+
+
+def renamed_all(runs: Mapping[str, RunRecord], names: Mapping[str, str]) -> dict[str, RunRecord]:
+    """``runs`` with each record of ``names`` (old -> new) renamed, in one pass (check each with
+    `rename_problem` first)."""
+    return {names.get(name, name): record for name, record in runs.items()}
