@@ -10,18 +10,16 @@ defines the entries). A number written as a key or item is taken by its source t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from yaml.nodes import ScalarNode
 
 from reconciler.desired.templating import Scope, contains_failure, render
-from reconciler.manifest.interpolation import NAME_PATTERN
 from reconciler.manifest.models import MAX_NAME_LENGTH
 from reconciler.manifest.parsing import FLOAT, INT
+from reconciler.manifest.validating import run_name_problem
 
-_NAME = re.compile(NAME_PATTERN)
 _FOR_EACH = ("spec", "forEach")
 
 
@@ -112,7 +110,7 @@ def _valid_key(name: str, key: str, path: tuple[Any, ...], scope: Scope, seen: s
     if key in seen:
         scope.problem(path, "", f"forEach key {key!r} appears twice", key=True)
         return False
-    if not key or not _NAME.fullmatch(full) or len(full) > MAX_NAME_LENGTH:
+    if not key or run_name_problem(full) is not None:
         scope.problem(
             path,
             "",

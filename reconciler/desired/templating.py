@@ -15,19 +15,17 @@ was written if the run does not exist or closes a cycle.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.desired.runs import Interpolation, OutputRef, ParameterLocator
 from reconciler.desired.variables import Variables
 from reconciler.errors import Problem, SourceLocation
-from reconciler.manifest.interpolation import NAME_PATTERN, Reference, parse_template
-from reconciler.manifest.models import MAX_NAME_LENGTH
+from reconciler.manifest.interpolation import Reference, parse_template
 from reconciler.manifest.parsing import Document
+from reconciler.manifest.validating import run_name_problem
 
 Path = tuple[Any, ...]
-_RUN_NAME = re.compile(NAME_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +240,7 @@ def _built_name(reference: Reference, scope: Scope, path: Path, secrets: list[st
             return None
         pieces.append(value if isinstance(value, str) else json.dumps(value))
     name = "".join(pieces)
-    if not _RUN_NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+    if run_name_problem(name) is not None:
         scope.problem(
             path, reference.source, f"{reference.source} names the run {name!r}, which is not a valid run name"
         )

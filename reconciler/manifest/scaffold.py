@@ -29,16 +29,15 @@ import yaml
 
 from reconciler.definitions import ParameterDefinition, WorkflowDefinition
 from reconciler.errors import InvalidValueError
-from reconciler.manifest.interpolation import NAME_PATTERN
 from reconciler.manifest.models import API_VERSION, MAX_NAME_LENGTH
 from reconciler.manifest.parsing import parse_value
+from reconciler.manifest.validating import run_name_problem
 from reconciler.parameters import ParamType, check_value, infer_type, is_valid_type
 
 PLACEHOLDER = "CHANGE-ME"
 PLACEHOLDER_DATE = "2000-01-01T00:00:00.000Z"
 DEFAULT_RUN_NAME = "run"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RUN_NAME = re.compile(f"^{NAME_PATTERN}$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 # what PyYAML's reader refuses anywhere in a stream (yaml.reader.Reader.NON_PRINTABLE), tabs and newlines aside
 _NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -172,7 +171,7 @@ def run_name_for(definition: WorkflowDefinition) -> str:
     """A run name from the workflow's name (``Provision VM`` -> ``provision-vm``); ``run`` without one."""
     slug = re.sub(r"[^a-z0-9]+", "-", (definition.name or "").lower()).strip("-")
     slug = slug[:MAX_NAME_LENGTH].strip("-")
-    return slug if slug and _RUN_NAME.match(slug) else DEFAULT_RUN_NAME
+    return slug if slug and run_name_problem(slug) is None else DEFAULT_RUN_NAME
 
 
 def secret_env_name(run_name: str, parameter: str) -> str:
@@ -185,8 +184,8 @@ def secret_env_name(run_name: str, parameter: str) -> str:
 
 def run_manifest(definition: WorkflowDefinition, run_name: str) -> RunScaffold:
     """A ``kind: WorkflowRun`` manifest of ``definition`` named ``run_name``, every input written."""
-    if not _RUN_NAME.match(run_name) or len(run_name) > MAX_NAME_LENGTH:
-        raise InvalidValueError(f"{run_name!r} is not a valid run name")
+    if why := run_name_problem(run_name):
+        raise InvalidValueError(why)
     writer = _RunWriter(run_name)
     lines = _header(definition, run_name)
     lines += [
