@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.errors import InvalidValueError
-from reconciler.parameters import SENSITIVE_TYPES
+from reconciler.parameters import ParamType
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def definition_from_json(doc: Any) -> WorkflowDefinition:
 
 
 def _parameter_to_json(parameter: ParameterDefinition) -> dict[str, Any]:
-    secret = parameter.type in SENSITIVE_TYPES or parameter.type.removeprefix("Array/") in SENSITIVE_TYPES
+    secret = ParamType(parameter.type).is_sensitive
     return {
         "name": parameter.name,
         "type": parameter.type,

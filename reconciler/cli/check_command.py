@@ -27,9 +27,9 @@ from reconciler.cli.common import (
 def check(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
     """Check the first contact with the endpoint; starts nothing.
 
-    One line per item, each PASS or FAIL: TLS (the certificate's subject, issuer and expiry, verified
-    with the system store or spec.endpoint.caFile), the API versions the server offers and the one
-    used (apiVersion: auto picks one), the login (user, org, how long the token lasts), and read
+    One line per item, each PASS, WARN (passed, worth a look) or FAIL: TLS (the certificate's
+    subject, issuer and expiry, verified with the system store or spec.endpoint.caFile), the API
+    versions the server offers and the one used (apiVersion: auto picks one), the login (user, org, how long the token lasts), and read
     access to every workflow the manifests use (its presentation). Exit 1 when any item fails.
     """
     from reconciler.operations.check import check as check_endpoint  # the HTTP client: only when run

@@ -109,7 +109,7 @@ def _why_unread(workflow_id: str, exc: RemoteError) -> str:
         cause = exc.__cause__
         what = str(cause) if isinstance(cause, CodecError | ValueError) else str(exc)
         return f"the presentation of workflow {workflow_id} is malformed: {what}"
-    if exc.status is None or isinstance(exc, AuthError | VersionNotSupportedError):
+    if _whole_server(exc):
         return f"the server could not be used: {exc}"
     return f"the server did not serve it: {exc}"
 

@@ -7,7 +7,6 @@ the presentation through the same client and settings as every other command tha
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 from collections.abc import Mapping
@@ -16,14 +15,12 @@ from pathlib import Path
 
 from reconciler.definitions import Definitions, WorkflowDefinition
 from reconciler.desired.loading import load_stack, parse_stack
-from reconciler.errors import ConfigError, ManifestError, NotFoundError, Problem, UserError
+from reconciler.errors import ConfigError, ManifestError, Problem, UserError
 from reconciler.manifest.documents import read_runs
 from reconciler.manifest.scaffold import RunScaffold, StackAnswers, run_manifest, run_name_for, stack_text
 from reconciler.manifest.validating import run_name_problem
-from reconciler.operations.apply import api_settings
-from reconciler.operations.definitions import keep_definitions
+from reconciler.operations.definitions import endpoint_url, keep_definitions, read_definitions
 from reconciler.operations.project import MANIFEST_SUFFIXES, STACK_FILE, Project, open_project
-from reconciler.remote.client import WorkflowClient
 
 # The stack a scaffolded manifest is checked against on its own: no variables, no endpoint.
 _BARE_STACK = "apiVersion: reconciler/v1\nkind: Stack\nmetadata: {name: init-check}\n"
@@ -83,7 +80,8 @@ def init_run(
         refuse_existing(Path(out), force)
     elif name is not None:
         refuse_existing(_default_out(project, name), force)
-    definition = _presentation(project, workflow_id)
+    read = _presentation(project, workflow_id)
+    definition = read.known[workflow_id]
     run_name = name or run_name_for(definition)
     path = Path(out) if out is not None else _default_out(project, run_name)
     refuse_existing(path, force)
@@ -93,24 +91,22 @@ def init_run(
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, scaffold.text, force)
     # kept like apply keeps what it reads, so that `validate` checks the new manifest at once, offline
-    keep_definitions(project, Definitions(known={workflow_id: definition}, source="server"))
+    keep_definitions(project, read)
     return RunWritten(path, definition, scaffold, _unread_reason(project, path))
 
 
-def _presentation(project: Project, workflow_id: str) -> WorkflowDefinition:
-    settings = api_settings(project)
-
-    async def read() -> WorkflowDefinition:
-        async with WorkflowClient(settings) as client:
-            return await client.presentation(workflow_id)
-
-    try:
-        return asyncio.run(read())
-    except NotFoundError as err:
-        said = err.server_message or str(err)
+def _presentation(project: Project, workflow_id: str) -> Definitions:
+    """The definition of ``workflow_id`` read from the stack's endpoint, as plan reads them."""
+    read = read_definitions(project, [workflow_id], 1)
+    if workflow_id in read.known:
+        return read
+    refused = read.unavailable.get(workflow_id)
+    if refused is not None:
         raise UserError(
-            f"workflow {workflow_id!r} does not exist or you may not read it on {settings.url} ({err.status}): {said}"
-        ) from err
+            f"workflow {workflow_id!r} does not exist or you may not read it on {endpoint_url(project)} "
+            f"({refused.status}): {refused.message}"
+        )
+    raise UserError(f"cannot read workflow {workflow_id!r}: {read.unread.get(workflow_id, 'no answer')}")
 
 
 def _default_out(project: Project, run_name: str) -> Path:
