@@ -15,8 +15,9 @@ parallelism, through one client. What the server answers decides where a workflo
 
 ``cached_definitions`` is what ``validate`` and ``plan --no-refresh`` use instead: the definitions
 kept beside the state (`reconciler.backends.definitions_store`) for the stack's endpoint, without
-contacting the server. ``keep_definitions`` stores what a command read (``apply`` and ``refresh``
-do; ``plan`` never writes).
+contacting the server. ``keep_definitions`` stores what ``init --workflow`` read; ``apply`` and
+``refresh``, which hold the state's backend and the client's settings already, write theirs with
+``StateBackend.write_definitions`` (keyed by the same URL); ``plan`` never writes.
 """
 
 from __future__ import annotations
