@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -13,6 +12,7 @@ from reconciler.cli.common import (
     handle_errors,
     inputs_from,
     json_option,
+    json_text,
     pass_context,
     var_options,
 )
@@ -38,7 +38,7 @@ def check(ctx: Context, variables: tuple[str, ...], var_files: tuple[str, ...], 
     report = check_endpoint(ctx.project(), inputs_from(variables, var_files))
     if as_json:
         items = [{"check": i.name, "ok": i.ok, "warning": i.warning, "detail": i.detail} for i in report.items]
-        ctx.ui.raw(json.dumps({"endpoint": report.endpoint, "ok": report.ok, "checks": items}, indent=2))
+        ctx.ui.raw(json_text({"endpoint": report.endpoint, "ok": report.ok, "checks": items}))
     else:
         ctx.ui.line(f"Checking {escape(report.endpoint)}")
         for item in report.items:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
@@ -69,7 +68,7 @@ def validate(
     files = len(project.manifest_files())
     if as_json:  # what the definitions checks skipped is under "definitions", as in `plan --json`
         document = {"valid": True, "runs": len(desired.runs), "files": files, "warnings": warnings}
-        ctx.ui.raw(json.dumps({**document, "definitions": used.document()}))
+        ctx.ui.raw(json_text({**document, "definitions": used.document()}))
         return
     for warning in warnings:
         ctx.ui.warn(warning)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.cli.common import Context, common_options, handle_errors, json_option, pass_context
+from reconciler.cli.common import Context, common_options, handle_errors, json_option, json_text, pass_context
 from reconciler.cli.state_commands import lock_timeout_option
 from reconciler.errors import ConfigError
 
@@ -36,7 +35,7 @@ def list_(ctx: Context, as_json: bool) -> None:
         rows = [
             {"name": w.name, "runs": w.runs, "serial": w.serial, "current": w.name == backend.workspace} for w in found
         ]
-        ctx.ui.raw(json.dumps({"workspaces": rows}, indent=2))
+        ctx.ui.raw(json_text({"workspaces": rows}))
         return
     if not found:
         ctx.ui.line("No workspace holds a state yet.")
