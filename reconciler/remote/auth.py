@@ -104,14 +104,14 @@ def accept(version: str) -> str:
     return f"application/json;version={version}"
 
 
-async def log_in(settings: ApiSettings, build: Build, send: Send) -> Login:
+async def log_in(settings: ApiSettings, build: Build, send: Send, offered: tuple[OfferedVersion, ...] = ()) -> Login:
     """Log in with the configured flow; 401/403/400 on the way become `AuthError`; with ``apiVersion:
-    auto`` the version is chosen first; a 406 names the versions the server offers."""
+    auto`` the version is chosen first, from ``offered`` when the caller read it already; a 406 names
+    the versions the server offers."""
     operation = login_operation(settings)
     version = settings.api_version
-    offered: tuple[OfferedVersion, ...] = ()
     if version == AUTO:
-        offered = await read_offered(build, send)
+        offered = offered or await read_offered(build, send)
         version = _chosen(offered)
     try:
         if settings.uses_api_token:

@@ -89,6 +89,7 @@ class WorkflowClient:
         redactor: Redactor = Redactor(),
     ) -> None:
         self.settings = settings
+        self._offered: tuple[OfferedVersion, ...] = ()  # /api/versions, once read (`versions`)
         # secrets the server may echo (the command's secret inputs, our credentials): never passed on
         self._redact = redactor.with_values([settings.password, settings.api_token])
         self._sleep = sleep
@@ -142,8 +143,8 @@ class WorkflowClient:
             seen.append(await self._exchange(request, operation))
             return seen[-1]
 
-        offered = await read_offered(self._http.build_request, send)
-        return offered, peer_certificate(seen[-1])
+        self._offered = await read_offered(self._http.build_request, send)
+        return self._offered, peer_certificate(seen[-1])
 
     async def whoami(self) -> str | None:
         """The identity, logging in first when not logged in yet."""
@@ -362,8 +363,10 @@ class WorkflowClient:
         return response
 
     async def _log_in(self) -> Login:
-        login = await log_in(self.settings, self._http.build_request, self._exchange)
+        login = await log_in(self.settings, self._http.build_request, self._exchange, self._offered)
         self._http.headers["Accept"] = accept(login.api_version)  # the version chosen (apiVersion: auto)
+        if self.settings.api_version != login.api_version:  # chosen once: a re-login keeps it, reads nothing
+            self.settings = replace(self.settings, api_version=login.api_version)
         return login
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 
@@ -348,3 +349,23 @@ async def test_exactly_once_under_random_faults(clock: ManualClock, fake_sleep: 
         assert len(per_name.get(name, [])) <= 1, name  # never started twice
         if outcomes[name] != "unknown":
             assert per_name[name] == [outcomes[name]]
+
+
+async def test_auto_reads_the_versions_once_and_a_relogin_keeps_the_version(app: Starlette) -> None:
+    seen: list[str] = []
+
+    class Counting(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(f"{request.method} {request.url.path}")
+            return await self.inner.handle_async_request(request)
+
+    async with WorkflowClient(tenant(api_version="auto"), transport=Counting(DropsAsHttpx(app))) as c:
+        offered, _ = await c.versions()  # as `reconciler check` reads them first
+        assert offered
+        first = await c.session()
+        second = await c.session()  # a re-login (what a 401 leads to) keeps the chosen version
+    assert seen.count("GET /api/versions") == 1, seen
+    assert first.api_version == second.api_version == "38.0"
