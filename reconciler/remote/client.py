@@ -22,7 +22,7 @@ import asyncio
 import logging
 import random
 import urllib.request
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -231,7 +231,7 @@ class WorkflowClient:
         since: datetime,
         user: str | None = None,
         *,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
     ) -> Execution | None:
         """`ExactlyOnce.find_started`."""
         return await self._exactly_once.find_started(workflow_id, inputs, since, user, exclude=exclude)
@@ -242,7 +242,7 @@ class WorkflowClient:
         wanted: Sequence[tuple[K, Inputs, datetime]],
         *,
         user: str | None = None,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
         gate: asyncio.Semaphore | None = None,
     ) -> dict[K, Execution | None]:
         """`ExactlyOnce.find_started_many`."""
@@ -261,10 +261,7 @@ class WorkflowClient:
 
         ``exclude`` (executions never adopted) is read only after a lost answer, as it is then: apply
         passes its live set of every id the state accounts for, never a copy per start."""
-        if not exclude:
-            return await self._exactly_once.start(workflow_id, inputs, since, fence=fence)
-        excluding = ExactlyOnce(_Excluding(self, exclude), self._lookup, self._sleep, self._retry_delay)
-        return await excluding.start(workflow_id, inputs, since, fence=fence)
+        return await self._exactly_once.start(workflow_id, inputs, since, exclude=exclude, fence=fence)
 
     # ------------------------------------------------------------------------------------- transport
 
@@ -368,28 +365,6 @@ class WorkflowClient:
         if self.settings.api_version != login.api_version:  # chosen once: a re-login keeps it, reads nothing
             self.settings = replace(self.settings, api_version=login.api_version)
         return login
-
-
-class _Excluding:
-    """The client's calls for one start's lookup, with the executions in ``exclude`` left out of every
-    list as the list is read (the same as excluding them from the candidates, without copying them)."""
-
-    def __init__(self, client: WorkflowClient, exclude: Collection[str]) -> None:
-        self._client = client
-        self._exclude = exclude
-
-    async def start_execution(self, workflow_id: str, inputs: Inputs, *, fence: Fence | None = None) -> Execution:
-        return await self._client.start_execution(workflow_id, inputs, fence=fence)
-
-    async def list_executions(self, workflow_id: str) -> list[ExecutionSummary]:
-        rows = await self._client.list_executions(workflow_id)
-        return [row for row in rows if row.id not in self._exclude]
-
-    async def get_execution(self, workflow_id: str, execution_id: str) -> Execution:
-        return await self._client.get_execution(workflow_id, execution_id)
-
-    async def whoami(self) -> str | None:
-        return await self._client.whoami()
 
 
 def _http_client(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -73,7 +73,7 @@ class ExactlyOnce:
         since: datetime,
         user: str | None = None,
         *,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
     ) -> Execution | None:
         """The earliest execution of ``workflow_id`` started at/after ``since`` by ``user`` with ``inputs``.
 
@@ -89,7 +89,7 @@ class ExactlyOnce:
         wanted: Sequence[tuple[K, Inputs, datetime]],
         *,
         user: str | None = None,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
         gate: asyncio.Semaphore | None = None,
     ) -> dict[K, Execution | None]:
         """Recovery in one pass: list the workflow's executions once, read each candidate once
@@ -98,8 +98,7 @@ class ExactlyOnce:
         ``gate``: the caller's request limit, taken around each request (the list and every read);
         without it, reads go ``fetch_concurrency`` at a time."""
         who = await self._who(user)
-        excluded = frozenset(exclude)
-        wants = {key: Wanted(inputs, _aware(since), who, excluded) for key, inputs, since in wanted}
+        wants = {key: Wanted(inputs, _aware(since), who, exclude) for key, inputs, since in wanted}
         skew = self._policy.clock_skew
         async with gate or contextlib.nullcontext():
             rows = await self._calls.list_executions(workflow_id)
@@ -113,7 +112,7 @@ class ExactlyOnce:
         inputs: Inputs,
         since: datetime,
         *,
-        exclude: Iterable[str] = (),
+        exclude: Collection[str] = (),
         fence: Fence | None = None,
     ) -> Execution:
         """Start, and when the answer is lost adopt the execution it created instead of starting twice.
@@ -127,7 +126,6 @@ class ExactlyOnce:
         ``fence``: awaited by the client before every send of the start (the first, a restart, a retry
         of a refused start, a re-send after a re-login).
         """
-        excluded = frozenset(exclude)
         lost: OutcomeUnknownError | None = None
         for _ in range(self._policy.max_restarts + 1):
             try:
@@ -135,7 +133,7 @@ class ExactlyOnce:
             except OutcomeUnknownError as exc:
                 lost = exc
                 log.warning("start of workflow %s: answer lost; looking for the execution", workflow_id)
-            found = await self._find_lost_start(workflow_id, inputs, since, excluded)
+            found = await self._find_lost_start(workflow_id, inputs, since, exclude)
             if found is not None:
                 return found
         raise OutcomeUnknownError(
@@ -146,7 +144,7 @@ class ExactlyOnce:
         ) from lost
 
     async def _find_lost_start(
-        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
+        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: Collection[str]
     ) -> Execution | None:
         """Look, then re-look after ``settle_delay`` (a POST may still be in flight); None = proven absent."""
         for check in range(self._policy.settle_checks + 1):
@@ -158,7 +156,7 @@ class ExactlyOnce:
         return None
 
     async def _look_up(
-        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: frozenset[str]
+        self, workflow_id: str, inputs: Inputs, since: datetime, exclude: Collection[str]
     ) -> Execution | None:
         """`find_started`, tolerating a temporarily failing list; gives up as `OutcomeUnknownError`."""
         attempts = self._policy.list_attempts
