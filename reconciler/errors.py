@@ -26,7 +26,14 @@ Library errors are chained as ``__cause__``. Anything else reaching the CLI is a
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+def closest(name: str, names: Sequence[str]) -> str | None:
+    """The name meant, for a did-you-mean: the same but for case, or the closest (difflib)."""
+    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1)
+    return close[0] if close else None
 
 
 class ReconcilerError(Exception):
@@ -120,11 +127,9 @@ class MissingOutputError(UserError):
         self.location = location
         known = ", ".join(available) or "none"
         text = f"run {run!r} has no output {output!r} (it has: {known})"
-        close = [a for a in available if a.lower() == output.lower()] or difflib.get_close_matches(
-            output, available, n=1
-        )
+        close = closest(output, available)
         if close:
-            text += f"; did you mean {close[0]!r}?"
+            text += f"; did you mean {close!r}?"
         super().__init__(text)
 
     def __str__(self) -> str:

@@ -10,13 +10,12 @@ the whole loop and says where each of its edges is written.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 import itertools
 from collections.abc import Mapping, Sequence
 
 from reconciler.desired.templating import RunUse
-from reconciler.errors import Problem
+from reconciler.errors import Problem, closest
 
 Edges = dict[str, dict[str, RunUse]]  # run -> {dependency: where the dependency is written}
 
@@ -49,8 +48,8 @@ def _targets(
         listed = ", ".join(children[:3]) + (", ..." if len(children) > 3 else "")
         message = f"run {use.run!r} is a forEach: refer to one of its runs ({listed or 'it has none'})"
     else:
-        close = difflib.get_close_matches(use.run, list(runs), n=1)
-        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest(use.run, list(runs))
+        guess = f" (did you mean {close!r}?)" if close else ""
         if use.built:
             message = f"{use.source} in run {name!r} names run {use.run!r}, which is not declared{guess}"
         else:

@@ -13,7 +13,6 @@ there stays an error (``name: true`` is more likely a mistake than a name).
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 from typing import Any, TypeVar, get_args
 
@@ -21,7 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import ScalarNode
 
-from reconciler.errors import Problem
+from reconciler.errors import Problem, closest
 from reconciler.manifest.models import MAX_NAME_LENGTH, RunName
 from reconciler.manifest.parsing import FLOAT, INT, Document
 
@@ -126,8 +125,8 @@ def _unknown_field(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     allowed = _fields_at(model, loc[:-1])
     if not allowed:
         return f"unknown field {name!r}"
-    close = difflib.get_close_matches(name, allowed, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = closest(name, allowed)
+    hint = f"did you mean {close!r}? " if close else ""
     return f"unknown field {name!r} ({hint}expected one of: {', '.join(allowed)})"
 
 

@@ -20,7 +20,6 @@ for the plan to show what changed on the server. Pure: no I/O.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Any
 
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Interpolation, OutputRef
-from reconciler.errors import Problem, SourceLocation
+from reconciler.errors import Problem, SourceLocation, closest
 from reconciler.parameters import SENSITIVE_MARK, ParamType, check_value
 
 # The types a text built around references (``"vm-${runs.a.outputs.id}"``) may be sent as.
@@ -189,14 +188,8 @@ def _run_problems(run: DesiredRun, declared: _Declared, lookup: _Lookup) -> list
 def _unknown_parameter(name: str, definition: WorkflowDefinition) -> str:
     names = [p.name for p in definition.inputs]
     text = f"unknown parameter {name!r}: {_label(definition)} has no such input"
-    close = _closest(name, names)
+    close = closest(name, names)
     return text + (f"; did you mean {close!r}?" if close else f" (its inputs: {', '.join(names) or 'none'})")
-
-
-def _closest(name: str, names: Sequence[str]) -> str | None:
-    """The name meant, for a did-you-mean: the same but for case, or the closest (difflib)."""
-    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1)
-    return close[0] if close else None
 
 
 def _missing_mandatory(run: DesiredRun, definition: WorkflowDefinition) -> list[Problem]:
@@ -304,7 +297,7 @@ def _output_of(ref: OutputRef, lookup: _Lookup) -> ParameterDefinition | str | N
     definition = declared.definition
     names = [p.name for p in definition.outputs]
     text = f"run {ref.run!r} has no output {ref.output!r}: {_label(definition)} declares {', '.join(names) or 'none'}"
-    close = _closest(ref.output, names)
+    close = closest(ref.output, names)
     return text + (f"; did you mean {close!r}?" if close else "")
 
 
