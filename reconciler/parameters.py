@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 SCALAR_TYPES = ("string", "number", "boolean", "Date", "SecureString")
@@ -53,6 +54,12 @@ class ParamType:
     @property
     def is_sensitive(self) -> bool:
         return self.name in SENSITIVE_TYPES or (self.is_array and self.element.is_sensitive)
+
+
+@lru_cache(maxsize=256)
+def is_sensitive_type(name: str) -> bool:
+    """`ParamType.is_sensitive` of a type name (remembered: a stack uses a handful of types)."""
+    return ParamType(name).is_sensitive
 
 
 def is_valid_type(name: str) -> bool:

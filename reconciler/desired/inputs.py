@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -31,7 +30,7 @@ from reconciler.errors import InvalidValueError
 from reconciler.manifest.models import ExplicitParameter, ValueFrom
 from reconciler.manifest.parsing import STR, parse_value
 from reconciler.manifest.validating import validate
-from reconciler.parameters import ParamType, check_value, infer_type, is_valid_type
+from reconciler.parameters import ParamType, check_value, infer_type, is_sensitive_type, is_valid_type
 
 
 @dataclass
@@ -66,12 +65,6 @@ def build_inputs(parameters: Mapping[str, Any], scope: Scope, sources: Sources) 
         if built is not None:
             inputs[name] = built
     return inputs
-
-
-@lru_cache(maxsize=1024)
-def _is_sensitive_type(type_name: str) -> bool:
-    """`ParamType.is_sensitive` of a type name (remembered: a stack uses a handful of types)."""
-    return ParamType(type_name).is_sensitive
 
 
 # The type `infer_type` gives each plain scalar type.
@@ -169,7 +162,7 @@ def _input(
     return DesiredInput(
         type=type_name,
         value=value,
-        sensitive=_is_sensitive_type(type_name) or secret is not None,
+        sensitive=is_sensitive_type(type_name) or secret is not None,
         source=f"var:{secret}" if secret else None,
         locate=scope.parameter_locator(),
         type_inferred=inferred,

@@ -23,13 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from reconciler.definitions import Definitions, ParameterDefinition, WorkflowDefinition
 from reconciler.desired.runs import DesiredInput, DesiredRun, DesiredStack, Interpolation, OutputRef
 from reconciler.errors import Problem, SourceLocation, closest
-from reconciler.parameters import SENSITIVE_MARK, ParamType, check_value
+from reconciler.parameters import SENSITIVE_MARK, ParamType, check_value, is_sensitive_type
 
 # The types a text built around references (``"vm-${runs.a.outputs.id}"``) may be sent as.
 _TEXT_TYPES = ("string", "date", "securestring")
@@ -207,17 +206,12 @@ def _same_type(a: str, b: str) -> bool:
     return a == b or a.lower() == b.lower()  # as the server compares them
 
 
-@lru_cache(maxsize=256)
-def _is_sensitive(type_name: str) -> bool:
-    return ParamType(type_name).is_sensitive
-
-
 def _type_problems(
     name: str, given: DesiredInput, declared: ParameterDefinition, definition: WorkflowDefinition, has_refs: bool
 ) -> list[str]:
     """Why ``given`` does not fit ``declared`` (references are checked by `_reference_problems`)."""
     wanted = declared.type
-    if _is_sensitive(wanted) and not given.sensitive:
+    if is_sensitive_type(wanted) and not given.sensitive:
         why = ": give it with valueFrom: {env: NAME} or {file: PATH} (or a sensitive variable)"
     elif not given.type_inferred:
         why = "" if _same_type(given.type, wanted) else f", not {given.type}"

@@ -127,8 +127,7 @@ class WorkflowClient:
 
     async def login(self) -> str | None:
         """Log in now (otherwise the first call does); returns the identity."""
-        login = await retrying(self._keeper.force, self._retry, self._patient_sleep, self._rng)
-        return login.identity
+        return (await self.session()).identity
 
     async def session(self) -> Login:
         """Log in now and say how: identity, API version (chosen with ``auto``), token expiry."""
