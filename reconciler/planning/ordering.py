@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from reconciler.planning.changes import Action, Change, Move, Plan
 
-# the order of the summary line; moves (applied first, nothing starts) come before all of these
+# the order of the groups of a plan; moves (applied first, nothing starts) come before all of these
 ACTION_ORDER: tuple[Action, ...] = (
     Action.START,
     Action.RERUN,
