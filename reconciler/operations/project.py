@@ -51,6 +51,7 @@ class Project:
     stack: StackConfig
     stack_text: str
     environ: Mapping[str, str]
+    _backend: StateBackend | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -99,8 +100,12 @@ class Project:
         return read_text(self.root / path)
 
     def backend(self) -> StateBackend:
-        config = self.stack.spec.backend.model_dump(by_alias=True, exclude_none=True)
-        return backend_from_config(config, self.root, self.environ)
+        """The state's backend, one per project: a command's state, lock and definitions cache go
+        through the same one (on PostgreSQL, the same connections; under the lock, its session)."""
+        if self._backend is None:
+            config = self.stack.spec.backend.model_dump(by_alias=True, exclude_none=True)
+            self._backend = backend_from_config(config, self.root, self.environ)
+        return self._backend
 
     def read_state(self) -> tuple[State, bool]:
         """The recorded state and whether it exists; a fresh empty one (new lineage) when it does not."""
