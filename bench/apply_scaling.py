@@ -41,6 +41,7 @@ from processes import BenchError, Measured
 LATENCY = 0.05
 DURATION = 2.0
 RSS_LIMIT_MB = 500.0
+_PROFILE: Path | None = None  # --profile
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--reference", nargs=4, metavar=("URL", "P", "RUNS", "DURATION"), help=argparse.SUPPRESS)
     parser.add_argument("--capacity", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="record each apply with py-spy (pip install py-spy) into DIR/apply-RUNS-pP.txt (collapsed stacks; "
+        "timings of profiled runs are not comparable)",
+    )
     args = parser.parse_args(argv)
     if args.reference:
         url, p, runs, duration = args.reference
@@ -72,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         args.runs, args.parallelism, args.large = 300, "10,50", 0
     sizes = [(args.runs, int(p)) for p in args.parallelism.split(",")]
     _compile_package()
+    global _PROFILE
+    _PROFILE = args.profile
     if args.large:
         sizes.append((args.large, 200))
     try:
@@ -180,6 +190,21 @@ def _apply(folder: Path, url: str, runs: int, parallelism: int) -> Measured:
     workload.write_stack(folder, runs, max(1, runs // 100))
     env = {**os.environ, "RECONCILER_ENDPOINT": url, workload.PASSWORD_ENV: workload.PASSWORD, "NO_COLOR": "1"}
     argv = [processes.RECONCILER, "apply", "--auto-approve", "--parallelism", str(parallelism), "--no-color"]
+    if _PROFILE is not None:
+        _PROFILE.mkdir(parents=True, exist_ok=True)
+        out = _PROFILE.resolve() / f"apply-{runs}-p{parallelism}.txt"
+        argv = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--",
+            *argv,
+        ]
     result = processes.check(
         processes.measure(argv, cwd=folder, timeout=900, env=env, label=f"apply-{runs} P={parallelism}")
     )

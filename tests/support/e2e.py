@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.forking import ForkServer, needs_fresh_interpreter
+
 CLI = str(Path(sys.executable).with_name("reconciler"))
 ECHO = "00000000-0000-4000-8000-00000000e001"  # name, note -> id (from name only), shout
 SLOW = "00000000-0000-4000-8000-00000000e002"  # name -> done; hangs when name starts with "stuck"
@@ -309,17 +311,25 @@ def run_cli(
     timeout: float = 60,
     stdin: str | None = None,
 ) -> Result:
-    """``reconciler ARGS`` as a subprocess; no traceback may reach the user."""
-    done = subprocess.run(
-        [CLI, *args],
-        cwd=cwd,
-        env=environ(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin if stdin is not None else "",
-    )
-    return no_traceback(Result(list(args), done.returncode, done.stdout, done.stderr))
+    """``reconciler ARGS`` as a separate process (forked from this worker's fork server, or a fresh
+    interpreter: ``tests/support/forking.py`` says when); no traceback may reach the user."""
+    full_env = environ(env)
+    if needs_fresh_interpreter(full_env):
+        done = subprocess.run(
+            [CLI, *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin if stdin is not None else "",
+        )
+        return no_traceback(Result(list(args), done.returncode, done.stdout, done.stderr))
+    code, out, err = _FORKS.run(args, full_env, None if cwd is None else str(cwd), stdin or "", timeout)
+    return no_traceback(Result(list(args), code, out, err))
+
+
+_FORKS = ForkServer()
 
 
 def start_cli(

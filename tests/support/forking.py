@@ -1,0 +1,311 @@
+"""The CLI as a forked process: ``reconciler ARGS`` without paying the interpreter's start and imports.
+
+`run_cli` (``tests/support/e2e.py``) runs several hundred short commands in a `make test`; each fresh
+interpreter spends ~0.15-0.2 s of CPU importing the package and its libraries before doing anything,
+more than most of those commands then take. So each pytest worker starts one server process
+(``python -m tests.support.forking``) that imports the whole package once, and forks one child per
+command. The child is a separate process, as with ``subprocess.run``:
+
+- its own stdin, stdout and stderr (pipes made by the caller, passed over a Unix socket), working
+  folder, environment (the caller's, whole) and ``sys.argv``;
+- ``reconciler.cli.app.main()`` runs as the console script runs it; the exit status is the child's
+  own (``waitpid``), a traceback is printed the way the interpreter prints one, non-daemon threads
+  are joined and ``atexit`` functions run before the child exits;
+- a timeout kills it (SIGKILL) and raises `subprocess.TimeoutExpired`, as ``subprocess.run`` does.
+
+What a forked child does not do that a fresh interpreter does: read the environment at import time.
+The only module that does, `reconciler.killpoints`, is why a command with ``RECONCILER_KILL_AT`` set
+runs as a fresh interpreter (`needs_fresh_interpreter`); so does every command when
+``RECONCILER_TEST_FRESH_CLI=1`` is set in the tests' environment. What a fresh interpreter imports,
+and how long that takes, is tested on fresh interpreters (``tests/guards``), never here.
+
+Protocol, one connection per command (``SOCK_SEQPACKET``, so each message arrives whole): the caller
+sends ``{"args", "env", "cwd"}`` as JSON with three descriptors (stdin's read end, stdout's and
+stderr's write ends); the server answers ``{"pid"}`` once forked and ``{"status"}`` (``waitpid``'s)
+once the child ended. The server is single-threaded (forking a threaded process is unsafe): one
+selector over its socket, the connections and a pidfd per child. It exits when its stdin (a pipe from
+the pytest worker) closes, so it never outlives the worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+_MESSAGE = 1 << 20  # the largest request (an environment is a few KB)
+_CHILD_FAILED = 70  # the child could not even start the CLI (an unusual exit status, EX_SOFTWARE)
+
+
+def needs_fresh_interpreter(env: Mapping[str, str]) -> bool:
+    """Whether a command must run as a fresh interpreter rather than a fork of the server."""
+    return "RECONCILER_KILL_AT" in env or os.environ.get("RECONCILER_TEST_FRESH_CLI") == "1"
+
+
+class ForkServer:
+    """The pytest worker's side: starts the server on first use and runs commands through it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder = tempfile.mkdtemp(prefix="reconciler-forks-")
+        self._address = str(Path(self._folder) / "socket")
+
+    def _started(self) -> str:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                root = Path(__file__).resolve().parents[2]
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "tests.support.forking", self._address],
+                    cwd=root,
+                    stdin=subprocess.PIPE,  # the lifeline: closed when this process ends
+                    stdout=subprocess.PIPE,
+                )
+                assert self._process.stdout is not None
+                if self._process.stdout.readline().strip() != b"ready":
+                    raise RuntimeError("the CLI fork server did not start")
+                atexit.register(self.close)
+        return self._address
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+                self._process.wait(timeout=10)
+
+    def run(
+        self, args: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin: str, timeout: float
+    ) -> tuple[int, str, str]:
+        """``reconciler ARGS`` in a forked child: (exit code, stdout, stderr); `subprocess.TimeoutExpired`
+        after ``timeout`` seconds (the child killed)."""
+        address = self._started()
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+            try:
+                conn.connect(address)
+                request = {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd()}
+                socket.send_fds(conn, [json.dumps(request).encode()], [in_r, out_w, err_w])
+            finally:
+                for fd in (in_r, out_w, err_w):
+                    os.close(fd)
+            pid = json.loads(conn.recv(_MESSAGE))["pid"]
+            deadline = time.monotonic() + timeout
+            try:
+                out, err = _communicate(in_w, out_r, err_r, stdin.encode(), deadline)
+                conn.settimeout(max(0.0, deadline - time.monotonic()) + 1)
+                status = json.loads(conn.recv(_MESSAGE))["status"]
+            except (TimeoutError, subprocess.TimeoutExpired):
+                _kill(pid)
+                raise subprocess.TimeoutExpired(["reconciler", *args], timeout) from None
+        return os.waitstatus_to_exitcode(status), _text(out), _text(err)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _text(data: bytes) -> str:
+    """As ``subprocess.run(text=True)`` decodes: the locale's encoding, universal newlines."""
+    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _communicate(in_w: int, out_r: int, err_r: int, data: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """Write ``data`` to the child's stdin and close it, then read its stdout and stderr to their end,
+    before ``deadline``; every descriptor is closed on return. ``data`` fits in the pipe's buffer
+    (64 KiB on Linux; the tests answer prompts with a few bytes), so writing it never waits."""
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    try:
+        if len(data) > 65536:
+            raise ValueError("stdin larger than a pipe's buffer: run the command as a fresh interpreter")
+        with open(in_w, "wb", closefd=False) as stdin:
+            stdin.write(data)
+    finally:
+        os.close(in_w)
+    with selectors.DefaultSelector() as selector:
+        for fd in chunks:
+            selector.register(fd, selectors.EVENT_READ)
+        try:
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired("reconciler", 0)
+                for key, _ in selector.select(left):
+                    chunk = os.read(int(key.fd), 65536)
+                    if chunk:
+                        chunks[int(key.fd)].append(chunk)
+                    else:
+                        selector.unregister(key.fd)
+        finally:
+            for fd in chunks:
+                os.close(fd)
+    return b"".join(chunks[out_r]), b"".join(chunks[err_r])
+
+
+# The server's side.
+
+
+def _preload() -> None:
+    """Import everything a command may import, so that no child imports anything."""
+    import gc
+    import importlib
+    import pkgutil
+
+    import reconciler
+    from reconciler.cli.app import cli
+
+    for module in pkgutil.walk_packages(reconciler.__path__, "reconciler."):
+        if module.name != "reconciler.__main__":
+            importlib.import_module(module.name)
+    for name in cli.list_commands(None):  # type: ignore[arg-type]
+        cli.get_command(None, name)  # type: ignore[arg-type]
+    gc.collect()
+    gc.freeze()  # the children's copies of these pages stay shared
+
+
+def serve(address: str) -> None:
+    _preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(address)
+    listener.listen(64)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "lifeline")
+    children: dict[int, socket.socket] = {}  # pidfd -> the connection to answer
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        for key, _ in selector.select():
+            if key.data == "lifeline":
+                return
+            if key.data == "accept":
+                conn, _ = listener.accept()
+                started = _fork(conn, listener, selector)
+                if started is None:
+                    conn.close()
+                    continue
+                pidfd, pid = started
+                children[pidfd] = conn
+                selector.register(pidfd, selectors.EVENT_READ, pid)
+                _answer(conn, {"pid": pid})
+                continue
+            pidfd, pid = int(key.fd), int(key.data)
+            selector.unregister(pidfd)
+            os.close(pidfd)
+            _, status = os.waitpid(pid, 0)
+            conn = children.pop(pidfd)
+            _answer(conn, {"status": status})
+            conn.close()
+
+
+def _answer(conn: socket.socket, message: dict[str, Any]) -> None:
+    try:
+        conn.send(json.dumps(message).encode())
+    except OSError:
+        pass  # the caller gave up (a timeout); the child is reaped all the same
+
+
+def _fork(conn: socket.socket, listener: socket.socket, selector: selectors.BaseSelector) -> tuple[int, int] | None:
+    data, fds, _, _ = socket.recv_fds(conn, _MESSAGE, 3)
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        return None
+    request = json.loads(data)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            selector.close()
+            listener.close()
+            conn.close()
+            _child(request, fds)
+        finally:
+            os._exit(_CHILD_FAILED)
+    for fd in fds:
+        os.close(fd)
+    return os.pidfd_open(pid), pid
+
+
+def _child(request: dict[str, Any], fds: list[int]) -> None:
+    """In the forked child: become ``reconciler ARGS`` and exit with its status."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    _fresh_stdio()
+    sys.argv = [str(Path(sys.executable).with_name("reconciler")), *request["args"]]
+    code = 0
+    try:
+        from reconciler.cli.app import main
+
+        main()
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    except BaseException:  # as the interpreter does with an uncaught exception
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads, as at exit
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _fresh_stdio() -> None:
+    """New ``sys.stdin/stdout/stderr`` on descriptors 0-2, set up as a fresh interpreter sets them up
+    for pipes (``PYTHONIOENCODING`` and ``PYTHONUNBUFFERED`` from the new environment)."""
+    import io
+
+    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
+    encoding = encoding or "utf-8"
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+
+    def stream(fd: int, mode: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
+        raw = io.FileIO(fd, mode, closefd=False)
+        buffered: io.BufferedReader | io.BufferedWriter = (
+            io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        )
+        return io.TextIOWrapper(
+            buffered, encoding=encoding, errors=errors, line_buffering=line_buffering, write_through=unbuffered
+        )
+
+    sys.stdin = stream(0, "r", errors or "strict", False)
+    sys.stdout = stream(1, "w", errors or "strict", False)
+    sys.stderr = stream(2, "w", "backslashreplace", True)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
