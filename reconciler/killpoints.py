@@ -2,7 +2,7 @@
 
 ``RECONCILER_KILL_AT=NAME[:N]`` makes the N-th (default: first) `reach` of ``NAME`` in this process
 send SIGKILL to itself, the way a power cut or the OOM killer would stop it at exactly that moment.
-Unset (always, for users), `reach` is one dictionary lookup. Names in use:
+Unset (always, for users), `reach` is one comparison. The variable is read at the first `reach`, not at import. Names in use:
 
 - ``intent-durable``   engine: a start's intent is durable, the request is not sent yet
 - ``start-answered``   engine: the start answer arrived, the execution id is not recorded yet
@@ -18,17 +18,18 @@ from __future__ import annotations
 import os
 import signal
 
-_SPEC = os.environ.get("RECONCILER_KILL_AT", "")
-_NAME, _, _COUNT = _SPEC.partition(":")
-_AT = int(_COUNT) if _COUNT.isdigit() else 1
+_point: tuple[str, int] | None = None  # (name, N), read from the environment at the first reach
 _seen = 0
 
 
 def reach(name: str) -> None:
     """SIGKILL this process if it is the configured kill point's N-th reach; nothing otherwise."""
-    global _seen
-    if name != _NAME:
+    global _point, _seen
+    if _point is None:
+        spec_name, _, count = os.environ.get("RECONCILER_KILL_AT", "").partition(":")
+        _point = (spec_name, int(count) if count.isdigit() else 1)
+    if name != _point[0]:
         return
     _seen += 1
-    if _seen == _AT:
+    if _seen == _point[1]:
         os.kill(os.getpid(), signal.SIGKILL)

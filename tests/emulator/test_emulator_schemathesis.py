@@ -24,13 +24,13 @@ import base64
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import schemathesis
-from schemathesis.core.failures import Failure
-from schemathesis.engine import events, from_schema
+
+if TYPE_CHECKING:
+    from schemathesis.core.failures import Failure
 
 from reconciler.emulator import EmulatorOptions, create_app, read_catalog, running_server
 
@@ -125,6 +125,8 @@ def _login(url: str) -> str:
 
 
 def _schema(url: str, workflow_ids: list[str]) -> Any:
+    import schemathesis  # here: importing it costs every pytest worker 0.3 s at collection
+
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -167,6 +169,8 @@ def _run(url: str, workflow_ids: list[str]) -> Run:
 
     schema.hook(after_call)
     schema.hook(filter_failure)
+    from schemathesis.engine import events, from_schema
+
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
             run.failures.extend(_failures(event.recorder))

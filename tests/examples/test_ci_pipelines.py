@@ -37,7 +37,19 @@ import pytest
 import yaml
 
 from tests.support import forge as fake_forge
-from tests.support.e2e import CATALOG, CLI, ECHO, FAILS, PASSWORD, READS, SECRET, Emulator, start_emulator, stop
+from tests.support.e2e import (
+    CATALOG,
+    CLI,
+    ECHO,
+    FAILS,
+    PASSWORD,
+    READS,
+    SECRET,
+    Emulator,
+    cli_for_scripts,
+    start_emulator,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "examples" / "ci"
@@ -248,9 +260,10 @@ def run_shell(argv: list[str], cwd: Path, env: Mapping[str, str], stdin: str = "
 
 def base_env(home: Path) -> dict[str, str]:
     """A runner's environment: nothing inherited from the test process but a PATH with the venv first
-    (its ``reconciler`` and ``python3``, as setup-python / the image provide them) and the system's
-    ``bash``, ``curl``."""
-    return {"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    (its ``reconciler`` and ``python3``, as setup-python / the image provide them; ``reconciler`` forked
+    from the tests' fork server, `cli_for_scripts`) and the system's ``bash``, ``curl``."""
+    cli = Path(cli_for_scripts()).parent
+    return {"PATH": f"{cli}:{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -708,7 +721,9 @@ class World:
             "RECONCILER_PG_DSN": PG_DSN,
             "WEB01_PASSWORD": SECRET_INPUT,
         }
-        return subprocess.run([CLI, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        return subprocess.run(
+            [cli_for_scripts(), *args], cwd=repo, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT
+        )
 
     def started(self) -> list[str]:
         """What the emulator was asked to start, by the ``name`` (or ``upstream``) input."""

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 from reconciler.cli.app import cli
 from reconciler.emulator.app import create_app
 from reconciler.emulator.serving import load_catalog, running_server
+from tests.support.e2e import cli_for_scripts
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -50,9 +50,7 @@ def _copy_stack(source: Path, target: Path) -> Path:
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([cli_for_scripts(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == expect, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done

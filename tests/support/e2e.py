@@ -314,7 +314,7 @@ def run_cli(
     """``reconciler ARGS`` as a separate process (forked from this worker's fork server, or a fresh
     interpreter: ``tests/support/forking.py`` says when); no traceback may reach the user."""
     full_env = environ(env)
-    if needs_fresh_interpreter(full_env):
+    if needs_fresh_interpreter():
         done = subprocess.run(
             [CLI, *args],
             cwd=cwd,
@@ -332,15 +332,26 @@ def run_cli(
 _FORKS = ForkServer()
 
 
+def cli_for_scripts() -> str:
+    """The ``reconciler`` executable for what starts it by itself (a CI step's script, a tool's
+    subprocess): the fork server's shim (``tests/support/forking.py``), or the venv's own when
+    ``RECONCILER_TEST_FRESH_CLI=1``."""
+    return CLI if needs_fresh_interpreter() else _FORKS.shim()
+
+
 def start_cli(
     args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | str | None = None, prefix: Sequence[str] = ()
 ) -> subprocess.Popen[str]:
     """``reconciler ARGS`` started in the background in its own session (`stop` kills the session),
-    under ``prefix`` if any (``setpriv ... --``); stdout and stderr piped, no stdin."""
+    under ``prefix`` if any (``setpriv ... --``); stdout and stderr piped, no stdin. Forked from the
+    fork server unless it runs under a prefix or needs a fresh interpreter."""
+    full_env = environ(env)
+    if not prefix and not needs_fresh_interpreter():
+        return _FORKS.popen(args, full_env, None if cwd is None else str(cwd))
     return subprocess.Popen(
         [*prefix, CLI, *args],
         cwd=cwd,
-        env=environ(env),
+        env=full_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -350,13 +361,8 @@ def start_cli(
 
 
 def start_emulator(catalog: Path, *extra: str) -> Emulator:
-    process = subprocess.Popen(
-        [CLI, "emulator", "--port", "0", "--catalog", str(catalog), *extra],
-        env=environ(None),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    process = _FORKS.popen(
+        ["emulator", "--port", "0", "--catalog", str(catalog), *extra], environ(None), None, stdout=False
     )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stderr is not None

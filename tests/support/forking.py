@@ -13,11 +13,14 @@ command. The child is a separate process, as with ``subprocess.run``:
   are joined and ``atexit`` functions run before the child exits;
 - a timeout kills it (SIGKILL) and raises `subprocess.TimeoutExpired`, as ``subprocess.run`` does.
 
-What a forked child does not do that a fresh interpreter does: read the environment at import time.
-The only module that does, `reconciler.killpoints`, is why a command with ``RECONCILER_KILL_AT`` set
-runs as a fresh interpreter (`needs_fresh_interpreter`); so does every command when
-``RECONCILER_TEST_FRESH_CLI=1`` is set in the tests' environment. What a fresh interpreter imports,
-and how long that takes, is tested on fresh interpreters (``tests/guards``), never here.
+What a forked child does not do that a fresh interpreter does: read the environment at import time
+(no module of the package does; `reconciler.killpoints` reads ``RECONCILER_KILL_AT`` at its first
+use) and import anything. What a fresh interpreter imports, and how long that takes, is tested on fresh
+interpreters (``tests/guards``), never here. ``RECONCILER_TEST_FRESH_CLI=1`` in the tests' environment
+runs every command as a fresh interpreter instead (`needs_fresh_interpreter`).
+
+Scripts that start ``reconciler`` themselves (the CI pipelines' steps) find `ForkServer.shim` first on
+their PATH: a small ``python -SE`` that hands its own stdin, stdout and stderr to a forked child.
 
 Protocol, one connection per command (``SOCK_SEQPACKET``, so each message arrives whole): the caller
 sends ``{"args", "env", "cwd"}`` as JSON with three descriptors (stdin's read end, stdout's and
@@ -40,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,9 +52,9 @@ _MESSAGE = 1 << 20  # the largest request (an environment is a few KB)
 _CHILD_FAILED = 70  # the child could not even start the CLI (an unusual exit status, EX_SOFTWARE)
 
 
-def needs_fresh_interpreter(env: Mapping[str, str]) -> bool:
-    """Whether a command must run as a fresh interpreter rather than a fork of the server."""
-    return "RECONCILER_KILL_AT" in env or os.environ.get("RECONCILER_TEST_FRESH_CLI") == "1"
+def needs_fresh_interpreter() -> bool:
+    """Whether commands run as fresh interpreters rather than forks of the server."""
+    return os.environ.get("RECONCILER_TEST_FRESH_CLI") == "1"
 
 
 class ForkServer:
@@ -77,6 +81,19 @@ class ForkServer:
                     raise RuntimeError("the CLI fork server did not start")
                 atexit.register(self.close)
         return self._address
+
+    def shim(self) -> str:
+        """The path of an executable ``reconciler`` that runs its command through this server, for
+        commands that scripts start (the CI pipelines' steps): a ``python -SE`` (no site, no PYTHON* variables) that passes its own
+        stdin, stdout and stderr to a forked child, forwards SIGINT and SIGTERM to it, and ends as the
+        child ended (its exit status, or the same signal)."""
+        address = self._started()
+        path = Path(self._folder) / "bin" / "reconciler"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(_SHIM.format(python=sys.executable, address=address, message=_MESSAGE), encoding="utf-8")
+            path.chmod(0o755)
+        return str(path)
 
     def close(self) -> None:
         with self._lock:
@@ -112,10 +129,146 @@ class ForkServer:
                 raise subprocess.TimeoutExpired(["reconciler", *args], timeout) from None
         return os.waitstatus_to_exitcode(status), _text(out), _text(err)
 
+    def popen(
+        self, args: Sequence[str], env: Mapping[str, str], cwd: str | None, *, stdout: bool = True
+    ) -> subprocess.Popen[str]:
+        """``reconciler ARGS`` started in a forked child in its own session, as ``subprocess.Popen(...,
+        stdin=DEVNULL, stdout=PIPE or DEVNULL, stderr=PIPE, text=True, start_new_session=True)`` starts
+        it: the object returned is one (`Forked`)."""
+        address = self._started()
+        in_r = os.open(os.devnull, os.O_RDONLY)
+        out_r, out_w = os.pipe() if stdout else (-1, os.open(os.devnull, os.O_WRONLY))
+        err_r, err_w = os.pipe()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            conn.connect(address)
+            request = {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd(), "session": True}
+            socket.send_fds(conn, [json.dumps(request).encode()], [in_r, out_w, err_w])
+            pid = json.loads(conn.recv(_MESSAGE))["pid"]
+        except BaseException:
+            conn.close()
+            for fd in (out_r, err_r):
+                if fd >= 0:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+        return Forked([CLI_NAME, *args], pid, conn, out_r, err_r)
 
-def _kill(pid: int) -> None:
+
+CLI_NAME = "reconciler"
+
+
+class Forked(subprocess.Popen[str]):
+    """A forked command, as a `subprocess.Popen` (text mode): ``pid``, ``stdout``/``stderr`` (pipes, or
+    ``None``), `poll`, `wait`, `communicate`, `send_signal` and friends. Its exit status comes from the
+    server (which reaps it) over the command's connection."""
+
+    def __init__(self, args: list[str], pid: int, conn: socket.socket, out_r: int, err_r: int) -> None:
+        # Popen.__init__ would start a process: the attributes its other methods and __del__ read
+        self.args = args
+        self.pid = pid
+        self.returncode: int | None = None
+        self._child_created = False
+        self._conn = conn
+        self.stdin = None
+        self.stdout = open(out_r, encoding="utf-8") if out_r >= 0 else None  # noqa: SIM115
+        self.stderr = open(err_r, encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+        self.universal_newlines = True
+        self.text_mode = True
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._readers: list[threading.Thread] | None = None
+
+    def _status(self, timeout: float | None) -> int | None:
+        if self.returncode is None:
+            self._conn.settimeout(timeout)
+            try:
+                message = self._conn.recv(_MESSAGE)
+            except (TimeoutError, BlockingIOError):
+                return None
+            self.returncode = os.waitstatus_to_exitcode(json.loads(message)["status"]) if message else -9
+            self._conn.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self._status(0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._status(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return code
+
+    def communicate(self, input: str | None = None, timeout: float | None = None) -> tuple[str, str]:
+        """Both pipes read to their end (by threads that outlive a timeout, as Popen's reads do), then
+        the exit status; `subprocess.TimeoutExpired` (the process left running) after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._readers is None:
+            pipes = [(pipe, sink) for pipe, sink in ((self.stdout, self._out), (self.stderr, self._err)) if pipe]
+            self._readers = [threading.Thread(target=_drain, args=pipe, daemon=True) for pipe in pipes]
+            for reader in self._readers:
+                reader.start()
+        for reader in self._readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()) + 1)
+        self._close_pipes()
+        return "".join(self._out), "".join(self._err)
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.stdout, self.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except (OSError, ValueError):  # being read by another thread at this moment
+                    pass
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            _kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def __del__(self) -> None:
+        self._conn.close()
+        self._close_pipes()
+
+
+_SHIM = """#!{python} -SE
+import json, os, signal, socket, sys
+
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+conn.connect({address!r})
+request = {{"args": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}}
+socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+pid = json.loads(conn.recv({message}))["pid"]
+for forwarded in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(forwarded, lambda number, frame: os.kill(pid, number))
+status = json.loads(conn.recv({message}))["status"]
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _drain(pipe: typing.IO[str], sink: list[str]) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        sink.append(pipe.read())
+    except (OSError, ValueError):  # closed under the reader
+        pass
+
+
+def _kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
     except ProcessLookupError:
         pass
 
@@ -248,6 +401,8 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
+    if request.get("session"):
+        os.setsid()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
