@@ -33,7 +33,7 @@ types: $(STAMP)
 # pytest-xdist workers (JOBS=0 runs in this process). More workers than the 2 cores the suite is sized
 # for: the end-to-end and torture tests mostly wait (latencies, timeouts, other processes), and
 # tests/support/scheduling.py hands the longest tests out first, one per worker.
-JOBS ?= 6
+JOBS ?= 8
 
 # The fast tests: all but those marked slow (end-to-end, examples, torture: tests/conftest.py). They
 # keep the cores busy: one worker per core (more only adds collection time).
