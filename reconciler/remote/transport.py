@@ -7,14 +7,26 @@ of every idle connection, O(n) system calls). With 52 connections (``--paralleli
 ~4 ms of CPU per request against ~0.15 ms for a bare ``http.client`` thread (bench/README.md,
 "The HTTP path"); past a few dozen connections, apply was CPU-bound on the pool's bookkeeping.
 
-Here each connection is its own one-connection httpx transport (``httpx.AsyncHTTPTransport``: the
-same httpcore connection code, h11, TLS, timeouts and error mapping as before), and a request takes
-a free one from a LIFO stack in O(1): the pool's bookkeeping is over one connection, whatever the
-number of them. LIFO keeps the fewest connections busy (the others expire after ``keepalive_expiry``)
-and reuses the warmest. A connection is given back when the response is closed (read to its end
-or closed early), never while its body is still to be read. When every one is busy, requests wait
-in order, bounded by the request's ``pool`` timeout (`httpx.PoolTimeout`), as httpx's pool does.
-One SSL context is made and shared by all of them (making one loads the CA store: ~10 ms each).
+A request takes a free connection (`_Connection`) from a LIFO stack in O(1) and gives it back once
+its answer is read: no bookkeeping over the other connections. LIFO keeps the fewest connections
+busy (the others expire after ``keepalive_expiry``) and reuses the warmest. When every one is busy,
+requests wait in order, bounded by the request's ``pool`` timeout (`httpx.PoolTimeout`), as httpx's
+pool does. One SSL context is made and shared by all of them (making one loads the CA store: ~10 ms
+each).
+
+Each connection speaks HTTP/1.1 itself, on asyncio's streams: the request written whole (httpx built
+it: headers, Host, Content-Length, the JSON body), the answer read whole (status line, headers, then
+a body by Content-Length, by chunks, or to the end of the stream) and handed to httpx as a
+``Response`` (which decodes any Content-Encoding as usual). The first version of this transport kept
+httpcore under each slot (a one-connection ``httpx.AsyncHTTPTransport``); profiled at
+``--parallelism 200`` (bench/README.md), that stack (the httpx-to-httpcore request and response, the
+one-connection pool, h11's state machine, anyio's stream and cancel scopes, the streamed body and its
+close) was a third of apply's CPU. The answers apply reads are small JSON documents; what this reads
+is what VCD and the emulator send. Errors are httpx's own classes, chosen by what reached the
+server: nothing written (``ConnectError``, ``ConnectTimeout``: never sent) or something written
+(``WriteError``, ``ReadError``, ``ReadTimeout``, ``RemoteProtocolError``: it may have been
+processed), which is what exactly-once starts rely on. Behind a proxy, the client uses httpx's own
+pool, which speaks to it (``client.py``).
 
 HTTP/2 (one connection multiplexing every request) would also keep the cost flat, but it needs the
 ``h2`` package and a server that offers it; VCD's usual proxies and the emulator (uvicorn) speak
@@ -25,7 +37,8 @@ Delayed ACKs: a server that writes an answer's headers and body in two writes wi
 headers, and Linux delays that ACK by ~40 ms on a keep-alive connection: every request took ~44 ms
 (measured: bare ``http.client`` the same). The client's own TCP_NODELAY (asyncio sets it already)
 does not help; re-arming TCP_QUICKACK before each read does (44 ms -> ~1-3 ms per request), so each
-connection's socket gets it (`_QuickAcks`; one ``setsockopt`` per read, Linux only).
+connection re-arms it once its request is written and again before a body is read (one
+``setsockopt`` each, Linux only).
 
 Sent by a deadline (`sent_by`): a start is sent only while the lock check made just before it is
 fresh. A process frozen (SIGSTOP, a VM paused) after its check but before its request went out must
@@ -43,7 +56,7 @@ import ssl
 import time
 import typing
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -51,7 +64,6 @@ from types import TracebackType
 
 import httpcore
 import httpx
-from httpcore import AsyncNetworkBackend, AsyncNetworkStream
 
 KEEPALIVE_EXPIRY = 5.0  # seconds an unused connection is kept (httpx's default)
 
@@ -81,7 +93,7 @@ def sent_by(deadline: float) -> Iterator[None]:
 
 
 class ConnectionSlots(httpx.AsyncBaseTransport):
-    """Up to ``size`` keep-alive connections, each a one-connection ``httpx.AsyncHTTPTransport``."""
+    """Up to ``size`` keep-alive connections (`_Connection`), taken from a LIFO stack in O(1)."""
 
     def __init__(
         self,
@@ -92,10 +104,10 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
     ) -> None:
         self._size = max(1, size)
         self._context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-        self._limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=keepalive_expiry)
-        self._all: list[_OneConnection] = []
-        self._free: list[httpx.AsyncBaseTransport] = []  # a stack: the last given back is taken first
-        self._waiting: deque[asyncio.Future[httpx.AsyncBaseTransport]] = deque()
+        self._keepalive_expiry = keepalive_expiry
+        self._all: list[_Connection] = []
+        self._free: list[_Connection] = []  # a stack: the last given back is taken first
+        self._waiting: deque[asyncio.Future[_Connection]] = deque()
 
     @property
     def connections(self) -> int:
@@ -105,25 +117,18 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         slot = await self._take(request)
         try:
-            response = await slot.handle_async_request(request)
-        except BaseException:
+            return await slot.exchange(request)
+        finally:
             self._give_back(slot)
-            raise
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_GivenBackOnClose(response.stream, lambda: self._give_back(slot)),
-            extensions=response.extensions,
-        )
 
-    async def _take(self, request: httpx.Request) -> httpx.AsyncBaseTransport:
+    async def _take(self, request: httpx.Request) -> _Connection:
         if self._free:
             return self._free.pop()
         if len(self._all) < self._size:
-            slot = _OneConnection(self._context, self._limits)
+            slot = _Connection(self._context, self._keepalive_expiry)
             self._all.append(slot)
             return slot
-        waiter: asyncio.Future[httpx.AsyncBaseTransport] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         timeout = request.extensions.get("timeout", {}).get("pool")
         try:
@@ -139,7 +144,7 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
             waiter.cancel()
             raise
 
-    def _give_back(self, slot: httpx.AsyncBaseTransport) -> None:
+    def _give_back(self, slot: _Connection) -> None:
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
@@ -149,7 +154,7 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         for slot in self._all:
-            await slot.aclose()
+            slot.close()
         self._all.clear()
         self._free.clear()
 
@@ -165,108 +170,193 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
         await self.aclose()
 
 
-class _OneConnection(httpx.AsyncHTTPTransport):
-    """httpx's transport over one keep-alive connection whose socket ACKs at once (see the module doc).
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+_LINE_LIMIT = 65536  # the longest status or header line read (httpcore's h11 allows 64 KiB of headers)
+_NO_BODY = frozenset({204, 304})
 
-    httpx does not take a network backend; its pool (``_pool``, httpcore's) is made again with one
-    (httpx is pinned below 0.29; tests/remote/test_transport.py fails if this stops working)."""
 
-    def __init__(self, context: ssl.SSLContext, limits: httpx.Limits) -> None:
-        super().__init__(verify=context, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_QuickAcks(),
+class _Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio's streams: a request written whole, its answer read
+    whole (status line, headers, a body by Content-Length, chunks or end of stream) before the
+    connection is given back. Errors are httpx's: ``ConnectError``/``ConnectTimeout`` before anything
+    was written (the request was never sent), ``WriteError``/``WriteTimeout``, ``ReadError``/
+    ``ReadTimeout`` and ``RemoteProtocolError`` after (it may have been processed)."""
+
+    def __init__(self, context: ssl.SSLContext, keepalive_expiry: float) -> None:
+        self._context = context
+        self._keepalive_expiry = keepalive_expiry
+        self._origin: tuple[str, str, int] | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._socket: socket.socket | None = None
+        self._idle_since = 0.0
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = self._socket = None
+
+    async def exchange(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        url = request.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        if not self._usable(origin):
+            self.close()
+            await self._connect(origin, timeouts.get("connect"), request)
+        reader, writer = self._reader, self._writer
+        assert reader is not None and writer is not None
+        _check_due(request)
+        try:
+            try:
+                async with asyncio.timeout(timeouts.get("write")):
+                    writer.write(_head(request) + await request.aread())
+                    await writer.drain()
+            except TimeoutError:
+                raise httpx.WriteTimeout("the request could not be written in time", request=request) from None
+            except OSError as exc:
+                raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
+            self._quick_ack()
+            try:
+                async with asyncio.timeout(timeouts.get("read")):
+                    response, keep = await self._read_response(reader, request)
+            except TimeoutError:
+                raise httpx.ReadTimeout("no answer in time", request=request) from None
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+                raise httpx.RemoteProtocolError(_protocol_words(exc), request=request) from exc
+            except OSError as exc:
+                raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        except BaseException:
+            self.close()  # half a request or half an answer on it: never used again
+            raise
+        if keep:
+            self._idle_since = time.monotonic()
+        else:
+            self.close()
+        return response
+
+    def _usable(self, origin: tuple[str, str, int]) -> bool:
+        """A kept connection is used again only if it goes where asked, is not past its keep-alive
+        expiry, and the server has not closed it nor sent anything unasked meanwhile."""
+        reader = self._reader
+        return (
+            reader is not None
+            and self._origin == origin
+            and self._writer is not None
+            and not self._writer.is_closing()
+            and not reader.at_eof()
+            and not reader._buffer  # type: ignore[attr-defined]  # bytes nobody asked for: not in step
+            and time.monotonic() - self._idle_since < self._keepalive_expiry
         )
 
+    async def _connect(self, origin: tuple[str, str, int], timeout: float | None, request: httpx.Request) -> None:
+        scheme, host, port = origin
+        tls = self._context if scheme == "https" else None
+        try:
+            async with asyncio.timeout(timeout):
+                self._reader, self._writer = await asyncio.open_connection(
+                    host, port, ssl=tls, server_hostname=host if tls else None, limit=_LINE_LIMIT
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"no connection to {host}:{port} in time", request=request) from None
+        except (OSError, ssl.SSLError) as exc:  # refused, unreachable, unresolvable, TLS refused
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+        self._origin = origin
+        self._socket = self._writer.get_extra_info("socket")
+        self._idle_since = time.monotonic()
 
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-
-
-class _QuickAcks(AsyncNetworkBackend):
-    """httpcore's default backend, with TCP_QUICKACK re-armed before every read (where Linux has it)."""
-
-    def __init__(self) -> None:
-        from httpcore._backends.auto import AutoBackend  # what httpcore uses when given no backend
-
-        self._inner = AutoBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _QuickAckStream(stream)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
-    ) -> AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(path, timeout, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _QuickAckStream(AsyncNetworkStream):
-    """A connection's stream: TCP_QUICKACK re-armed before each read (where Linux has it), and a
-    request's deadline (`sent_by`) looked at before its first write."""
-
-    def __init__(self, inner: AsyncNetworkStream, sock: socket.socket | None = None) -> None:
-        self._inner = inner
-        self._socket = sock or inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+    def _quick_ack(self) -> None:
+        """TCP_QUICKACK re-armed (Linux): the answer's parts are ACKed at once (see the module doc)."""
         if self._socket is not None and _QUICKACK is not None:
             try:
                 self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
             except OSError:  # closed meanwhile: the read says so
                 pass
-        return await self._inner.read(max_bytes, timeout)
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        due = _DUE.get()
-        if due is not None and due.deadline is not None:
-            late = time.monotonic() - due.deadline
-            if late > 0:
-                raise StaleCheckError(f"not sent: its lock check is {late:.1f}s past due (checking again)")
-            due.deadline = None  # the first bytes go out now; the rest of the request follows them
-        await self._inner.write(buffer, timeout)
+    async def _read_response(self, reader: asyncio.StreamReader, request: httpx.Request) -> tuple[httpx.Response, bool]:
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            version, _, rest = line.rstrip(b"\r\n").partition(b" ")
+            code, _, reason = rest.partition(b" ")
+            if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+                raise ValueError(f"not an HTTP/1.1 status line: {line[:80]!r}")
+            status = int(code)
+            headers = await _read_headers(reader)
+            if status >= 200 or status == 101:
+                break
+            self._quick_ack()  # 100 Continue and the like: the answer follows
+        fields = {name.lower(): value for name, value in headers}
+        keep = version == b"HTTP/1.1" and fields.get(b"connection", b"").lower() != b"close"
+        if request.method == "HEAD" or status in _NO_BODY or 100 <= status < 200:
+            body = b""
+        elif b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+            self._quick_ack()
+            body = await _read_chunks(reader)
+        elif b"content-length" in fields:
+            self._quick_ack()
+            body = await reader.readexactly(int(fields[b"content-length"]))
+        else:  # the body ends with the connection
+            body, keep = await reader.read(), False
+        extensions = {"http_version": version, "reason_phrase": reason, "network_stream": _StreamInfo(self._writer)}
+        return httpx.Response(status, headers=headers, content=body, request=request, extensions=extensions), keep
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> AsyncNetworkStream:
-        return _QuickAckStream(await self._inner.start_tls(ssl_context, server_hostname, timeout), self._socket)
+class _StreamInfo:
+    """A response's ``network_stream`` extension, as httpcore gives it: ``get_extra_info`` ("ssl_object",
+    "socket", "server_addr", "client_addr") about the connection that carried it."""
+
+    _NAMES: typing.ClassVar[dict[str, str]] = {"server_addr": "peername", "client_addr": "sockname"}
+
+    def __init__(self, writer: asyncio.StreamWriter | None) -> None:
+        self._writer = writer
 
     def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
+        return self._writer.get_extra_info(self._NAMES.get(info, info)) if self._writer is not None else None
 
 
-class _GivenBackOnClose(httpx.AsyncByteStream):
-    """A response body that gives its connection back once closed (once, however often it is closed)."""
+def _check_due(request: httpx.Request) -> None:
+    """`sent_by`: nothing is written once the request's deadline has passed (a connect error: the
+    client checks its lock again before it tries again)."""
+    due = _DUE.get()
+    if due is not None and due.deadline is not None:
+        late = time.monotonic() - due.deadline
+        if late > 0:
+            stale = StaleCheckError(f"not sent: its lock check is {late:.1f}s past due (checking again)")
+            raise httpx.ConnectError(str(stale), request=request) from stale
+        due.deadline = None  # the first bytes go out now; the rest of the request follows them
 
-    def __init__(self, inner: httpx.AsyncByteStream | httpx.SyncByteStream, give_back: Callable[[], None]) -> None:
-        self._inner = inner
-        self._give_back: Callable[[], None] | None = give_back
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        assert isinstance(self._inner, httpx.AsyncByteStream)
-        async for chunk in self._inner:
-            yield chunk
+def _head(request: httpx.Request) -> bytes:
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
+    lines.extend(b"%s: %s" % (name, value) for name, value in request.headers.raw)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
 
-    async def aclose(self) -> None:
-        try:
-            if isinstance(self._inner, httpx.AsyncByteStream):
-                await self._inner.aclose()
-        finally:
-            give_back, self._give_back = self._give_back, None
-            if give_back is not None:
-                give_back()
+
+async def _read_headers(reader: asyncio.StreamReader) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            raise ValueError(f"not a header line: {line[:80]!r}")
+        headers.append((name, value.strip()))
+        if len(headers) > 200:
+            raise ValueError("more than 200 header lines")
+    return headers
+
+
+async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            await _read_headers(reader)  # trailers, ignored
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        if await reader.readexactly(2) != b"\r\n":
+            raise ValueError("a chunk does not end with CRLF")
+
+
+def _protocol_words(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "Server disconnected without sending a complete response."
+    return str(exc)

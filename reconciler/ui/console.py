@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape, render
 
 __all__ = ["Ui", "escape"]
 
@@ -39,12 +39,26 @@ class Ui:
         return self.out.is_terminal
 
     def line(self, markup: str = "") -> None:
-        self.out.print(markup)
+        if self._plain:
+            self.out.file.write(render(markup).plain + "\n")
+        else:
+            self.out.print(markup)
 
     def lines(self, lines: list[str]) -> None:
         """Many markup lines in one print (one print per line is slow for a plan of many runs)."""
-        if lines:
+        if not lines:
+            return
+        if self._plain:
+            self.out.file.write("".join(render(line).plain + "\n" for line in lines))
+        else:
             self.out.print("\n".join(lines))
+
+    @property
+    def _plain(self) -> bool:
+        """Neither a terminal nor colour: the markup's text is all there is to print (the same text rich
+        prints, as no line is wrapped: ``soft_wrap``), without rich's rendering (4,000 plan lines:
+        1.2 s of CPU through ``Console.print``, 0.4 s this way)."""
+        return self.out.color_system is None and not self.out.is_terminal
 
     def raw(self, text: str) -> None:
         """Plain text, no markup, exactly as given (JSON, DOT, values)."""
