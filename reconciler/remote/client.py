@@ -371,7 +371,7 @@ def _http_client(
 ) -> httpx.AsyncClient:
     timeout = settings.request_timeout
     verify = settings.tls_verification()
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=settings.url,
         # see remote/transport.py for why; through a proxy (HTTPS_PROXY...), httpx's own pool, which speaks to it
         transport=transport or (None if _behind_proxy(settings.url) else ConnectionSlots(max_connections, verify)),
@@ -384,6 +384,18 @@ def _http_client(
         },
         follow_redirects=False,
     )
+    client._cookies = _Cookies()  # httpx has no public way to give a client its own Cookies class
+    return client
+
+
+class _Cookies(httpx.Cookies):
+    """Cookies kept as httpx keeps them (a load balancer's sticky session, say), but an answer that sets
+    none is not handed to the cookie jar: httpx's extraction builds a ``urllib`` request and response
+    for every answer (7 % of apply's CPU at ``--parallelism 200``, bench/README.md) to find nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
 
 
 def _behind_proxy(url: str) -> bool:

@@ -40,7 +40,7 @@ class Ui:
 
     def line(self, markup: str = "") -> None:
         if self._plain:
-            self.out.file.write(render(markup).plain + "\n")
+            self.out.file.write(render(markup, emoji=False).plain + "\n")
         else:
             self.out.print(markup)
 
@@ -49,7 +49,7 @@ class Ui:
         if not lines:
             return
         if self._plain:
-            self.out.file.write("".join(render(line).plain + "\n" for line in lines))
+            self.out.file.write("".join(render(line, emoji=False).plain + "\n" for line in lines))
         else:
             self.out.print("\n".join(lines))
 
