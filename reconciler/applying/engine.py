@@ -75,8 +75,6 @@ class Api(Protocol):
 
     async def list_states(self, workflow_id: str) -> dict[str, str]: ...
 
-    async def get_state(self, workflow_id: str, execution_id: str) -> str: ...
-
     async def cancel(self, workflow_id: str, execution_id: str) -> None: ...
 
     async def find_started_many(
@@ -255,7 +253,8 @@ class Engine:
     async def _await(
         self, change: Change, execution_id: str, record: RunRecord, seen: RemoteExecution | None = None
     ) -> RunResult:
-        """Wait for the execution to end (unless it already has), read it once, record it, report it.
+        """Wait for the execution to end (unless it already has), read it once (the watcher's read when
+        that is what saw it end), record it, report it.
 
         A record whose execution ended with its outputs read (an adopted one) is reported as it is."""
         recorded = record.execution.state if record.execution is not None else None
@@ -268,6 +267,9 @@ class Engine:
             outcome = await self._wait(change.workflow, execution_id, timeout)
             if outcome is not None:
                 return self._stopped_waiting(change, execution_id, record, outcome)
+            read = self._watcher.take_read(execution_id)  # the read that saw it end, if it was read alone
+            if isinstance(read, RemoteExecution):
+                return await self._record_final(change, record, read)
         try:
             async with self._request(change.workflow):
                 final = await self.api.get_execution(change.workflow, execution_id)
@@ -529,9 +531,9 @@ class _States:
         async with self._request(workflow_id):
             return await self._api.list_states(workflow_id)
 
-    async def get_state(self, workflow_id: str, execution_id: str) -> str:
+    async def get_execution(self, workflow_id: str, execution_id: str) -> RemoteExecution:
         async with self._request(workflow_id):
-            return await self._api.get_state(workflow_id, execution_id)
+            return await self._api.get_execution(workflow_id, execution_id)
 
 
 def _refused_start(err: RemoteError) -> bool:

@@ -1,13 +1,19 @@
 """Watching executions until they end, cheaply.
 
-One loop watches every in-flight execution. When several executions of one workflow are due, a
-single ``GET .../executions`` (the list) tells which ended; a lone execution is checked with
-``GET .../state``. A list holds every execution of the workflow, ended ones too, and costs both
-sides CPU for each row: a workflow is listed again no sooner than ``LIST_SECONDS_PER_ROW`` per row
-of its last list (2,000 rows: every 0.2 s; 20,000: every 2 s), its due watches waiting for that. Each execution backs off on its own: checked often while young, rarely once it
-has run for a while (interval = 10 % of its age, between 0.2 s and 15 s). A transient error does not
-end a watch; it only delays the next look (the client reports outages as they happen, one notice per
-outage: `reconciler.remote.reachability`). Once the client gives up on the endpoint
+One loop watches every in-flight execution. Each is first looked at when executions of its workflow
+are expected to have ended: the shortest time an execution of that workflow took to be seen ended
+so far in this apply (before any ended: ``MIN_INTERVAL``), then backs off on its own (interval = 10 %
+of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When several executions of one workflow
+are due at once, a single ``GET .../executions`` (the list) tells which ended; otherwise each due one
+is read alone with ``GET .../executions/{id}``, which also carries its outputs: the engine takes that
+read (`Watcher.take_read`) instead of reading the execution again, so a run that ends between two
+looks costs its start and one read, as a bare client that knew the duration would. A list holds every
+execution of the workflow, ended ones too, and costs both sides CPU for each row: a workflow is listed
+again no sooner than ``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every 0.2 s;
+20,000: every 2 s), its due watches waiting for that. A list ends the watches it shows ended and
+reschedules only the due ones. A transient error does not end a watch; it only delays the next look
+(the client reports outages as they happen, one notice per outage:
+`reconciler.remote.reachability`). Once the client gives up on the endpoint
 (`EndpointUnreachableError`) every watch ends with that error.
 """
 
@@ -33,10 +39,17 @@ MAX_INTERVAL = 15.0
 LIST_SECONDS_PER_ROW = 0.0001
 
 
+class Read(Protocol):
+    """An execution read alone (``GET .../executions/{id}``): its state, and whatever else it carries."""
+
+    @property
+    def state(self) -> str: ...
+
+
 class StateSource(Protocol):
     async def list_states(self, workflow_id: str) -> dict[str, str]: ...
 
-    async def get_state(self, workflow_id: str, execution_id: str) -> str: ...
+    async def get_execution(self, workflow_id: str, execution_id: str) -> Read: ...
 
 
 @dataclass
@@ -64,6 +77,8 @@ class Watcher:
         self._queue: list[tuple[float, int, _Watch]] = []
         self._entries = itertools.count(1)
         self._next_list: dict[str, float] = {}  # workflow -> when it may be listed again
+        self._expected: dict[str, float] = {}  # workflow -> the shortest time one took to be seen ended
+        self._reads: dict[str, Read] = {}  # execution -> its read that found it ended (`take_read`)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -76,8 +91,12 @@ class Watcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def until_done(self, workflow: str, execution: str, first_look: float = MIN_INTERVAL) -> str:
+    async def until_done(self, workflow: str, execution: str, first_look: float | None = None) -> str:
+        """The execution's terminal state, once seen; first looked at after ``first_look`` seconds
+        (default: when executions of its workflow are expected to have ended)."""
         now = self._clock()
+        if first_look is None:
+            first_look = max(MIN_INTERVAL, self._expected.get(workflow, MIN_INTERVAL))
         watch = _Watch(workflow, execution, began=now, due=now + first_look)
         self._watches[execution] = watch
         self._by_workflow.setdefault(workflow, {})[execution] = watch
@@ -104,6 +123,11 @@ class Watcher:
         """Whether a queue entry is its watch's current one (a rescheduled or ended watch left older ones)."""
         _, number, watch = entry
         return watch.entry == number and not watch.future.done() and self._watches.get(watch.execution) is watch
+
+    def take_read(self, execution: str) -> Read | None:
+        """The read (``GET .../executions/{id}``) that found ``execution`` ended, if it was read alone;
+        given once."""
+        return self._reads.pop(execution, None)
 
     def current(self, execution: str) -> str | None:
         watch = self._watches.get(execution)
@@ -133,20 +157,19 @@ class Watcher:
         jobs = []
         now = self._clock()
         for workflow, watches in by_workflow.items():
-            if len(self._by_workflow.get(workflow, ())) >= LIST_THRESHOLD:
+            if len(watches) >= LIST_THRESHOLD:
                 listed_again = self._next_list.get(workflow, 0.0)
                 if listed_again > now:  # listed a moment ago: its due watches wait for the next list
                     for w in watches:
                         w.due = listed_again
                         self._enqueue(w)
                     continue
-                jobs.append(self._look_list(workflow))
+                jobs.append(self._look_list(workflow, watches))
             else:
                 jobs += [self._look_one(w) for w in watches]
         await asyncio.gather(*jobs)
 
-    async def _look_list(self, workflow: str) -> None:
-        watches = [w for w in self._by_workflow.get(workflow, {}).values() if not w.future.done()]
+    async def _look_list(self, workflow: str, due: list[_Watch]) -> None:
         try:
             states = await self._source.list_states(workflow)
         except EndpointUnreachableError as err:
@@ -154,23 +177,27 @@ class Watcher:
             return
         except TemporaryRemoteError as err:  # only delays the next look; never one request per execution
             log.debug("listing executions of %s failed, will look again: %s", workflow, err)
-            for w in watches:
+            for w in due:
                 self._reschedule(w)
             return
         except RemoteError as err:
-            for w in watches:
+            for w in due:
                 _fail(w, err)
             return
         self._next_list[workflow] = self._clock() + max(MIN_INTERVAL, len(states) * LIST_SECONDS_PER_ROW)
-        for w in watches:
-            if w.execution in states:
-                self._update(w, states[w.execution])
+        due_now = {w.execution for w in due}
+        for w in list(self._by_workflow.get(workflow, {}).values()):  # the ones not due yet too, if ended
+            state = states.get(w.execution)
+            if w.future.done() or (state not in TERMINAL and w.execution not in due_now):
+                continue
+            if state is not None:
+                self._update(w, state)
             else:  # not listed (yet, or paged out): look at it alone
                 await self._look_one(w)
 
     async def _look_one(self, watch: _Watch) -> None:
         try:
-            state = await self._source.get_state(watch.workflow, watch.execution)
+            read = await self._source.get_execution(watch.workflow, watch.execution)
         except EndpointUnreachableError as err:
             self._fail_all(err)
             return
@@ -181,7 +208,9 @@ class Watcher:
         except RemoteError as err:
             _fail(watch, err)
             return
-        self._update(watch, state)
+        if read.state in TERMINAL and not watch.future.done():
+            self._reads[watch.execution] = read
+        self._update(watch, read.state)
 
     def _fail_all(self, err: EndpointUnreachableError) -> None:
         """The endpoint was given up on: every watch ends, not only the ones of this look."""
@@ -192,6 +221,8 @@ class Watcher:
         watch.state = state
         if state in TERMINAL:
             if not watch.future.done():
+                took = self._clock() - watch.began
+                self._expected[watch.workflow] = min(took, self._expected.get(watch.workflow, took))
                 watch.future.set_result(state)
             return
         self._reschedule(watch)
