@@ -2,8 +2,9 @@
 
 One loop watches every in-flight execution. Each is first looked at when executions of its workflow
 are expected to have ended: the shortest time an execution of that workflow took to be seen ended
-so far in this apply (before any ended: ``MIN_INTERVAL``), then backs off on its own (interval = 10 %
-of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When several executions of one workflow
+so far in this apply (before any ended: ``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that
+one that fails at once is not seen much later than the backoff below would see it), then backs off on
+its own (interval = 10 % of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When several executions of one workflow
 are due at once, a single ``GET .../executions`` (the list) tells which ended; otherwise each due one
 is read alone with ``GET .../executions/{id}``, which also carries its outputs: the engine takes that
 read (`Watcher.take_read`) instead of reading the execution again, so a run that ends between two
@@ -96,7 +97,7 @@ class Watcher:
         (default: when executions of its workflow are expected to have ended)."""
         now = self._clock()
         if first_look is None:
-            first_look = max(MIN_INTERVAL, self._expected.get(workflow, MIN_INTERVAL))
+            first_look = max(MIN_INTERVAL, min(self._expected.get(workflow, MIN_INTERVAL), MAX_INTERVAL))
         watch = _Watch(workflow, execution, began=now, due=now + first_look)
         self._watches[execution] = watch
         self._by_workflow.setdefault(workflow, {})[execution] = watch

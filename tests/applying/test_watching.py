@@ -295,3 +295,15 @@ def test_a_list_ends_the_watches_it_shows_ended_and_leaves_the_others_schedule()
         await late
 
     watching(scenario)
+
+
+def test_a_long_workflow_is_still_looked_at_within_the_longest_interval() -> None:
+    async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        source.add("A", "long", after=120)
+        await watcher.until_done("A", "long")
+        source.add("A", "fails-fast", after=1, final="failed")
+        began = source.clock()
+        assert await watcher.until_done("A", "fails-fast") == "failed"
+        assert source.clock() - began <= MAX_INTERVAL + 0.1
+
+    watching(scenario)
