@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         metavar="DIR",
         type=Path,
-        help="record each apply with py-spy (pip install py-spy) into DIR/apply-RUNS-pP.txt (collapsed stacks; "
+        help="record each apply with py-spy (pip install py-spy; samples of the thread holding the GIL: CPU, not waits) into DIR/apply-RUNS-pP.txt (collapsed stacks; "
         "timings of profiled runs are not comparable)",
     )
     args = parser.parse_args(argv)
