@@ -221,7 +221,12 @@ class _Connection:
                     response, keep = await self._read_response(reader, request)
             except TimeoutError:
                 raise httpx.ReadTimeout("no answer in time", request=request) from None
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            except (
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                httpcore.RemoteProtocolError,
+                ValueError,
+            ) as exc:
                 raise httpx.RemoteProtocolError(_protocol_words(exc), request=request) from exc
             except OSError as exc:
                 raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
@@ -278,7 +283,7 @@ class _Connection:
             version, _, rest = line.rstrip(b"\r\n").partition(b" ")
             code, _, reason = rest.partition(b" ")
             if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-                raise ValueError(f"not an HTTP/1.1 status line: {line[:80]!r}")
+                raise httpcore.RemoteProtocolError(f"not an HTTP/1.1 status line: {line[:80]!r}")
             status = int(code)
             headers = await _read_headers(reader)
             if status >= 200 or status == 101:
@@ -337,10 +342,10 @@ async def _read_headers(reader: asyncio.StreamReader) -> list[tuple[bytes, bytes
     while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip():
-            raise ValueError(f"not a header line: {line[:80]!r}")
+            raise httpcore.RemoteProtocolError(f"not a header line: {line[:80]!r}")
         headers.append((name, value.strip()))
         if len(headers) > 200:
-            raise ValueError("more than 200 header lines")
+            raise httpcore.RemoteProtocolError("more than 200 header lines")
     return headers
 
 
@@ -353,7 +358,7 @@ async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
             return b"".join(parts)
         parts.append(await reader.readexactly(size))
         if await reader.readexactly(2) != b"\r\n":
-            raise ValueError("a chunk does not end with CRLF")
+            raise httpcore.RemoteProtocolError("a chunk does not end with CRLF")
 
 
 def _protocol_words(exc: BaseException) -> str:
