@@ -50,6 +50,9 @@ from reconciler.state.models import IN_PROGRESS, TERMINAL, PendingStart, RunReco
 TypedInputs = Mapping[str, tuple[str, Any]]
 
 
+STARTING_PER_SLOT = 2  # runs between intent and start answer, per request slot (`Engine._start`)
+
+
 class Api(Protocol):
     """The calls of `reconciler.remote.client.WorkflowClient` that apply uses."""
 
@@ -102,6 +105,10 @@ class Engine:
     async def run(self) -> ApplyReport:
         began = time.monotonic()
         self._limit = asyncio.Semaphore(max(1, self.parallelism))
+        # Runs past their intent and not yet answered: enough to keep every request slot busy while
+        # the next intents are made durable; the others wait before writing theirs (a crash leaves at
+        # most this many intents to look up, and a waiting run holds three coroutine frames, not ten).
+        self._starting = asyncio.Semaphore(max(1, self.parallelism) * STARTING_PER_SLOT)
         self._stop = self.stop or asyncio.Event()
         self._done: dict[str, asyncio.Future[Outcome]] = {
             c.run: asyncio.get_running_loop().create_future() for c in self.plan.changes
@@ -183,6 +190,18 @@ class Engine:
         return None
 
     async def _start(self, change: Change) -> RunResult:
+        """Start the run (at most ``STARTING_PER_SLOT`` x parallelism runs at once between their intent
+        and their start's answer), then wait for its execution."""
+        async with self._starting:
+            begun = await self._begin(change)
+        if isinstance(begun, RunResult):
+            return begun
+        record, started = begun
+        return await self._await(change, started.id, record, started)
+
+    async def _begin(self, change: Change) -> RunResult | tuple[RunRecord, RemoteExecution]:
+        """The intent made durable, then the start: the run's record and its execution, or its result
+        when it was not started."""
         run = self.desired.runs[change.run]
         inputs = self._resolve(change)
         key = planned_key(run, inputs, self.plan.salt)
@@ -225,7 +244,7 @@ class Engine:
         )
         self.recorder.put(change.run, record)
         self._emit("started", change, execution=started.id)
-        return await self._await(change, started.id, record, started)
+        return record, started
 
     async def _send_start(self, workflow: str, typed: TypedInputs, since: datetime) -> RemoteExecution | None:
         """The start request, in a request slot, sent only while a check that this apply still holds the
