@@ -42,6 +42,7 @@ from reconciler.errors import (
 from reconciler.planning.changes import Action, Change, Plan, PlannedInput
 from reconciler.planning.planner import decide, planned_inputs, planned_key, recorded_inputs
 from reconciler.planning.resolving import UNKNOWN
+from reconciler.remote.exactly_once import Gate
 from reconciler.remote.executions import Execution as RemoteExecution
 from reconciler.remote.reachability import Notice, Reachability
 from reconciler.remote.retrying import Pushback
@@ -87,7 +88,7 @@ class Api(Protocol):
         *,
         user: str | None = None,
         exclude: Collection[str] = (),
-        gate: asyncio.Semaphore | None = None,
+        gate: Gate | None = None,
     ) -> dict[str, RemoteExecution | None]: ...
 
 
@@ -425,9 +426,9 @@ class Engine:
         held = self.recorder.held()
         deadline = held.taken_at + self.handover_grace if held is not None and held.handover else None
         looked_at = time.monotonic()
-        try:  # the client takes a request slot around each of its requests
+        try:  # the client takes a request slot of the workflow (pacing) around each of its requests
             found = await self.api.find_started_many(
-                workflow, wanted, exclude=self.recorder.execution_ids, gate=self._limit
+                workflow, wanted, exclude=self.recorder.execution_ids, gate=lambda: self._request(workflow)
             )
             missing = [w for w in wanted if found.get(w[0]) is None]
             if deadline is None or looked_at >= deadline or not missing:
@@ -450,7 +451,10 @@ class Engine:
                 return {run: e for run, e in found.items() if e is not None}
             adopted = [e.id for e in found.values() if e is not None]
             again = await self.api.find_started_many(
-                workflow, missing, exclude={*self.recorder.execution_ids, *adopted}, gate=self._limit
+                workflow,
+                missing,
+                exclude={*self.recorder.execution_ids, *adopted},
+                gate=lambda: self._request(workflow),
             )
             return {**found, **again}
         except RemoteError as err:

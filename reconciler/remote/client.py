@@ -44,7 +44,7 @@ from reconciler.errors import (
 from reconciler.redaction import Redactor
 from reconciler.remote.auth import Login, TokenKeeper, accept, log_in, read_offered
 from reconciler.remote.codecs import ws_parameter
-from reconciler.remote.exactly_once import ExactlyOnce, Fence, Inputs, LookupPolicy
+from reconciler.remote.exactly_once import ExactlyOnce, Fence, Gate, Inputs, LookupPolicy
 from reconciler.remote.executions import (
     TERMINAL_STATES,
     Execution,
@@ -242,7 +242,7 @@ class WorkflowClient:
         *,
         user: str | None = None,
         exclude: Collection[str] = (),
-        gate: asyncio.Semaphore | None = None,
+        gate: Gate | None = None,
     ) -> dict[K, Execution | None]:
         """`ExactlyOnce.find_started_many`."""
         return await self._exactly_once.find_started_many(workflow_id, wanted, user=user, exclude=exclude, gate=gate)

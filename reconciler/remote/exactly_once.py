@@ -28,6 +28,7 @@ K = TypeVar("K", bound=Hashable)
 # Checks that a start may be sent: raises when the caller lost its lock, else returns the time.monotonic() at
 # which its check began (its answer is as fresh as that, however long it took to come back).
 Fence = Callable[[], Awaitable[float]]
+Gate = Callable[[], contextlib.AbstractAsyncContextManager[object]]  # entered around one request
 Inputs = Mapping[str, TypedValue]
 RetryDelay = Callable[[int, float | None], float]  # (attempt, Retry-After) -> seconds to wait
 ANY_USER = "*"
@@ -90,17 +91,17 @@ class ExactlyOnce:
         *,
         user: str | None = None,
         exclude: Collection[str] = (),
-        gate: asyncio.Semaphore | None = None,
+        gate: Gate | None = None,
     ) -> dict[K, Execution | None]:
         """Recovery in one pass: list the workflow's executions once, read each candidate once
         (concurrently), and give each key its own execution (or None). See `matching.assign`.
 
-        ``gate``: the caller's request limit, taken around each request (the list and every read);
-        without it, reads go ``fetch_concurrency`` at a time."""
+        ``gate``: the caller's request limit (apply's per-workflow pacing), entered around each request
+        (the list and every read); without it, reads go ``fetch_concurrency`` at a time."""
         who = await self._who(user)
         wants = {key: Wanted(inputs, _aware(since), who, exclude) for key, inputs, since in wanted}
         skew = self._policy.clock_skew
-        async with gate or contextlib.nullcontext():
+        async with gate() if gate is not None else contextlib.nullcontext():
             rows = await self._calls.list_executions(workflow_id)
         candidates = [row for row in rows if any(is_candidate(row, w, skew) for w in wants.values())]
         executions = await self._read_all(workflow_id, candidates, gate)
@@ -182,13 +183,16 @@ class ExactlyOnce:
         return await self._calls.whoami()
 
     async def _read_all(
-        self, workflow_id: str, rows: Sequence[ExecutionSummary], gate: asyncio.Semaphore | None = None
+        self, workflow_id: str, rows: Sequence[ExecutionSummary], gate: Gate | None = None
     ) -> list[Execution]:
-        """Each candidate read once, ``fetch_concurrency`` (or ``gate``) at a time; vanished ones are skipped."""
-        gate = gate or asyncio.Semaphore(self._policy.fetch_concurrency)
+        """Each candidate read once, ``fetch_concurrency`` at a time (or within ``gate``); vanished ones
+        are skipped."""
+        if gate is None:
+            limit = asyncio.Semaphore(self._policy.fetch_concurrency)
+            gate = lambda: limit  # noqa: E731
 
         async def read(row: ExecutionSummary) -> Execution | None:
-            async with gate:
+            async with gate():
                 try:
                     return await self._calls.get_execution(workflow_id, row.id)
                 except NotFoundError:
