@@ -97,6 +97,8 @@ class WorkflowClient:
         self._lookup = lookup or LookupPolicy()
         self._rng = rng or random.Random()
         self._http = _http_client(settings, transport, max_connections)
+        # the URL of a call, as httpx joins it to its base (which ends with "/"): joined here, parsed once
+        self._base = str(self._http.base_url).rstrip("/") + "/"
         self._keeper = TokenKeeper(self._log_in)
         self._exactly_once = ExactlyOnce(self, self._lookup, sleep, self._retry_delay)
         self.reachability = Reachability(settings.url, settings.give_up_after)
@@ -330,7 +332,7 @@ class WorkflowClient:
 
     def _build(self, method: str, path: str, token: str, json: Any) -> httpx.Request:
         headers = {"Authorization": f"Bearer {token}"}
-        return self._http.build_request(method, path, json=json, headers=headers)
+        return self._http.build_request(method, self._base + path.lstrip("/"), json=json, headers=headers)
 
     async def _exchange(self, request: httpx.Request, operation: str, unsafe: bool = False) -> httpx.Response:
         """Send once; map a missing answer or a status >= 300 to the project's errors. Nothing is sent
