@@ -51,7 +51,8 @@ from reconciler.state.models import IN_PROGRESS, TERMINAL, PendingStart, RunReco
 TypedInputs = Mapping[str, tuple[str, Any]]
 
 
-STARTING_PER_SLOT = 2  # runs between intent and start answer, per request slot (`Engine._start`)
+STARTING_PER_SLOT = 8  # runs between intent and start answer, per request slot (`Engine._start`): with
+# 2, apply-2000 at P = 10 took 1.16-1.19x the reference, with 8 1.06-1.07x (bench/README.md)
 
 
 class Api(Protocol):

@@ -361,9 +361,18 @@ def start_cli(
 
 
 def start_emulator(catalog: Path, *extra: str) -> Emulator:
-    process = _FORKS.popen(
-        ["emulator", "--port", "0", "--catalog", str(catalog), *extra], environ(None), None, stdout=False
-    )
+    args = ["emulator", "--port", "0", "--catalog", str(catalog), *extra]
+    if needs_fresh_interpreter():
+        process: subprocess.Popen[str] = subprocess.Popen(
+            [CLI, *args],
+            env=environ(None),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+    else:
+        process = _FORKS.popen(args, environ(None), None, stdout=False)
     lines: queue.Queue[str] = queue.Queue()
     assert process.stderr is not None
     stderr = process.stderr
