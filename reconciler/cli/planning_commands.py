@@ -58,7 +58,7 @@ def validate(
     project = ctx.project()
     try:
         desired, unset = project.check(inputs_from(variables, var_files))
-        used = check_definitions(project, desired, refresh=False, require=require_definitions)
+        used = check_definitions(project, desired, require=require_definitions)
     except ManifestError as err:
         if not as_json:
             raise

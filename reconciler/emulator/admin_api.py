@@ -60,9 +60,14 @@ async def faults(request: Request) -> Response:
     return json_response({"rate": policy.rate, "kinds": list(policy.kinds), "injected": dict(policy.injected)})
 
 
+async def sessions(request: Request) -> Response:
+    return json_response({"opened": emulator_of(request).sessions.opened})
+
+
 ROUTES = [
     Route("/_emulator/health", health, methods=["GET"]),
     Route("/_emulator/starts", starts, methods=["GET"]),
     Route("/_emulator/executions", executions, methods=["GET"]),
     Route("/_emulator/faults", faults, methods=["GET"]),
+    Route("/_emulator/sessions", sessions, methods=["GET"]),
 ]

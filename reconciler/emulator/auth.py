@@ -77,6 +77,7 @@ class Sessions:
         self._idle_timeout = idle_timeout
         self._by_token: dict[str, Principal] = {}
         self._last_used: dict[str, float] = {}
+        self.opened = 0  # sessions opened so far (logins and token exchanges): `/_emulator/sessions`
 
     def login(self, authorization: str | None, *, provider: bool) -> tuple[str, Principal]:
         """Check Basic credentials; (access token, principal) or CloudApiError 401."""
@@ -102,6 +103,7 @@ class Sessions:
         return self._open(user)
 
     def _open(self, user: User) -> tuple[str, Principal]:
+        self.opened += 1
         token = secrets.token_urlsafe(32)
         principal = Principal(user, user.org, str(uuid.uuid4()), self._idle_timeout)
         self._by_token[token] = principal

@@ -300,21 +300,6 @@ async def _import(
     return record
 
 
-def refreshed_view(project: Project, state: State, desired: DesiredStack) -> State:
-    """``plan``'s refresh: in-progress executions (and completed ones with outputs unread) read from
-    the server, in memory only (nothing is written). Contacts the server only when there are any."""
-    if not state.has_work_in_progress():
-        return state
-    settings = api_settings(project)
-
-    async def read() -> dict[str, RunRecord]:
-        async with WorkflowClient(settings, redactor=redactor_of(desired)) as client:
-            return await refresh_records(client, state.runs, project.stack.spec.parallelism)
-
-    changed = asyncio.run(read())
-    return state.model_copy(update={"runs": {**state.runs, **changed}})
-
-
 def redactor_of(desired: DesiredStack) -> Redactor:
     """What the client must redact from the server's text: the secret inputs of these runs."""
     return Redactor.of(i.value for run in desired.runs.values() for i in run.inputs.values() if i.sensitive)

@@ -9,6 +9,7 @@ happens; what it could not check comes back as warnings."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,12 +66,17 @@ def propose(
     With ``refresh``, the workflow definitions and in-progress executions are read from the server
     first, in memory only; without, the definitions come from the cache."""
     desired = project.load(inputs)
-    used = check_definitions(project, desired, refresh=refresh, require=require_definitions)
-    state, exists = project.read_state()
-    if refresh and exists and state.has_work_in_progress():
-        from reconciler.operations.apply import refreshed_view  # the HTTP client: only when needed
+    if refresh:
+        from reconciler.operations.server_reads import ServerReads  # the HTTP client: only with refresh
 
-        state = refreshed_view(project, state, desired)
+        with ServerReads(project, desired) as server:  # one client, one login, for both reads
+            used = check_definitions(project, desired, require=require_definitions, read=server.definitions)
+            state, exists = project.read_state()
+            if exists:
+                state = server.refreshed(state)
+    else:
+        used = check_definitions(project, desired, require=require_definitions)
+        state, exists = project.read_state()
     plan = make_plan(desired, state, exists, options)
     refused = foreign_state_problem(project.stack.metadata.name, state, plan)
     if refused is not None:
@@ -78,15 +84,18 @@ def propose(
     return Planned(plan, desired, state, exists, used)
 
 
-def check_definitions(project: Project, desired: DesiredStack, *, refresh: bool, require: bool) -> DefinitionsUsed:
-    """Check ``desired`` against the definitions of its workflows: read from the server with
-    ``refresh``, else the cached ones. `ManifestError` with every problem; with ``require``, a
-    workflow whose definition could not be had is one of them."""
+def check_definitions(
+    project: Project, desired: DesiredStack, *, require: bool, read: Callable[[list[str]], Definitions] | None = None
+) -> DefinitionsUsed:
+    """Check ``desired`` against the definitions of its workflows: read from the server by ``read``
+    (``plan``'s refresh: `ServerReads.definitions`), else the cached ones. `ManifestError` with every
+    problem; with ``require``, a workflow whose definition could not be had is one of them."""
     workflows = sorted({run.workflow for run in desired.runs.values()})
     if not workflows:
         return DefinitionsUsed()
     cached = _cached(project, workflows)
-    definitions = _read(project, workflows) if refresh else cached
+    refresh = read is not None
+    definitions = read(workflows) if read is not None else cached
     report = check_runs(desired, definitions)
     problems = [*report.problems, *(unchecked_problems(desired, definitions) if require else [])]
     if problems:
@@ -103,12 +112,6 @@ def _cached(project: Project, workflows: list[str]) -> Definitions:
     from reconciler.operations.definitions import cached_definitions  # the backend's cache, no HTTP
 
     return cached_definitions(project, workflows)
-
-
-def _read(project: Project, workflows: list[str]) -> Definitions:
-    from reconciler.operations.definitions import read_definitions  # the HTTP client: only with refresh
-
-    return read_definitions(project, workflows)
 
 
 def save_plan(plan: Plan, inputs: Inputs, path: str) -> None:

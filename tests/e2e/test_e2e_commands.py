@@ -105,7 +105,9 @@ def test_refresh_records_what_finished_meanwhile(stack: Stack, emulator: Emulato
     assert record["execution"]["state"] in ("initializing", "running")
     _wait_for(emulator, record["execution"]["id"], "completed")
 
+    opened = emulator.admin("sessions")["opened"]
     planned = stack.cli(["plan", "--json"]).json()  # plan reads it from the server, writes nothing
+    assert emulator.admin("sessions")["opened"] == opened + 1  # one login: the definitions, then the refresh
     assert [c["action"] for c in planned["changes"]] == ["noop"]
     assert stack.state()["runs"]["slowish"]["execution"]["state"] != "completed"
 
