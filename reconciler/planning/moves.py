@@ -7,12 +7,13 @@ is not recorded (the move was applied already, or never needed) is no action at 
 
 What the state makes ambiguous is a located error: a run whose own name is recorded as well as an
 earlier name of it, and a run with more than one of its earlier names recorded. (What is ambiguous
-without the state is checked when the manifests load: `move_declaration_problems`.)
+without the state is checked once, when the manifests load: `move_declaration_problems`; a desired
+stack holds none of those.)
 """
 
 from __future__ import annotations
 
-from reconciler.desired.lifecycle import MOVED_FROM, move_declaration_problems
+from reconciler.desired.lifecycle import MOVED_FROM
 from reconciler.desired.runs import DesiredRun, DesiredStack
 from reconciler.errors import ManifestError, Problem, SourceLocation
 from reconciler.planning.changes import Move
@@ -22,7 +23,7 @@ from reconciler.state.renaming import renamed_all
 
 def find_moves(desired: DesiredStack, state: State) -> tuple[Move, ...]:
     """The records to rename, by the runs' ``movedFrom``; `ManifestError` when that is ambiguous."""
-    problems = move_declaration_problems(desired.runs.values())
+    problems: list[Problem] = []
     moves: list[Move] = []
     for name in sorted(desired.runs):
         run = desired.runs[name]
