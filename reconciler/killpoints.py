@@ -2,7 +2,8 @@
 
 ``RECONCILER_KILL_AT=NAME[:N]`` makes the N-th (default: first) `reach` of ``NAME`` in this process
 send SIGKILL to itself, the way a power cut or the OOM killer would stop it at exactly that moment.
-Unset (always, for users), `reach` is one comparison. The variable is read at the first `reach`, not at import. Names in use:
+Unset (always, for users), `reach` is one comparison. The variable is read at the first `reach`,
+not at import (the tests fork commands from a process that imported this module). Names in use:
 
 - ``intent-durable``   engine: a start's intent is durable, the request is not sent yet
 - ``start-answered``   engine: the start answer arrived, the execution id is not recorded yet

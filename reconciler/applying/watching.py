@@ -3,19 +3,22 @@
 One loop watches every in-flight execution. Each is first looked at when executions of its workflow
 are expected to have ended: the shortest time an execution of that workflow took to be seen ended
 so far in this apply (before any ended: ``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that
-one that fails at once is not seen much later than the backoff below would see it), then backs off on
-its own (interval = 10 % of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When several executions of one workflow
-are due at once, a single ``GET .../executions`` (the list) tells which ended; otherwise each due one
-is read alone with ``GET .../executions/{id}``, which also carries its outputs: the engine takes that
-read (`Watcher.take_read`) instead of reading the execution again, so a run that ends between two
-looks costs its start and one read, as a bare client that knew the duration would. A list holds every
-execution of the workflow, ended ones too, and costs both sides CPU for each row: a workflow is listed
-again no sooner than ``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every 0.2 s;
-20,000: every 2 s), its due watches waiting for that. A list ends the watches it shows ended and
-reschedules only the due ones. A transient error does not end a watch; it only delays the next look
-(the client reports outages as they happen, one notice per outage:
-`reconciler.remote.reachability`). Once the client gives up on the endpoint
-(`EndpointUnreachableError`) every watch ends with that error.
+one that fails at once is not seen much later than the backoff below would see it), then backs off
+on its own (interval = 10 % of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``).
+
+When several executions of one workflow are due at once, a single ``GET .../executions`` (the list)
+tells which ended; otherwise each due one is read alone with ``GET .../executions/{id}``, which also
+carries its outputs: the engine takes that read (`Watcher.take_read`) instead of reading the
+execution again, so a run that ends between two looks costs its start and one read, as a bare client
+that knew the duration would. A list holds every execution of the workflow, ended ones too, and
+costs both sides CPU for each row: a workflow is listed again no sooner than
+``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every 0.2 s; 20,000: every 2 s), its
+due watches waiting for that. A list ends the watches it shows ended and reschedules only the due
+ones.
+
+A transient error does not end a watch; it only delays the next look (the client reports outages as
+they happen, one notice per outage: `reconciler.remote.reachability`). Once the client gives up on
+the endpoint (`EndpointUnreachableError`) every watch ends with that error.
 """
 
 from __future__ import annotations
