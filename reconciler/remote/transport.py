@@ -65,12 +65,15 @@ from types import TracebackType
 import httpcore
 import httpx
 
+from reconciler.errors import ReconcilerError
+
 KEEPALIVE_EXPIRY = 5.0  # seconds an unused connection is kept (httpx's default)
 
 
-class StaleCheckError(httpcore.ConnectError):
+class StaleCheckError(ReconcilerError):
     """A request due by a deadline (`sent_by`) found it passed as its first bytes were to be written:
-    nothing was written (httpx maps it to a `ConnectError`: never sent)."""
+    nothing was written. The transport raises an `httpx.ConnectError` (never sent) caused by it, which
+    the client turns into a `TemporaryRemoteError`."""
 
 
 @dataclass

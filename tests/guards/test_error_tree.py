@@ -20,8 +20,6 @@ ROOT = Path(reconciler.__file__).parent
 # module -> class or raise: why it stays outside the tree
 OUTSIDE = {
     "reconciler.emulator.faults.ConnectionDropped": "a simulated network failure: must be a ConnectionError",
-    "reconciler.remote.transport.StaleCheckError": "raised inside httpcore: must be its ConnectError (never sent); "
-    "the client turns it into a TemporaryRemoteError",
     "raise ValueError @ reconciler/manifest/parsing.py": "an invariant of the module (a bug if it fails)",
     "raise RuntimeError @ reconciler/emulator/serving.py": "left to the emulator's start-up (another change)",
 }
