@@ -18,9 +18,7 @@ from pathlib import Path
 
 import processes
 from processes import BenchError, Measured
-
-PASSWORD_ENV = "BENCH_VCD_PASSWORD"
-PASSWORD = "bench"
+from workload import PASSWORD, PASSWORD_ENV
 
 
 @dataclass(frozen=True)
