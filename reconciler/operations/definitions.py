@@ -49,25 +49,10 @@ def read_definitions(project: Project, workflows: Iterable[str], parallelism: in
     """The definitions of ``workflows`` read from the stack's endpoint (``source="server"``), at most
     ``parallelism`` reads at a time (default: the stack's). Settings that do not allow contacting the
     server (no endpoint, no credentials) make every workflow ``unread`` with that reason."""
-    from reconciler.operations.apply import api_settings
-    from reconciler.remote.client import WorkflowClient
+    from reconciler.operations.server_reads import ServerReads
 
-    wanted = sorted(set(workflows))
-    if not wanted:
-        return Definitions()
-    try:
-        settings = api_settings(project)
-    except ConfigError as exc:
-        return Definitions(unread=dict.fromkeys(wanted, f"the server cannot be contacted: {exc}"))
-    limit = parallelism or project.stack.spec.parallelism
-
-    async def read() -> Definitions:
-        async with WorkflowClient(settings, max_connections=limit + 2) as client:
-            return await read_definitions_with(client, wanted, limit)
-
-    import asyncio  # here: validate and plan --no-refresh use this module without the event loop
-
-    return asyncio.run(read())
+    with ServerReads(project, parallelism=parallelism) as server:
+        return server.definitions(workflows)
 
 
 async def read_definitions_with(client: WorkflowClient, workflows: Iterable[str], parallelism: int) -> Definitions:

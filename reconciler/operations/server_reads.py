@@ -1,5 +1,6 @@
 """`ServerReads`: the reads ``plan`` makes of the server (the workflow definitions, then the
-executions in progress) through one client, so one login, whatever needs reading.
+executions in progress) through one client, so one login, whatever needs reading; ``init
+--workflow`` reads a definition through it too (`read_definitions`).
 
 The client is opened at the first read, on an event loop kept for the command (`asyncio.Runner`), and
 closed with the session; a plan that reads nothing opens nothing.
@@ -16,6 +17,7 @@ from reconciler.definitions import Definitions
 from reconciler.desired.runs import DesiredStack
 from reconciler.errors import ConfigError
 from reconciler.operations.project import Project
+from reconciler.redaction import Redactor
 from reconciler.state.models import State
 
 if TYPE_CHECKING:
@@ -25,12 +27,14 @@ T = TypeVar("T")
 
 
 class ServerReads:
-    """``with ServerReads(project, desired) as server:`` then `definitions` and `refreshed`."""
+    """``with ServerReads(project, desired) as server:`` then `definitions` and `refreshed`. The secret
+    inputs of ``desired`` are redacted from what the server says; reads go ``parallelism`` at a time
+    (default: the stack's)."""
 
-    def __init__(self, project: Project, desired: DesiredStack) -> None:
+    def __init__(self, project: Project, desired: DesiredStack | None = None, parallelism: int | None = None) -> None:
         self._project = project
         self._desired = desired
-        self._parallelism = project.stack.spec.parallelism
+        self._parallelism = parallelism or project.stack.spec.parallelism
         self._runner: asyncio.Runner | None = None
         self._client: WorkflowClient | None = None
 
@@ -78,9 +82,8 @@ class ServerReads:
 
             settings = api_settings(self._project)  # ConfigError before anything is opened
             self._runner = self._runner or asyncio.Runner()
-            self._client = WorkflowClient(
-                settings, max_connections=self._parallelism + 2, redactor=redactor_of(self._desired)
-            )
+            redactor = redactor_of(self._desired) if self._desired is not None else Redactor()
+            self._client = WorkflowClient(settings, max_connections=self._parallelism + 2, redactor=redactor)
         return self._client
 
     def _run(self, work: Coroutine[object, object, T]) -> T:
