@@ -33,6 +33,7 @@ the pytest worker) closes, so it never outlives the worker.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import selectors
@@ -104,45 +105,46 @@ class ForkServer:
     def run(
         self, args: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin: str, timeout: float
     ) -> tuple[int, str, str]:
-        """``reconciler ARGS`` in a forked child: (exit code, stdout, stderr); `subprocess.TimeoutExpired`
-        after ``timeout`` seconds (the child killed)."""
-        address = self._started()
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
-            try:
-                conn.connect(address)
-                request = {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd()}
-                socket.send_fds(conn, [json.dumps(request).encode()], [in_r, out_w, err_w])
-            finally:
-                for fd in (in_r, out_w, err_w):
-                    os.close(fd)
-            pid = json.loads(conn.recv(_MESSAGE))["pid"]
-            deadline = time.monotonic() + timeout
-            try:
-                out, err = _communicate(in_w, out_r, err_r, stdin.encode(), deadline)
-                conn.settimeout(max(0.0, deadline - time.monotonic()) + 1)
-                status = json.loads(conn.recv(_MESSAGE))["status"]
-            except (TimeoutError, subprocess.TimeoutExpired):
-                _kill(pid)
-                raise subprocess.TimeoutExpired(["reconciler", *args], timeout) from None
-        return os.waitstatus_to_exitcode(status), _text(out), _text(err)
+        """``reconciler ARGS`` in a forked child, as ``subprocess.run`` runs it: (exit code, stdout,
+        stderr); `subprocess.TimeoutExpired` after ``timeout`` seconds (the child killed)."""
+        process = self.popen(args, env, cwd, stdin=stdin, session=False)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=10)
+            raise subprocess.TimeoutExpired(["reconciler", *args], timeout) from None
+        return process.wait(), out, err
 
     def popen(
-        self, args: Sequence[str], env: Mapping[str, str], cwd: str | None, *, stdout: bool = True
+        self,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str | None,
+        *,
+        stdin: str | None = None,
+        stdout: bool = True,
+        session: bool = True,
     ) -> subprocess.Popen[str]:
-        """``reconciler ARGS`` started in a forked child in its own session, as ``subprocess.Popen(...,
-        stdin=DEVNULL, stdout=PIPE or DEVNULL, stderr=PIPE, text=True, start_new_session=True)`` starts
-        it: the object returned is one (`Forked`)."""
+        """``reconciler ARGS`` started in a forked child, as ``subprocess.Popen(..., stdin=DEVNULL or
+        PIPE, stdout=PIPE or DEVNULL, stderr=PIPE, text=True, start_new_session=session)`` starts it:
+        the object returned is one (`Forked`). ``stdin``, if given, is written whole and closed; it fits
+        in a pipe's buffer (64 KiB on Linux; the tests answer prompts with a few bytes), so writing it
+        never waits."""
+        if stdin is not None and len(stdin.encode()) > 65536:
+            raise ValueError("stdin larger than a pipe's buffer: run the command as a fresh interpreter")
         address = self._started()
-        in_r = os.open(os.devnull, os.O_RDONLY)
+        in_r, in_w = os.pipe() if stdin is not None else (os.open(os.devnull, os.O_RDONLY), -1)
         out_r, out_w = os.pipe() if stdout else (-1, os.open(os.devnull, os.O_WRONLY))
         err_r, err_w = os.pipe()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
+            if stdin is not None:
+                with open(in_w, "wb", closefd=False) as pipe:
+                    pipe.write(stdin.encode())
             conn.connect(address)
-            request = {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd(), "session": True}
+            request = {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd(), "session": session}
             socket.send_fds(conn, [json.dumps(request).encode()], [in_r, out_w, err_w])
             pid = json.loads(conn.recv(_MESSAGE))["pid"]
         except BaseException:
@@ -152,8 +154,9 @@ class ForkServer:
                     os.close(fd)
             raise
         finally:
-            for fd in (in_r, out_w, err_w):
-                os.close(fd)
+            for fd in (in_r, in_w, out_w, err_w):
+                if fd >= 0:
+                    os.close(fd)
         return Forked([CLI_NAME, *args], pid, conn, out_r, err_r)
 
 
@@ -228,7 +231,8 @@ class Forked(subprocess.Popen[str]):
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
-            _kill(self.pid, sig)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -264,50 +268,6 @@ def _drain(pipe: typing.IO[str], sink: list[str]) -> None:
         sink.append(pipe.read())
     except (OSError, ValueError):  # closed under the reader
         pass
-
-
-def _kill(pid: int, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _text(data: bytes) -> str:
-    """As ``subprocess.run(text=True)`` decodes: the locale's encoding, universal newlines."""
-    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _communicate(in_w: int, out_r: int, err_r: int, data: bytes, deadline: float) -> tuple[bytes, bytes]:
-    """Write ``data`` to the child's stdin and close it, then read its stdout and stderr to their end,
-    before ``deadline``; every descriptor is closed on return. ``data`` fits in the pipe's buffer
-    (64 KiB on Linux; the tests answer prompts with a few bytes), so writing it never waits."""
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    try:
-        if len(data) > 65536:
-            raise ValueError("stdin larger than a pipe's buffer: run the command as a fresh interpreter")
-        with open(in_w, "wb", closefd=False) as stdin:
-            stdin.write(data)
-    finally:
-        os.close(in_w)
-    with selectors.DefaultSelector() as selector:
-        for fd in chunks:
-            selector.register(fd, selectors.EVENT_READ)
-        try:
-            while selector.get_map():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise subprocess.TimeoutExpired("reconciler", 0)
-                for key, _ in selector.select(left):
-                    chunk = os.read(int(key.fd), 65536)
-                    if chunk:
-                        chunks[int(key.fd)].append(chunk)
-                    else:
-                        selector.unregister(key.fd)
-        finally:
-            for fd in chunks:
-                os.close(fd)
-    return b"".join(chunks[out_r]), b"".join(chunks[err_r])
 
 
 # The server's side.
