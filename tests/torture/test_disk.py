@@ -23,6 +23,7 @@ import errno
 import json
 import os
 import resource
+import signal
 import subprocess
 import threading
 import time
@@ -84,8 +85,14 @@ class Breaker:
 
     def brk(self, pid: int) -> None:
         if self.kind == "read-only" and self.mount:
-            self._mount(["--bind", str(self.folder)])
-            subprocess.run(["mount", "-o", "remount,bind,ro", str(self.folder)], check=True)
+            # The remount fails (EBUSY) if a file is open for writing through the new bind mount: apply
+            # is stopped between the two calls so that it cannot open one there.
+            os.killpg(pid, signal.SIGSTOP)
+            try:
+                self._mount(["--bind", str(self.folder)])
+                subprocess.run(["mount", "-o", "remount,bind,ro", str(self.folder)], check=True)
+            finally:
+                os.killpg(pid, signal.SIGCONT)
         elif self.kind == "read-only":
             for path in [*self.folder.iterdir(), self.folder]:
                 path.chmod(0o555 if path.is_dir() else 0o444)
