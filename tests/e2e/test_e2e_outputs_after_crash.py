@@ -258,7 +258,7 @@ def test_a_run_whose_completion_cannot_be_recorded_is_never_reported_completed(
             assert apply.poll() is None and time.monotonic() < deadline, "the runs did not start"
             time.sleep(0.02)
         time.sleep(0.3)  # their start answers are recorded too
-        read_only.make(state_dir)
+        read_only.make(state_dir, holding=apply)
         out, err = apply.communicate(timeout=60)
     finally:
         stop(apply)

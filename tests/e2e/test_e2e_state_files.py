@@ -131,7 +131,7 @@ def test_a_read_only_state_folder_mid_apply_ends_with_the_real_error(
             assert apply.poll() is None and time.monotonic() < deadline, "the runs did not start"
             time.sleep(0.02)
         time.sleep(0.3)  # their start answers are recorded too
-        reason = read_only.make(state_dir)
+        reason = read_only.make(state_dir, holding=apply)
         out, err = apply.communicate(timeout=60)
     finally:
         stop(apply)

@@ -468,17 +468,25 @@ class ReadOnly:
     def __init__(self) -> None:
         self.undo: list[Callable[[], object]] = []
 
-    def make(self, folder: Path) -> str:
-        """Make ``folder`` read-only; the error the OS will give."""
+    def make(self, folder: Path, holding: subprocess.Popen[str] | None = None) -> str:
+        """Make ``folder`` read-only; the error the OS will give. ``holding`` (a process started in its
+        own session) is stopped during the mount: the read-only remount fails (EBUSY) if it opens a
+        file for writing through the new bind mount in between."""
         if os.geteuid() != 0:
             for item in [*folder.iterdir(), folder]:
                 mode = item.stat().st_mode
                 item.chmod(mode & ~0o222)
                 self.undo.append(functools.partial(item.chmod, mode))
             return "Permission denied"
-        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
-        self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
+        if holding is not None:
+            os.killpg(holding.pid, signal.SIGSTOP)
+        try:
+            subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
+            self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
+        finally:
+            if holding is not None:
+                os.killpg(holding.pid, signal.SIGCONT)
         return "Read-only file system"
 
     def restore(self) -> None:
