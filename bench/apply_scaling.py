@@ -196,6 +196,7 @@ def _apply(folder: Path, url: str, runs: int, parallelism: int) -> Measured:
         argv = [
             str(Path(sys.executable).with_name("py-spy")),
             "record",
+            "--gil",
             "-r",
             "200",
             "-f",

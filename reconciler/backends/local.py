@@ -291,6 +291,11 @@ class LocalBackend:
         (see the module docstring).
         """
         with self._mutex:
+            tail = self._unchanged_tail() if self._backup_saved else None
+            if tail is not None:  # the files are as this lock holding left them: no need to read them again
+                check_write(self.describe(), Stored(tail.serial, tail.lineage), state.lineage, expected_serial, force)
+                self._guarded(lambda: self._replace(state, None))
+                return
             try:
                 current = self._load()
             except StateError:
@@ -457,12 +462,19 @@ class LocalBackend:
 
     def _current_tail(self) -> _Tail:
         """The cached tail if the files are as we left them, else reloaded from disk."""
-        tail = self._tail
-        if tail is None or self._state_key() != tail.state_key or self._journal_size() != tail.journal_length:
+        tail = self._unchanged_tail()
+        if tail is None:
             loaded = self._load()
             if loaded is None:
                 raise StateError(f"{self.path} does not exist: write the initial state before appending events to it")
             tail = loaded.tail
+        return tail
+
+    def _unchanged_tail(self) -> _Tail | None:
+        """The cached tail if the state file and the journal are as we left them (one stat each)."""
+        tail = self._tail
+        if tail is None or self._state_key() != tail.state_key or self._journal_size() != tail.journal_length:
+            return None
         return tail
 
     def _journal_size(self) -> int:

@@ -241,7 +241,7 @@ def show(ctx: Context, planfile: str | None, as_json: bool) -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help='Print {"RUN": {"PARAM": value}}; with RUN.PARAM, that one value as JSON (e.g. "x", 2, ["a"]).',
+    help='Print {"RUN": {"PARAM": value}} (with RUN or RUN.PARAM: only those); --raw prints one value alone.',
 )
 @click.option(
     "--raw",
@@ -279,14 +279,10 @@ def output(ctx: Context, selector: str | None, as_json: bool, raw: bool, show_se
             f"output {run}.{name} is sensitive: the state keeps only its name, so --raw has no value to print. "
             "Add --show-sensitive to read it from the server and print it in clear."
         )
-    _, param = showing.parse_selector(state, selector)
     if raw:
         run, name = flat[0]
         ctx.ui.raw(showing.raw_value(values[run][name]))
-    elif as_json and param:  # one output named: its value alone, as JSON
-        run, name = flat[0]
-        ctx.ui.raw(json_text(values[run][name]))
-    elif as_json:
+    elif as_json:  # SPEC 3: always {"RUN": {"PARAM": value}}, whatever the selector kept
         ctx.ui.raw(json_text(values))
     else:
         ctx.ui.lines(state_view.output_lines(values))

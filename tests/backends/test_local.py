@@ -184,3 +184,19 @@ def test_force_unlock_refuses_a_live_holder_and_clears_a_dead_one(path: Path) ->
     assert not sidecar(path, ".lock.info").exists()
     with other.lock("apply"):
         pass
+
+
+def test_the_compacting_write_after_appends_sees_a_change_made_behind_its_back(path: Path) -> None:
+    """The write that ends a command trusts what it appended only while both files are as it left
+    them: a group appended by another writer moves the serial, and the write is refused."""
+    base = state(serial=1)
+    mine, other = LocalBackend(path), LocalBackend(path)
+    mine.write(base, None)
+    mine.append([put("run-a")], 2)
+    assert mine.write(base.model_copy(update={"serial": 2}), 2) is None  # nothing changed behind it: compacted
+    mine.append([put("run-b")], 3)
+    other.append([put("run-c")], 4)  # another writer (its lock is not this test's subject)
+    with pytest.raises(StateError, match="serial 4, expected 3"):
+        mine.write(base.model_copy(update={"serial": 3}), 3)
+    kept = other.read()
+    assert kept is not None and {"run-b", "run-c"} <= set(kept.runs)  # the refused write lost nothing
