@@ -69,6 +69,7 @@ from reconciler.remote.transport import ConnectionSlots, StaleCheckError, sent_b
 from reconciler.remote.versions import OfferedVersion
 
 log = logging.getLogger("reconciler.remote")
+URL_CACHE = 4096  # paths whose parsed URL is kept (a URL is parsed in ~30 us: 5 % of apply's CPU at P = 200)
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
@@ -98,7 +99,9 @@ class WorkflowClient:
         self._rng = rng or random.Random()
         self._http = _http_client(settings, transport, max_connections)
         # the URL of a call, as httpx joins it to its base (which ends with "/"): joined here, parsed once
+        # per path (a workflow's starts share one, an execution's reads another): `_url`
         self._base = str(self._http.base_url).rstrip("/") + "/"
+        self._urls: dict[str, httpx.URL] = {}
         self._keeper = TokenKeeper(self._log_in)
         self._exactly_once = ExactlyOnce(self, self._lookup, sleep, self._retry_delay)
         self.reachability = Reachability(settings.url, settings.give_up_after)
@@ -332,7 +335,16 @@ class WorkflowClient:
 
     def _build(self, method: str, path: str, token: str, json: Any) -> httpx.Request:
         headers = {"Authorization": f"Bearer {token}"}
-        return self._http.build_request(method, self._base + path.lstrip("/"), json=json, headers=headers)
+        return self._http.build_request(method, self._url(path), json=json, headers=headers)
+
+    def _url(self, path: str) -> httpx.URL:
+        """``path`` joined to the base URL; parsed once (the cache starts anew when it holds `URL_CACHE` paths)."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self._base + path.lstrip("/"))
+        return url
 
     async def _exchange(self, request: httpx.Request, operation: str, unsafe: bool = False) -> httpx.Response:
         """Send once; map a missing answer or a status >= 300 to the project's errors. Nothing is sent

@@ -174,7 +174,7 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
 
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-_LINE_LIMIT = 65536  # the longest status or header line read (httpcore's h11 allows 64 KiB of headers)
+_LINE_LIMIT = 65536  # the longest status line and headers read (httpcore's h11 allows 64 KiB of headers)
 _NO_BODY = frozenset({204, 304})
 
 
@@ -282,13 +282,7 @@ class _Connection:
 
     async def _read_response(self, reader: asyncio.StreamReader, request: httpx.Request) -> tuple[httpx.Response, bool]:
         while True:
-            line = await reader.readuntil(b"\r\n")
-            version, _, rest = line.rstrip(b"\r\n").partition(b" ")
-            code, _, reason = rest.partition(b" ")
-            if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-                raise httpcore.RemoteProtocolError(f"not an HTTP/1.1 status line: {line[:80]!r}")
-            status = int(code)
-            headers = await _read_headers(reader)
+            version, status, reason, headers = _head_of(await reader.readuntil(b"\r\n\r\n"))
             if status >= 200 or status == 101:
                 break
             self._quick_ack()  # 100 Continue and the like: the answer follows
@@ -340,16 +334,34 @@ def _head(request: httpx.Request) -> bytes:
     return b"\r\n".join(lines)
 
 
-async def _read_headers(reader: asyncio.StreamReader) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[bytes, bytes]] = []
+def _head_of(head: bytes) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]]]:
+    """An answer's status line and header lines, read at once up to the blank line that ends them
+    (one read, not one per line): version, status, reason phrase, headers."""
+    status_line, *lines = head[:-4].split(b"\r\n")
+    version, _, rest = status_line.partition(b" ")
+    code, _, reason = rest.partition(b" ")
+    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+        raise httpcore.RemoteProtocolError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
+    if len(lines) > 200:
+        raise httpcore.RemoteProtocolError("more than 200 header lines")
+    return version, int(code), reason, [_header(line) for line in lines]
+
+
+def _header(line: bytes) -> tuple[bytes, bytes]:
+    name, colon, value = line.partition(b":")
+    if not colon or not name or name != name.strip():
+        raise httpcore.RemoteProtocolError(f"not a header line: {line[:80]!r}")
+    return name, value.strip()
+
+
+async def _read_trailers(reader: asyncio.StreamReader) -> None:
+    """A chunked body's trailer lines (checked, then ignored), up to the blank line."""
+    lines = 0
     while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip():
-            raise httpcore.RemoteProtocolError(f"not a header line: {line[:80]!r}")
-        headers.append((name, value.strip()))
-        if len(headers) > 200:
-            raise httpcore.RemoteProtocolError("more than 200 header lines")
-    return headers
+        _header(line[:-2])
+        lines += 1
+        if lines > 200:
+            raise httpcore.RemoteProtocolError("more than 200 trailer lines")
 
 
 async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
@@ -357,7 +369,7 @@ async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
         if size == 0:
-            await _read_headers(reader)  # trailers, ignored
+            await _read_trailers(reader)
             return b"".join(parts)
         parts.append(await reader.readexactly(size))
         if await reader.readexactly(2) != b"\r\n":

@@ -219,6 +219,8 @@ async def test_a_connection_the_server_closed_is_not_used_again(raw: tuple[list[
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort", httpx.RemoteProtocolError),
         (b"SMTP ready\r\n\r\n", httpx.RemoteProtocolError),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", httpx.RemoteProtocolError),
+        (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\nok", httpx.RemoteProtocolError),  # > 64 KiB
+        (b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 201 + b"\r\n", httpx.RemoteProtocolError),
     ],
 )
 async def test_a_broken_answer_is_a_protocol_error_and_the_connection_is_dropped(
