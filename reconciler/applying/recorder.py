@@ -106,7 +106,10 @@ class Recorder:
         self._running_check, self._next_check = self._next_check, None  # callers from now on: the next one
         began = time.monotonic()
         try:
-            await asyncio.to_thread(self._backend.ensure_held)
+            if self._backend.quick_held_check:  # a stat: handing it to a thread would cost more
+                self._backend.ensure_held()
+            else:
+                await asyncio.to_thread(self._backend.ensure_held)
             return began
         finally:
             if self._running_check is asyncio.current_task():

@@ -18,7 +18,8 @@ Contract:
   live process is still refused).
 - Fencing: ``held()`` is what this object holds now (no I/O): the lock id, the PostgreSQL lock
   generation, and when (monotonic) it was taken. ``ensure_held()`` checks, cheaply, that the lock is
-  still ours; `LockLostError` when not. Apply calls it right before each start request.
+  still ours; `LockLostError` when not. Apply calls it right before each start request: in a thread,
+  unless ``quick_held_check`` says it never waits on anything but a local ``stat`` (then directly).
 - The workflow definitions cache (`reconciler.backends.definitions_store`), kept beside the state:
   ``read_definitions()`` returns every kept definition by (endpoint URL, workflow id), each with its
   ``read_at``; ``write_definitions(endpoint, definitions)`` puts those over the same keys and keeps
@@ -73,6 +74,8 @@ class HeldLock:
 
 
 class StateBackend(Protocol):
+    quick_held_check: bool  # ensure_held() is a local stat or two: called on the event loop, no thread
+
     def describe(self) -> str: ...
 
     def read(self) -> State | None: ...

@@ -529,6 +529,8 @@ class LocalBackend:
     # --- locking ---
 
     _held: HeldLock | None = None  # set while this object holds the lock
+    _held_info_key: StatKey | None = None  # the lock info file as last seen holding our lock
+    quick_held_check = True  # ensure_held() is one stat of the lock info file while it is unchanged
 
     @contextlib.contextmanager
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
@@ -545,7 +547,7 @@ class LocalBackend:
             self._held = HeldLock(info, None, time.monotonic(), handover=left is not None)
             yield info
         finally:
-            self._held = None
+            self._held = self._held_info_key = None
             if info is not None:
                 self.lock_file.forget_info(info.id)  # never raises: it must not hide the command's own error
             os.close(fd)  # releases the flock
@@ -560,8 +562,13 @@ class LocalBackend:
         held = self.held()
         if held is None:
             return
+        key = self.lock_file.info_key()
+        if key is not None and key == self._held_info_key:  # the very file read as ours last time
+            return
         current = self.read_lock_info()
-        if current != held.info:
+        if current == held.info:
+            self._held_info_key = key
+        else:
             now = f"taken over by {current.who} (pid {current.pid}) at {current.created}" if current else "unlocked"
             raise LockLostError(
                 f"{self.describe()}: this {held.info.operation} lost the state lock ({now}, lock "

@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 
 from reconciler.backends.base import LockInfo
-from reconciler.backends.files import FILE_MODE, replace_file
+from reconciler.backends.files import FILE_MODE, StatKey, replace_file, stat_key
 from reconciler.backends.locking import locked_error, poll_until, this_host
 from reconciler.errors import StateError
 
@@ -97,6 +97,13 @@ class LockFile:
             self.remove_info(lock_id)
         except StateError as exc:
             log.warning("%s (the lock itself is released)", exc)
+
+    def info_key(self) -> StatKey | None:
+        """The info file's stat key (None when there is none): it changes whenever the file does."""
+        try:
+            return stat_key(os.stat(self.info_path))
+        except OSError:
+            return None
 
     def read_info(self) -> LockInfo | None:
         """The details of the current (or last, if its holder was killed) lock holder."""

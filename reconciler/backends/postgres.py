@@ -188,6 +188,8 @@ def fold(events: Sequence[PutRun | RemoveRun]) -> dict[str, PutRun | RemoveRun]:
 class PostgresBackend:
     """State in PostgreSQL (see the module docstring for the tables)."""
 
+    quick_held_check = False  # a query: in a thread
+
     def __init__(self, dsn: str, workspace: str = "default", schema: str = "reconciler") -> None:
         self.dsn = dsn
         self.workspace = workspace

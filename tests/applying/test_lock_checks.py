@@ -21,6 +21,8 @@ pytestmark = pytest.mark.anyio
 class HeldBackend(LocalBackend):
     """A local backend whose lock checks are counted, can be held midway, and can be made to fail."""
 
+    quick_held_check = False  # a check held midway must not hold the event loop with it
+
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.checks = 0

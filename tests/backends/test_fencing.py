@@ -165,3 +165,16 @@ def test_force_unlock_of_a_live_holder_asks_first_naming_it(pg_store: Store) -> 
         surgery.force_unlock(breaker, info.id, True, lambda shown: True)
         with pytest.raises(LockLostError):
             holder.ensure_held()
+
+
+def test_local_holder_whose_lock_info_was_removed_has_lost_it(tmp_path: Path) -> None:
+    """A check that found the info file unchanged since the last one costs a stat; a removed file
+    (a force-unlock) is seen by the next check all the same."""
+    path = tmp_path / "reconciler.state.json"
+    backend = LocalBackend(path)
+    with backend.lock("apply"):
+        backend.ensure_held()
+        backend.ensure_held()  # unchanged: the stat says so
+        backend.lock_file.info_path.unlink()
+        with pytest.raises(LockLostError, match=r"this apply lost the state lock \(unlocked"):
+            backend.ensure_held()
