@@ -133,7 +133,8 @@ def _sweep(sizes: list[tuple[int, int]], repeat: int) -> tuple[list[Figure], lis
             log.append(
                 f"apply-{runs} P={p}: {applied.wall:.2f}s wall, {applied.cpu:.2f}s CPU "
                 f"({applied.cpu / (2 * runs) * 1e3:.2f} ms per request at 2 per run), {applied.maxrss_kb / 1024:.0f} MB; "
-                f"reference {reference.wall:.2f}s wall, {reference.cpu:.2f}s CPU"
+                f"reference {reference.wall:.2f}s wall, {reference.cpu:.2f}s CPU "
+                f"({reference.cpu / (2 * runs) * 1e3:.2f} ms per request: apply uses {applied.cpu / reference.cpu:.1f}x its CPU)"
             )
             memory.append(memory_line(f"apply-{runs} P={p}", applied.maxrss_kb, runs))
             figures.append(Figure(f"apply-{runs} P={p}", applied.wall, reference.wall, 1.3, note=_note(n, runs, p)))
