@@ -114,18 +114,23 @@ def test_ctrl_c_records_what_started_and_the_next_apply_awaits_it(stack: Stack, 
 def test_stopping_mid_start_starts_nothing_new(
     make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack], sig: signal.Signals
 ) -> None:
-    """Runs queued for a request slot when the signal comes are not started (their intents are dropped)."""
-    emulator = make_emulator("--latency", "0.05")
+    """Runs queued for a request slot when the signal comes are not started (their intents are dropped):
+    after it, only the starts already in their slots (4) reach the server. Counted from the starts the
+    server had once the signal was sent, not from a fixed number: a starved test process sees the
+    twelfth start late, and sends the signal later still."""
+    emulator = make_emulator("--latency", "0.2")
     stack = make_stack(emulator, parallelism=4)
     names = [f"r-{i:03d}" for i in range(60)]
     stack.write_runs(_many(60))
     apply = stack.popen(["apply", "--auto-approve"])
     wait_while_running(lambda: len(emulator.starts()) >= 12, apply)
     apply.send_signal(sig)
+    at_signal = len(emulator.starts())
     stopped = no_traceback(finish(apply, ["apply"], 30))
     assert stopped.code != 0, stopped
     started = emulator.starts_per_name()
-    assert len(started) < 40, "apply went on starting after the signal"
+    # the 4 in their slots, and up to 4 more begun before the signal was handled (20 starts/s)
+    assert len(started) <= at_signal + 8, f"apply went on starting after the signal ({at_signal} when sent)"
 
     runs = stack.state()["runs"]
     assert sorted(runs) == sorted(started)  # what started is recorded, nothing else
