@@ -40,7 +40,7 @@ def _assert_all_completed(stack: Stack, names: list[str]) -> None:
 def test_sigkill_mid_apply_then_apply_again_starts_each_run_once(
     make_emulator: Callable[..., Emulator], make_stack: Callable[..., Stack]
 ) -> None:
-    emulator = make_emulator("--latency", "0.05")
+    emulator = make_emulator("--latency", "0.1")  # 40 starts/s: a starved test still kills it midway
     stack = make_stack(emulator, parallelism=4)
     stack.write_stack(4, request_timeout=5)
     names = [f"r-{i:03d}" for i in range(100)]
