@@ -513,6 +513,8 @@ class Engine:
     def _limit_changed(self, change: LimitChange) -> None:
         if change.why == "recovered":
             message = f"answers again: back to {change.limit} requests at once"
+        elif change.why == "growing":
+            message = f"answers again: up to {change.limit} of its requests at once"
         else:
             message = f"the server answered {change.why} (busy): at most {change.limit} of its requests at once"
         self._emit_raw(ApplyEvent("limit_changed", "", change.workflow, message=message, limit=change.limit))

@@ -10,8 +10,9 @@ still applies on top.
 
 `Pacing.slot(workflow)` is the gate; `Pacing.pushback(workflow, retry_after)` is fed by the client
 (`reconciler.remote.retrying.Pushback`) for every 429/503 it receives, including the ones it retries
-itself. ``changed`` is told each cut and each return to the full limit (the ``--json`` events and
-the progress lines); `Pacing.summary` says, per workflow that was cut, how low it went and where it is.
+itself. ``changed`` is told every change of the whole number of requests allowed: each cut, each step
+back up, and the return to the full limit (the ``--json`` events); `Pacing.summary` says, per
+workflow that was cut, how low it went and where it is.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class LimitChange:
     workflow: str
     limit: int
     maximum: int
-    why: str  # "429", "503", or "recovered"
+    why: str  # "429", "503", "growing" (a step back up), or "recovered" (back at the maximum)
 
 
 class Pacing:
@@ -119,8 +120,9 @@ class Pacing:
             return
         before = window.allowed
         window.limit = min(float(self.maximum), window.limit + 1 / window.limit)
-        if window.allowed == self.maximum and before < self.maximum:
-            self._changed(LimitChange(workflow, self.maximum, self.maximum, "recovered"))
+        if window.allowed > before:
+            why = "recovered" if window.allowed == self.maximum else "growing"
+            self._changed(LimitChange(workflow, window.allowed, self.maximum, why))
         self._wake(window)
 
     def _wake(self, window: _Window) -> None:

@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 @click.argument("planfile", required=False)
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Do not ask for approval.")
-@click.option("--parallelism", type=click.IntRange(1, 1000), help="Concurrent API requests (default: the stack's).")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 1000),
+    help="Most API requests in flight (default: the stack's); a workflow answered 429/503 gets fewer, then more again.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (needs --auto-approve or PLANFILE).")
 @lock_timeout_option
 @pass_context

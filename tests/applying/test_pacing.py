@@ -54,7 +54,9 @@ async def test_answers_grow_the_limit_back_to_the_maximum_and_no_further() -> No
         seen.append(pacing.limit("wf"))
     assert seen == sorted(seen) and seen[-1] == 8  # additive: one step at a time, up to the maximum
     assert seen.index(8) > 8  # +1/limit per answer, not +1
-    assert changes[-1] == LimitChange("wf", 8, 8, "recovered")
+    grown = changes[2:]  # after the two cuts: every whole step back up, then the full limit
+    assert [c.limit for c in grown] == list(range(3, 9))
+    assert [c.why for c in grown] == ["growing"] * 5 + ["recovered"]
     summary = pacing.summary()["wf"]
     assert (summary.lowest, summary.current, summary.maximum) == (2, 8, 8)
 
