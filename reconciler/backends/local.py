@@ -291,29 +291,22 @@ class LocalBackend:
         (see the module docstring).
         """
         with self._mutex:
+            current: _Loaded | None = None
             tail = self._unchanged_tail() if self._backup_saved else None
-            if tail is not None:  # the files are as this lock holding left them: no need to read them again
-                check_write(self.describe(), Stored(tail.serial, tail.lineage), state.lineage, expected_serial, force)
-                self._guarded(lambda: self._replace(state, None))
-                return
-            try:
-                current = self._load()
-            except StateError:
-                if expected_serial is not None:
-                    raise
-                self._restore(state, force)
-                return
-            if current is None:
-                check_write(self.describe(), None, state.lineage, expected_serial, force)
-                self._restore(state, force)
-                return
-            check_write(
-                self.describe(),
-                Stored(current.state.serial, current.state.lineage),
-                state.lineage,
-                expected_serial,
-                force,
-            )
+            if tail is None:  # else the files are as this lock holding left them: nothing to read again
+                try:
+                    current = self._load()
+                except StateError:
+                    if expected_serial is not None:
+                        raise
+                    self._restore(state, force)
+                    return
+                if current is None:
+                    check_write(self.describe(), None, state.lineage, expected_serial, force)
+                    self._restore(state, force)
+                    return
+                tail = current.tail
+            check_write(self.describe(), Stored(tail.serial, tail.lineage), state.lineage, expected_serial, force)
             self._guarded(lambda: self._replace(state, current))
 
     def _guarded(self, action: Callable[[], None]) -> None:

@@ -354,9 +354,6 @@ class WorkflowClient:
         sent_at = reachability.now()
         try:
             response = await self._http.send(request)
-            # read whole by now; httpx's stream wrapper and the response refer to each other, a cycle
-            # only the garbage collector would free (~17 objects per request): the content alone instead
-            response.stream = httpx.ByteStream(response.content)
         except httpx.TransportError as exc:
             log.debug("%s %s -> %s", request.method, request.url.path, type(exc).__name__)
             if isinstance(exc.__cause__, StaleCheckError):  # held back by this client: says nothing of the server
@@ -364,6 +361,9 @@ class WorkflowClient:
             error = error_from_transport(operation, exc, unsafe=unsafe)
             reachability.failed(str(error), sent_at)
             raise error from exc
+        # read whole by now; httpx's stream wrapper and the response refer to each other, a cycle only
+        # the garbage collector would free (~17 objects per request): the content alone instead
+        response.stream = httpx.ByteStream(response.content)
         log.debug("%s %s -> %d", request.method, request.url.path, response.status_code)
         if response.status_code >= 500:
             reachability.failed(f"{operation}: {response.status_code} {response.reason_phrase}", sent_at)

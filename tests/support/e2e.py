@@ -461,6 +461,24 @@ def can_mount() -> bool:
         probe.rmdir()
 
 
+def bind_read_only(folder: Path, holding: int | None = None) -> None:
+    """Bind-mount ``folder`` on itself, read-only (root only; the caller unmounts it). ``holding``: the
+    process group to stop meanwhile, since the read-only remount fails (EBUSY) if a file is opened
+    for writing through the new bind mount between the two calls."""
+    if holding is not None:
+        os.killpg(holding, signal.SIGSTOP)
+    try:
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
+        except BaseException:
+            subprocess.run(["umount", str(folder)], capture_output=True, timeout=10)
+            raise
+    finally:
+        if holding is not None:
+            os.killpg(holding, signal.SIGCONT)
+
+
 class ReadOnly:
     """Turns a folder read-only: ``chmod a-w`` (folder and files) when not root; as root (whom chmod
     does not stop) a read-only bind mount of the folder on itself, or the test is skipped."""
@@ -478,15 +496,8 @@ class ReadOnly:
                 item.chmod(mode & ~0o222)
                 self.undo.append(functools.partial(item.chmod, mode))
             return "Permission denied"
-        if holding is not None:
-            os.killpg(holding.pid, signal.SIGSTOP)
-        try:
-            subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True, timeout=10)
-            self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
-            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, timeout=10)
-        finally:
-            if holding is not None:
-                os.killpg(holding.pid, signal.SIGCONT)
+        bind_read_only(folder, holding.pid if holding is not None else None)
+        self.undo.append(lambda: subprocess.run(["umount", str(folder)], check=True, timeout=10))
         return "Read-only file system"
 
     def restore(self) -> None:

@@ -23,7 +23,6 @@ import errno
 import json
 import os
 import resource
-import signal
 import subprocess
 import threading
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.e2e import Emulator, Result, no_traceback, run_doc, stop, wait_until
+from tests.support.e2e import Emulator, Result, bind_read_only, no_traceback, run_doc, stop, wait_until
 from tests.support.torture import APPLY, QUICK, SEED, ZERO, Stack, converge, judge, report, scaled
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -85,14 +84,8 @@ class Breaker:
 
     def brk(self, pid: int) -> None:
         if self.kind == "read-only" and self.mount:
-            # The remount fails (EBUSY) if a file is open for writing through the new bind mount: apply
-            # is stopped between the two calls so that it cannot open one there.
-            os.killpg(pid, signal.SIGSTOP)
-            try:
-                self._mount(["--bind", str(self.folder)])
-                subprocess.run(["mount", "-o", "remount,bind,ro", str(self.folder)], check=True)
-            finally:
-                os.killpg(pid, signal.SIGCONT)
+            bind_read_only(self.folder, holding=pid)
+            self.mounted.append(self.folder)
         elif self.kind == "read-only":
             for path in [*self.folder.iterdir(), self.folder]:
                 path.chmod(0o555 if path.is_dir() else 0o444)
