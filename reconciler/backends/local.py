@@ -89,7 +89,7 @@ class _Tail:
     """What an append needs to know about the files (valid while we hold the lock)."""
 
     state_key: StatKey
-    state_sha: str
+    state_sha: str | None  # of the state file's bytes: None until a new journal's header needs it
     lineage: str
     state_serial: int  # the state file's own serial (the journal header's baseSerial)
     journal_length: int  # bytes of complete groups; 0 = start a new journal
@@ -167,8 +167,7 @@ class LocalBackend:
             from reconciler.state.events import replay  # only with a journal to replay (not for plan)
 
             state = replay(base, journal.events, journal.serial)
-        sha = hashlib.sha256(raw).hexdigest()
-        tail = _Tail(key, sha, base.lineage, base.serial, journal.valid_length, state.serial)
+        tail = _Tail(key, None, base.lineage, base.serial, journal.valid_length, state.serial)
         return _Loaded(state, tail, raw)
 
     def _read_journal(self) -> Replay:
@@ -416,7 +415,7 @@ class LocalBackend:
                 tail = self._save_backup(tail)
             payload = group_lines(events, serial)
             if tail.journal_length == 0:
-                payload = header_line(tail.lineage, tail.state_serial, tail.state_sha) + payload
+                payload = header_line(tail.lineage, tail.state_serial, self._state_sha(tail)) + payload
             try:
                 append_cut(self.journal_path, payload, tail.journal_length)
             except OSError as exc:
@@ -442,6 +441,16 @@ class LocalBackend:
         self._guarded(lambda: self._replace(loaded.state, loaded))
         assert self._tail is not None
         return self._tail
+
+    def _state_sha(self, tail: _Tail) -> str:
+        """The sha256 a new journal's header gives the state file it continues (a read has no use for
+        it: hashed on the first append only)."""
+        if tail.state_sha is None:
+            raw = self._read_state_bytes(tail.state_key)
+            if raw is None:
+                raise StateError(f"{self.path} was replaced while the state was locked")
+            tail.state_sha = hashlib.sha256(raw).hexdigest()
+        return tail.state_sha
 
     def _read_state_bytes(self, key: StatKey) -> bytes | None:
         """The state file's bytes if it is still the file of stat ``key``, else None."""

@@ -56,7 +56,7 @@ class ParameterLocator(Protocol):
     def __call__(self, name: str, text: str = "") -> SourceLocation: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DesiredInput:
     """One input parameter: its vRO type and its value template.
 
@@ -65,6 +65,7 @@ class DesiredInput:
     without it. ``type_inferred`` marks a shorthand parameter whose type was read off its value: for
     a whole `OutputRef` that type is a guess (``string``) the resolved output's own type may replace.
     ``locate`` is the run's parameter locator, called with ``name`` only when a location is asked for.
+    Not ``frozen``, though nothing changes one once built: see `PlannedInput`.
     """
 
     type: str

@@ -29,9 +29,13 @@ class Action(StrEnum):
         return self in (Action.START, Action.RERUN, Action.RETRY)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlannedInput:
-    """An input as apply will send it. ``value`` may be UNKNOWN; secrets are held in memory only."""
+    """An input as apply will send it. ``value`` may be UNKNOWN; secrets are held in memory only.
+
+    Not ``frozen`` (nothing changes one once built), like `DesiredInput`: a plan builds one per
+    parameter of every run, and a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (bench/README.md, seventh session)."""
 
     type: str
     value: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -200,3 +201,23 @@ def test_the_compacting_write_after_appends_sees_a_change_made_behind_its_back(p
         mine.write(base.model_copy(update={"serial": 3}), 3)
     kept = other.read()
     assert kept is not None and {"run-b", "run-c"} <= set(kept.runs)  # the refused write lost nothing
+
+
+@pytest.mark.parametrize("first", ["read", "write"])
+def test_a_new_journal_names_the_sha256_of_the_state_file_it_continues(path: Path, first: str) -> None:
+    """A read does not hash the state file: the first append of a new journal does (after a read, or
+    after a compacting write)."""
+    initial = state(serial=3, runs=20)
+    LocalBackend(path).write(initial, None)
+    backend = LocalBackend(path)
+    if first == "read":
+        assert backend.read() is not None
+    else:
+        backend.write(initial.model_copy(update={"serial": 4}), 3)
+    read = backend.read()
+    assert read is not None
+    serial = read.serial
+    backend.append([put("b")], serial + 1)
+    header = json.loads(sidecar(path, ".journal").read_bytes().splitlines()[0])
+    assert header["stateSha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert header["baseSerial"] == serial
