@@ -294,6 +294,7 @@ class Engine:
         try:
             async with self._request(change.workflow):
                 final = await self.api.get_execution(change.workflow, execution_id)
+            self._watcher.learn(change.workflow, final)
         except NotFoundError:
             if not record.outputs_unread():
                 raise

@@ -1,20 +1,24 @@
 """Watching executions until they end, cheaply.
 
 One loop watches every in-flight execution. Each is first looked at when executions of its workflow
-are expected to have ended: the shortest time an execution of that workflow took to be seen ended
-so far in this apply (before any ended: ``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that
-one that fails at once is not seen much later than the backoff below would see it), then backs off
-on its own (interval = 10 % of its age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``).
+are expected to have ended: the shortest time one of them ran so far in this apply, by the server's
+dates when a read told them, else the time until it was seen ended (before any ended:
+``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that one that fails at once is not seen much
+later than the backoff below would see it). Then it backs off on its own (interval = 10 % of its
+age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When that expectation is first learnt, or
+shrinks by a tenth, the executions of the workflow not looked at since they reached it are looked at
+when they do (a scan of the workflow's watches at most a few dozen times per apply, never per event).
 
-When several executions of one workflow are due at once, a single ``GET .../executions`` (the list)
-tells which ended; otherwise each due one is read alone with ``GET .../executions/{id}``, which also
-carries its outputs: the engine takes that read (`Watcher.take_read`) instead of reading the
-execution again, so a run that ends between two looks costs its start and one read, as a bare client
-that knew the duration would. A list holds every execution of the workflow, ended ones too, and
-costs both sides CPU for each row: a workflow is listed again no sooner than
-``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every 0.2 s; 20,000: every 2 s), its
-due watches waiting for that. A list ends the watches it shows ended and reschedules only the due
-ones.
+A look at the time an execution is expected to have ended is a read alone, ``GET
+.../executions/{id}``: it has most likely ended, and that read carries its outputs, which the engine
+takes (`Watcher.take_read`) instead of reading the execution again. A run that ends by then costs its
+start and one read, as a bare client that knew the duration would. Otherwise, when several
+executions of one workflow are due at once (before any of them ended, and once backing off), a
+single ``GET .../executions`` (the list) tells which ended, and fewer are read alone. A list holds
+every execution of the workflow, ended ones too, and costs both sides CPU for each row: a workflow is
+listed again no sooner than ``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every
+0.2 s; 20,000: every 2 s), its due watches waiting for that. A list ends the watches it shows ended
+and reschedules only the due ones.
 
 A transient error does not end a watch; it only delays the next look (the client reports outages as
 they happen, one notice per outage: `reconciler.remote.reachability`). Once the client gives up on
@@ -30,6 +34,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from reconciler.errors import EndpointUnreachableError, RemoteError, TemporaryRemoteError
@@ -44,10 +49,17 @@ LIST_SECONDS_PER_ROW = 0.0001
 
 
 class Read(Protocol):
-    """An execution read alone (``GET .../executions/{id}``): its state, and whatever else it carries."""
+    """An execution read alone (``GET .../executions/{id}``): its state, its dates (the server's
+    clock), and whatever else it carries."""
 
     @property
     def state(self) -> str: ...
+
+    @property
+    def start_date(self) -> datetime | None: ...
+
+    @property
+    def end_date(self) -> datetime | None: ...
 
 
 class StateSource(Protocol):
@@ -65,6 +77,8 @@ class _Watch:
     future: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     state: str = "running"
     entry: int = 0  # the number of its current entry in the watcher's queue (older entries are stale)
+    expected: bool = False  # its next look is when its workflow's executions are expected to have ended
+    looked: float = float("-inf")  # when it was last looked at
 
 
 class Watcher:
@@ -81,7 +95,9 @@ class Watcher:
         self._queue: list[tuple[float, int, _Watch]] = []
         self._entries = itertools.count(1)
         self._next_list: dict[str, float] = {}  # workflow -> when it may be listed again
-        self._expected: dict[str, float] = {}  # workflow -> the shortest time one took to be seen ended
+        self._expected: dict[str, float] = {}  # workflow -> the shortest time one ran (see above)
+        self._pulled: dict[str, float] = {}  # workflow -> the expectation its watches were last pulled to
+        self._to_pull: set[str] = set()  # workflows whose expectation was learnt or shrank since
         self._reads: dict[str, Read] = {}  # execution -> its read that found it ended (`take_read`)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -99,9 +115,10 @@ class Watcher:
         """The execution's terminal state, once seen; first looked at after ``first_look`` seconds
         (default: when executions of its workflow are expected to have ended)."""
         now = self._clock()
+        expected = first_look is None and workflow in self._expected
         if first_look is None:
-            first_look = max(MIN_INTERVAL, min(self._expected.get(workflow, MIN_INTERVAL), MAX_INTERVAL))
-        watch = _Watch(workflow, execution, began=now, due=now + first_look)
+            first_look = self._expected_age(workflow)
+        watch = _Watch(workflow, execution, began=now, due=now + first_look, expected=expected)
         self._watches[execution] = watch
         self._by_workflow.setdefault(workflow, {})[execution] = watch
         self._enqueue(watch)
@@ -137,9 +154,14 @@ class Watcher:
         watch = self._watches.get(execution)
         return watch.state if watch else None
 
+    def _expected_age(self, workflow: str) -> float:
+        return max(MIN_INTERVAL, min(self._expected.get(workflow, MIN_INTERVAL), MAX_INTERVAL))
+
     async def _loop(self) -> None:
         queue = self._queue
         while True:
+            while self._to_pull:
+                self._pull(self._to_pull.pop())
             now = self._clock()
             due = []
             while queue and (queue[0][0] <= now or not self._live(queue[0])):
@@ -156,10 +178,15 @@ class Watcher:
 
     async def _look(self, due: list[_Watch]) -> None:
         by_workflow: dict[str, list[_Watch]] = {}
-        for w in due:
-            by_workflow.setdefault(w.workflow, []).append(w)
         jobs = []
         now = self._clock()
+        for w in due:
+            w.looked = now
+            if w.expected:  # most likely ended: read alone (with its outputs), never listed for
+                w.expected = False
+                jobs.append(self._look_one(w))
+            else:
+                by_workflow.setdefault(w.workflow, []).append(w)
         for workflow, watches in by_workflow.items():
             if len(watches) >= LIST_THRESHOLD:
                 listed_again = self._next_list.get(workflow, 0.0)
@@ -214,20 +241,47 @@ class Watcher:
             return
         if read.state in TERMINAL and not watch.future.done():
             self._reads[watch.execution] = read
-        self._update(watch, read.state)
+        self._update(watch, read.state, _ran(read))
 
     def _fail_all(self, err: EndpointUnreachableError) -> None:
         """The endpoint was given up on: every watch ends, not only the ones of this look."""
         for w in list(self._watches.values()):
             _fail(w, err)
 
-    def _update(self, watch: _Watch, state: str) -> None:
+    def learn(self, workflow: str, read: Read) -> None:
+        """What the read of an ended execution says about its workflow: how long it ran (the engine
+        tells the reads it makes itself, of the executions a list showed ended)."""
+        ran = _ran(read)
+        if ran is not None:
+            self._learn(workflow, ran)
+
+    def _learn(self, workflow: str, took: float) -> None:
+        """An execution of ``workflow`` ran ``took`` seconds; the others are looked at again by what it
+        teaches (`_pull`) when it is the first or shrinks the expectation by a tenth."""
+        self._expected[workflow] = min(took, self._expected.get(workflow, took))
+        if self._expected_age(workflow) < 0.9 * self._pulled.get(workflow, float("inf")):
+            self._to_pull.add(workflow)
+            self._wakeup.set()
+
+    def _pull(self, workflow: str) -> None:
+        """Each watch of ``workflow`` not looked at since it reached the expected age is looked at alone
+        when it does (sooner or later than its backoff would have)."""
+        expected = self._pulled[workflow] = self._expected_age(workflow)
+        now = self._clock()
+        for w in self._by_workflow.get(workflow, {}).values():
+            if w.looked < w.began + expected and not w.future.done():
+                w.due, w.expected = max(now, w.began + expected), True
+                self._enqueue(w)
+
+    def _update(self, watch: _Watch, state: str, ran: float | None = None) -> None:
+        """``ran``: how long the server says it ran, when the look told (the time until it was seen
+        ended is later by up to the interval between looks)."""
         watch.state = state
         if state in TERMINAL:
             if not watch.future.done():
                 took = self._clock() - watch.began
-                self._expected[watch.workflow] = min(took, self._expected.get(watch.workflow, took))
                 watch.future.set_result(state)
+                self._learn(watch.workflow, took if ran is None else min(took, ran))
             return
         self._reschedule(watch)
 
@@ -236,6 +290,14 @@ class Watcher:
         interval = min(max(MIN_INTERVAL, 0.1 * (now - watch.began)), MAX_INTERVAL)
         watch.due = now + interval
         self._enqueue(watch)
+
+
+def _ran(read: Read) -> float | None:
+    """How long an ended execution ran by its own dates, if it has both."""
+    if read.start_date is None or read.end_date is None:
+        return None
+    ran = (read.end_date - read.start_date).total_seconds()
+    return ran if ran >= 0 else None
 
 
 def _fail(watch: _Watch, err: RemoteError) -> None:

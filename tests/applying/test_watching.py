@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,6 +20,12 @@ from .virtual_time import run_virtual
 class Read:
     id: str
     state: str
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+
+def server_date(clock: float) -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=clock)
 
 
 class FakeSource:
@@ -32,9 +39,12 @@ class FakeSource:
         self.list_errors: list[RemoteError] = []
         self.get_errors: dict[str, list[RemoteError]] = {}
         self.hidden: set[str] = set()  # executions the list does not show
+        self.began: dict[str, float] = {}
+        self.dated = True  # whether a read gives an ended execution's start and end dates
 
     def add(self, workflow: str, execution: str, after: float, final: str = "completed") -> None:
         self.ends[execution] = (workflow, self.clock() + after, final)
+        self.began[execution] = self.clock()
 
     def _state(self, execution: str) -> str:
         _, ends_at, final = self.ends[execution]
@@ -55,7 +65,11 @@ class FakeSource:
             raise errors.pop(0)
         if execution_id not in self.ends:
             raise NotFoundError(f"no execution {execution_id}", status=403)
-        return Read(execution_id, self._state(execution_id))
+        state = self._state(execution_id)
+        if state == "running" or not self.dated:
+            return Read(execution_id, state)
+        ended = self.ends[execution_id][1]
+        return Read(execution_id, state, server_date(self.began[execution_id]), server_date(ended))
 
     def gets_of(self, execution: str) -> list[float]:
         return [t for t, e in self.get_calls if e == execution]
@@ -240,11 +254,16 @@ def test_the_list_backs_off_too() -> None:
     watching(scenario)
 
 
-def test_the_first_look_waits_for_what_executions_of_the_workflow_took() -> None:
+@pytest.mark.parametrize("dated", [True, False])
+def test_the_first_look_waits_for_what_executions_of_the_workflow_ran(dated: bool) -> None:
+    """By the server's dates when the read gives them, else by the time until one was seen ended."""
+
     async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        source.dated = dated
         source.add("A", "first", after=5)
         assert await watcher.until_done("A", "first") == "completed"
         took = source.clock() - source.ends["first"][1] + 5  # seen ended this long after its start
+        assert took > 5.05  # the backoff saw it late
         looks_of_first = len(source.gets_of("first"))
         assert looks_of_first > 3  # young, it was looked at often
         source.add("A", "second", after=5)
@@ -252,9 +271,36 @@ def test_the_first_look_waits_for_what_executions_of_the_workflow_took() -> None
         began = source.clock()
         states = await asyncio.gather(watcher.until_done("A", "second"), watcher.until_done("B", "other"))
         assert list(states) == ["completed", "completed"]
-        assert source.gets_of("second")[0] - began >= took - 0.01  # not before the first one took
+        first_look = source.gets_of("second")[0] - began
+        assert first_look == pytest.approx(5 if dated else took, abs=0.01)  # not before the first one ran
         assert len(source.gets_of("second")) == 1  # ended by then: one read
         assert len(source.gets_of("other")) > 3  # another workflow learns on its own
+
+    watching(scenario)
+
+
+def test_what_one_execution_ran_brings_the_first_look_of_the_others_forward() -> None:
+    """Executions started before any of their workflow ended (looked at with the list, backing off)
+    are read alone when they reach the age the first one ran, not at their backoff's next look."""
+
+    async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        seen: dict[str, float] = {}
+
+        async def watch(execution: str) -> None:
+            await watcher.until_done("A", execution)
+            seen[execution] = source.clock()
+
+        source.add("A", "x0", after=5)
+        first = asyncio.ensure_future(watch("x0"))
+        await asyncio.sleep(1)
+        later = [f"x{i}" for i in range(1, 6)]
+        for e in later:
+            source.add("A", e, after=5)
+        await asyncio.gather(first, *(watch(e) for e in later))
+        assert seen["x0"] - source.began["x0"] > 5.05  # the backoff saw the first one late
+        for e in later:
+            assert seen[e] - source.began[e] == pytest.approx(5.01, abs=0.005)  # read alone as it ended
+            assert source.gets_of(e)[-1] == pytest.approx(source.began[e] + 5)
 
     watching(scenario)
 
@@ -267,7 +313,8 @@ def test_the_read_that_saw_an_execution_end_is_handed_over_once() -> None:
         await asyncio.gather(
             *(watcher.until_done(w, e) for w, e in [("A", "alone"), ("L", "l1"), ("L", "l2"), ("L", "l3")])
         )
-        assert watcher.take_read("alone") == Read("alone", "completed")
+        read = watcher.take_read("alone")
+        assert isinstance(read, Read) and (read.id, read.state) == ("alone", "completed")
         assert watcher.take_read("alone") is None
         assert watcher.take_read("l1") is None  # seen ended in a list: nothing read alone to hand over
 
@@ -286,7 +333,8 @@ def test_a_list_ends_the_watches_it_shows_ended_and_leaves_the_others_schedule()
             source.add("A", e, after=0.05)
         source.add("A", "quick", after=0.05)
         quick = asyncio.ensure_future(watcher.until_done("A", "quick", first_look=60))  # not due for a minute
-        await asyncio.gather(*(watcher.until_done("A", e) for e in ("b1", "b2", "b3")))
+        # due together, before what the workflow's executions ran: listed
+        await asyncio.gather(*(watcher.until_done("A", e, first_look=0.1) for e in ("b1", "b2", "b3")))
         await asyncio.sleep(0.1)
         assert quick.done()  # ended, shown so by the list of the others: no need to wait for its look
         assert source.gets_of("quick") == []
