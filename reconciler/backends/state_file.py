@@ -16,10 +16,12 @@ from reconciler.state.models import State
 
 
 def state_bytes(state: State) -> bytes:
-    """The state file's exact content for ``state``."""
-    doc = state.model_dump(mode="json", by_alias=True)
-    doc["runs"] = {name: doc["runs"][name] for name in sorted(doc["runs"])}
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    """The state file's exact content for ``state``: what ``json.dumps(doc, indent=2,
+    ensure_ascii=False)`` writes of its JSON document, by pydantic-core's encoder (the standard
+    library's is pure Python with an indent: 0.4 s of 10,000 runs, against 0.04 s; bench/README.md).
+    The one difference is the spelling of a float's exponent (``1e-7`` for ``1e-07``): same value."""
+    ordered = state.model_copy(update={"runs": dict(sorted(state.runs.items()))})
+    return ordered.model_dump_json(by_alias=True, indent=2).encode() + b"\n"
 
 
 def validation_summary(error: ValidationError) -> str:

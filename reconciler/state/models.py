@@ -57,8 +57,8 @@ class _Model:
         dumped: dict[str, Any] = _adapter(type(self)).dump_python(self, mode=mode, by_alias=by_alias, exclude=exclude)
         return dumped
 
-    def model_dump_json(self, *, by_alias: bool = False) -> str:
-        return _adapter(type(self)).dump_json(self, by_alias=by_alias).decode()
+    def model_dump_json(self, *, by_alias: bool = False, indent: int | None = None) -> str:
+        return _adapter(type(self)).dump_json(self, by_alias=by_alias, indent=indent).decode()
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Self:
         """A shallow copy with the fields in ``update`` replaced (not validated, as pydantic's)."""

@@ -49,7 +49,7 @@ class Ui:
         if not lines:
             return
         if self._plain:
-            self.out.file.write("".join(render(line, emoji=False).plain + "\n" for line in lines))
+            self.out.file.write(render("\n".join(lines), emoji=False).plain + "\n")
         else:
             self.out.print("\n".join(lines))
 

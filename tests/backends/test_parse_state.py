@@ -95,6 +95,29 @@ def test_values_written_by_the_backend_come_back_identical() -> None:
     assert same(fast.runs["run-0"].outputs, written)
 
 
+def reference_bytes(state: State) -> bytes:
+    """The state file as ``json.dumps`` writes its document (what `state_bytes` is meant to write)."""
+    doc = state.model_dump(mode="json", by_alias=True)
+    doc["runs"] = {name: doc["runs"][name] for name in sorted(doc["runs"])}
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def test_the_state_file_is_what_json_dumps_writes_of_its_document() -> None:
+    """Byte for byte (runs sorted, unicode as it is, indent 2, a final newline), but for how a float's
+    exponent is spelt (``1e-7``, ``1e-07``): the same value."""
+    plain = {"s": 'é😀\u2028"\\', "i": 10**30, "f": [0.1, 1.5, -0.0, 1e22, 2.5e300], "n": None, "b": [True, {}]}
+    unordered = with_outputs(plain)
+    unordered = unordered.model_copy(update={"runs": dict(reversed(list(unordered.runs.items())))})
+    assert state_bytes(unordered) == reference_bytes(unordered)
+    rng = random.Random(3)
+    floats = {f"f{i}": struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0] for i in range(2000)}
+    floats |= {"tiny": 1e-7, "nan": math.nan, "inf": math.inf}
+    many = with_outputs(floats)
+    written, reference = state_bytes(many), reference_bytes(many)
+    assert same(json.loads(written), json.loads(reference))
+    assert len(written.splitlines()) == len(reference.splitlines())
+
+
 @pytest.mark.parametrize(("ensure_ascii", "indent"), [(True, None), (False, None), (True, 2), (False, 2)])
 def test_what_json_dumps_writes_comes_back_identical(ensure_ascii: bool, indent: int | None) -> None:
     """NaN and the infinities as json.dumps writes them (bare NaN / Infinity), big ints, unicode."""
