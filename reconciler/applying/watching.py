@@ -32,10 +32,10 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from reconciler.errors import EndpointUnreachableError, RemoteError, TemporaryRemoteError
 from reconciler.state.models import TERMINAL
@@ -98,18 +98,24 @@ class Watcher:
         self._expected: dict[str, float] = {}  # workflow -> the shortest time one ran (see above)
         self._pulled: dict[str, float] = {}  # workflow -> the expectation its watches were last pulled to
         self._to_pull: set[str] = set()  # workflows whose expectation was learnt or shrank since
+        self._dated: set[str] = set()  # workflows with an execution's own dates among the lessons
         self._reads: dict[str, Read] = {}  # execution -> its read that found it ended (`take_read`)
         self._wakeup = asyncio.Event()
+        self._wake_at = float("-inf")  # when the waiting loop wakes by itself (-inf: it is not waiting)
         self._task: asyncio.Task[None] | None = None
+        self._looks: set[asyncio.Task[None]] = set()  # looks under way (the loop does not wait for them)
+        self._backoff_looks: dict[str, asyncio.Task[None]] = {}  # workflow -> the look of its other due watches
+        self._held: dict[str, list[_Watch]] = {}  # workflow -> due watches waiting for that look to end
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="watcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """The loop first (the end of a look wakes it), then the looks under way."""
+        for task in [*([self._task] if self._task is not None else []), *self._looks]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def until_done(self, workflow: str, execution: str, first_look: float | None = None) -> str:
         """The execution's terminal state, once seen; first looked at after ``first_look`` seconds
@@ -122,7 +128,6 @@ class Watcher:
         self._watches[execution] = watch
         self._by_workflow.setdefault(workflow, {})[execution] = watch
         self._enqueue(watch)
-        self._wakeup.set()
         try:
             return await asyncio.shield(watch.future)
         finally:
@@ -131,6 +136,8 @@ class Watcher:
     def _enqueue(self, watch: _Watch) -> None:
         watch.entry = next(self._entries)
         heapq.heappush(self._queue, (watch.due, watch.entry, watch))
+        if watch.due < self._wake_at:  # the loop waits for a later entry, or for none
+            self._wakeup.set()
 
     def _forget(self, watch: _Watch) -> None:
         if self._watches.get(watch.execution) is watch:
@@ -163,42 +170,62 @@ class Watcher:
             while self._to_pull:
                 self._pull(self._to_pull.pop())
             now = self._clock()
-            due = []
             while queue and (queue[0][0] <= now or not self._live(queue[0])):
                 entry = heapq.heappop(queue)
                 if self._live(entry):
-                    due.append(entry[2])
-            if due:
-                await self._look(due)
-                continue
+                    self._due(entry[2], now)
+            for workflow in [w for w in self._held if w not in self._backoff_looks]:
+                self._backoff_looks[workflow] = self._spawn(self._look(workflow, self._held.pop(workflow), now))
             delay = queue[0][0] - now if queue else None
             self._wakeup.clear()
+            self._wake_at = float("inf") if delay is None else now + delay
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+                async with asyncio.timeout(delay):  # not wait_for: it can swallow a cancel (stop)
+                    await self._wakeup.wait()
+            self._wake_at = float("-inf")
 
-    async def _look(self, due: list[_Watch]) -> None:
-        by_workflow: dict[str, list[_Watch]] = {}
-        jobs = []
-        now = self._clock()
-        for w in due:
-            w.looked = now
-            if w.expected:  # most likely ended: read alone (with its outputs), never listed for
-                w.expected = False
-                jobs.append(self._look_one(w))
-            else:
-                by_workflow.setdefault(w.workflow, []).append(w)
-        for workflow, watches in by_workflow.items():
-            if len(watches) >= LIST_THRESHOLD:
-                listed_again = self._next_list.get(workflow, 0.0)
-                if listed_again > now:  # listed a moment ago: its due watches wait for the next list
-                    for w in watches:
-                        w.due = listed_again
-                        self._enqueue(w)
-                    continue
-                jobs.append(self._look_list(workflow, watches))
-            else:
-                jobs += [self._look_one(w) for w in watches]
-        await asyncio.gather(*jobs)
+    def _due(self, watch: _Watch, now: float) -> None:
+        """A look at the age its workflow's executions are expected to have ended is a read alone, at
+        once. The others are looked at together, one look per workflow at a time: those that fall due
+        during a look's round trip wait for the next, which can then be one list for several."""
+        watch.looked = now
+        if watch.expected:
+            watch.expected = False
+            self._spawn(self._look_one(watch))
+        else:
+            self._held.setdefault(watch.workflow, []).append(watch)
+
+    def _spawn(self, look: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(look)
+        self._looks.add(task)
+        task.add_done_callback(self._looked)
+        return task
+
+    def _looked(self, look: asyncio.Task[None]) -> None:
+        """A look's end (the held watches may go now); one that failed on a bug fails every watch with
+        it (never a silent hang)."""
+        self._looks.discard(look)
+        for workflow, backoff_look in list(self._backoff_looks.items()):
+            if backoff_look is look:
+                del self._backoff_looks[workflow]
+                if workflow in self._held:
+                    self._wakeup.set()
+        if not look.cancelled() and look.exception() is not None:
+            for w in list(self._watches.values()):
+                if not w.future.done():
+                    w.future.set_exception(look.exception())  # type: ignore[arg-type]
+
+    async def _look(self, workflow: str, due: list[_Watch], now: float) -> None:
+        if len(due) < LIST_THRESHOLD:
+            await asyncio.gather(*(self._look_one(w) for w in due))
+            return
+        listed_again = self._next_list.get(workflow, 0.0)
+        if listed_again > now:  # listed a moment ago: its due watches wait for the next list
+            for w in due:
+                w.due = listed_again
+                self._enqueue(w)
+            return
+        await self._look_list(workflow, due)
 
     async def _look_list(self, workflow: str, due: list[_Watch]) -> None:
         try:
@@ -253,13 +280,17 @@ class Watcher:
         tells the reads it makes itself, of the executions a list showed ended)."""
         ran = _ran(read)
         if ran is not None:
-            self._learn(workflow, ran)
+            self._learn(workflow, ran, dated=True)
 
-    def _learn(self, workflow: str, took: float) -> None:
-        """An execution of ``workflow`` ran ``took`` seconds; the others are looked at again by what it
-        teaches (`_pull`) when it is the first or shrinks the expectation by a tenth."""
+    def _learn(self, workflow: str, took: float, *, dated: bool) -> None:
+        """An execution of ``workflow`` ran ``took`` seconds (by its dates, or until seen ended: a bound
+        later by up to a look's interval). The others are looked at again by what it teaches (`_pull`)
+        when it is the first lesson, the first dated one, or shrinks the expectation by a tenth."""
         self._expected[workflow] = min(took, self._expected.get(workflow, took))
-        if self._expected_age(workflow) < 0.9 * self._pulled.get(workflow, float("inf")):
+        first_dated = dated and workflow not in self._dated
+        if dated:
+            self._dated.add(workflow)
+        if first_dated or self._expected_age(workflow) < 0.9 * self._pulled.get(workflow, float("inf")):
             self._to_pull.add(workflow)
             self._wakeup.set()
 
@@ -281,7 +312,7 @@ class Watcher:
             if not watch.future.done():
                 took = self._clock() - watch.began
                 watch.future.set_result(state)
-                self._learn(watch.workflow, took if ran is None else min(took, ran))
+                self._learn(watch.workflow, took if ran is None else min(took, ran), dated=ran is not None)
             return
         self._reschedule(watch)
 

@@ -41,6 +41,7 @@ class FakeSource:
         self.hidden: set[str] = set()  # executions the list does not show
         self.began: dict[str, float] = {}
         self.dated = True  # whether a read gives an ended execution's start and end dates
+        self.slow: dict[str, float] = {}  # execution -> how long a read of it takes (else 0.01 s)
 
     def add(self, workflow: str, execution: str, after: float, final: str = "completed") -> None:
         self.ends[execution] = (workflow, self.clock() + after, final)
@@ -59,7 +60,7 @@ class FakeSource:
 
     async def get_execution(self, workflow_id: str, execution_id: str) -> Read:
         self.get_calls.append((self.clock(), execution_id))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(self.slow.get(execution_id, 0.01))
         errors = self.get_errors.get(execution_id)
         if errors:
             raise errors.pop(0)
@@ -353,5 +354,30 @@ def test_a_long_workflow_is_still_looked_at_within_the_longest_interval() -> Non
         began = source.clock()
         assert await watcher.until_done("A", "fails-fast") == "failed"
         assert source.clock() - began <= MAX_INTERVAL + 0.1
+
+    watching(scenario)
+
+
+def test_a_slow_look_does_not_hold_up_the_others() -> None:
+    async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        source.add("A", "slow", after=1)
+        source.slow["slow"] = 30  # its reads take half a minute
+        source.add("B", "quick", after=2)
+        slow = asyncio.ensure_future(watcher.until_done("A", "slow"))
+        began = source.clock()
+        assert await watcher.until_done("B", "quick") == "completed"
+        assert source.clock() - began < 2.5  # looked at on time, while a read of "slow" was under way
+        assert not slow.done()
+        assert await slow == "completed"
+
+    watching(scenario)
+
+
+def test_a_bug_in_a_look_fails_the_watches_instead_of_leaving_them_waiting() -> None:
+    async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        source.add("A", "x", after=1)
+        source.get_errors["x"] = [ValueError("a bug")]  # type: ignore[list-item]  # not a RemoteError
+        with pytest.raises(ValueError, match="a bug"):
+            await asyncio.wait_for(watcher.until_done("A", "x"), timeout=60)
 
     watching(scenario)
