@@ -5,16 +5,18 @@ are expected to have ended: the shortest time one of them ran so far in this app
 dates when a read told them, else the time until it was seen ended (before any ended:
 ``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that one that fails at once is not seen much
 later than the backoff below would see it). Then it backs off on its own (interval = 10 % of its
-age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When that expectation is first learnt, or
-shrinks by a tenth, the executions of the workflow not looked at since they reached it are looked at
-when they do (a scan of the workflow's watches at most a few dozen times per apply, never per event).
+age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When that expectation is first learnt, first
+learnt from an execution's dates, or shrinks by a tenth, the executions of the workflow not looked at
+since they reached it are looked at when they do (a scan of the workflow's watches a few times per
+apply, never per event).
 
 A look at the time an execution is expected to have ended is a read alone, ``GET
-.../executions/{id}``: it has most likely ended, and that read carries its outputs, which the engine
-takes (`Watcher.take_read`) instead of reading the execution again. A run that ends by then costs its
-start and one read, as a bare client that knew the duration would. Otherwise, when several
-executions of one workflow are due at once (before any of them ended, and once backing off), a
-single ``GET .../executions`` (the list) tells which ended, and fewer are read alone. A list holds
+.../executions/{id}``, sent at once: it has most likely ended, and that read carries its outputs,
+which the engine takes (`Watcher.take_read`) instead of reading the execution again. A run that ends
+by then costs its start and one read, as a bare client that knew the duration would. The other looks
+of a workflow go one at a time: the watches that fall due during one wait for its end, and when
+several are due at once (before any of them ended, and once backing off), a single ``GET
+.../executions`` (the list) tells which ended, and fewer are read alone. A list holds
 every execution of the workflow, ended ones too, and costs both sides CPU for each row: a workflow is
 listed again no sooner than ``LIST_SECONDS_PER_ROW`` per row of its last list (2,000 rows: every
 0.2 s; 20,000: every 2 s), its due watches waiting for that. A list ends the watches it shows ended
