@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
@@ -152,7 +153,11 @@ class Watcher:
     def _live(self, entry: tuple[float, int, _Watch]) -> bool:
         """Whether a queue entry is its watch's current one (a rescheduled or ended watch left older ones)."""
         _, number, watch = entry
-        return watch.entry == number and not watch.future.done() and self._watches.get(watch.execution) is watch
+        return watch.entry == number and self._watching(watch)
+
+    def _watching(self, watch: _Watch) -> bool:
+        """Not ended, and not forgotten (the engine stopped waiting for it)."""
+        return not watch.future.done() and self._watches.get(watch.execution) is watch
 
     def take_read(self, execution: str) -> Read | None:
         """The read (``GET .../executions/{id}``) that found ``execution`` ended, if it was read alone;
@@ -177,7 +182,8 @@ class Watcher:
                 if self._live(entry):
                     self._due(entry[2], now)
             for workflow in [w for w in self._held if w not in self._backoff_looks]:
-                self._backoff_looks[workflow] = self._spawn(self._look(workflow, self._held.pop(workflow), now))
+                look = self._backoff_looks[workflow] = self._spawn(self._look(workflow, self._held.pop(workflow), now))
+                look.add_done_callback(functools.partial(self._backoff_looked, workflow))
             delay = queue[0][0] - now if queue else None
             self._wakeup.clear()
             self._wake_at = float("inf") if delay is None else now + delay
@@ -203,21 +209,24 @@ class Watcher:
         task.add_done_callback(self._looked)
         return task
 
+    def _backoff_looked(self, workflow: str, look: asyncio.Task[None]) -> None:
+        """The end of a workflow's look at its other due watches: those held meanwhile may go."""
+        if self._backoff_looks.get(workflow) is look:
+            del self._backoff_looks[workflow]
+            if workflow in self._held:
+                self._wakeup.set()
+
     def _looked(self, look: asyncio.Task[None]) -> None:
-        """A look's end (the held watches may go now); one that failed on a bug fails every watch with
-        it (never a silent hang)."""
+        """A look's end; one that failed on a bug fails every watch with it (never a silent hang)."""
         self._looks.discard(look)
-        for workflow, backoff_look in list(self._backoff_looks.items()):
-            if backoff_look is look:
-                del self._backoff_looks[workflow]
-                if workflow in self._held:
-                    self._wakeup.set()
         if not look.cancelled() and look.exception() is not None:
             for w in list(self._watches.values()):
                 if not w.future.done():
                     w.future.set_exception(look.exception())  # type: ignore[arg-type]
 
     async def _look(self, workflow: str, due: list[_Watch], now: float) -> None:
+        # held meanwhile: ended, forgotten, or pulled forward (its read alone is its look)
+        due = [w for w in due if self._watching(w) and not w.expected]
         if len(due) < LIST_THRESHOLD:
             await asyncio.gather(*(self._look_one(w) for w in due))
             return
