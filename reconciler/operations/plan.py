@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.definitions import Definitions
 from reconciler.desired.runs import DesiredStack
@@ -24,6 +25,9 @@ from reconciler.planning.checking import DefinitionChange, check_runs, definitio
 from reconciler.planning.ownership import foreign_state_problem
 from reconciler.planning.planner import PlanOptions, make_plan
 from reconciler.state.models import State
+
+if TYPE_CHECKING:
+    from reconciler.operations.server_reads import ServerReads
 
 
 @dataclass(frozen=True)
@@ -66,22 +70,25 @@ def propose(
     With ``refresh``, the workflow definitions and in-progress executions are read from the server
     first, in memory only; without, the definitions come from the cache."""
     desired = project.load(inputs)
-    if refresh:
-        from reconciler.operations.server_reads import ServerReads  # the HTTP client: only with refresh
-
-        with ServerReads(project, desired) as server:  # one client, one login, for both reads
-            used = check_definitions(project, desired, require=require_definitions, read=server.definitions)
-            state, exists = project.read_state()
-            if exists:
-                state = server.refreshed(state)
-    else:
-        used = check_definitions(project, desired, require=require_definitions)
+    with _server_reads(project, desired, refresh) as server:  # one client, one login, for both reads
+        read = server.definitions if server is not None else None
+        used = check_definitions(project, desired, require=require_definitions, read=read)
         state, exists = project.read_state()
+        if server is not None and exists:
+            state = server.refreshed(state)
     plan = make_plan(desired, state, exists, options)
     refused = foreign_state_problem(project.stack.metadata.name, state, plan)
     if refused is not None:
         raise StateError(refused)
     return Planned(plan, desired, state, exists, used)
+
+
+def _server_reads(project: Project, desired: DesiredStack, refresh: bool) -> AbstractContextManager[ServerReads | None]:
+    if not refresh:
+        return nullcontext()
+    from reconciler.operations.server_reads import ServerReads  # the HTTP client: only with refresh
+
+    return ServerReads(project, desired)
 
 
 def check_definitions(
