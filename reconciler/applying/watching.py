@@ -1,10 +1,10 @@
 """Watching executions until they end, cheaply.
 
 One loop watches every in-flight execution. Each is first looked at when executions of its workflow
-are expected to have ended: the shortest time one of them ran so far in this apply, by the server's
-dates when a read told them, else the time until it was seen ended (before any ended:
-``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that one that fails at once is not seen much
-later than the backoff below would see it). Then it backs off on its own (interval = 10 % of its
+are expected to have ended: the shortest time one of them ran to completion so far in this apply (a
+failure may come at once), by the server's dates when a read told them, else the time until it was
+seen ended (before any completed: ``MIN_INTERVAL``; never later than ``MAX_INTERVAL``, so that one
+that fails at once is not seen much later than the backoff below would see it). Then it backs off on its own (interval = 10 % of its
 age, between ``MIN_INTERVAL`` and ``MAX_INTERVAL``). When that expectation is first learnt, first
 learnt from an execution's dates, or shrinks by a tenth, the executions of the workflow not looked at
 since they reached it are looked at when they do (a scan of the workflow's watches a few times per
@@ -49,6 +49,7 @@ LIST_THRESHOLD = 3
 MIN_INTERVAL = 0.2
 MAX_INTERVAL = 15.0
 LIST_SECONDS_PER_ROW = 0.0001
+COMPLETED = "completed"  # the terminal state whose executions teach how long a workflow runs
 
 
 class Read(Protocol):
@@ -290,7 +291,7 @@ class Watcher:
         """What the read of an ended execution says about its workflow: how long it ran (the engine
         tells the reads it makes itself, of the executions a list showed ended)."""
         ran = _ran(read)
-        if ran is not None:
+        if ran is not None and read.state == COMPLETED:
             self._learn(workflow, ran, dated=True)
 
     def _learn(self, workflow: str, took: float, *, dated: bool) -> None:
@@ -323,7 +324,8 @@ class Watcher:
             if not watch.future.done():
                 took = self._clock() - watch.began
                 watch.future.set_result(state)
-                self._learn(watch.workflow, took if ran is None else min(took, ran), dated=ran is not None)
+                if state == COMPLETED:  # a failure may come at once: it says nothing of how long one runs
+                    self._learn(watch.workflow, took if ran is None else min(took, ran), dated=ran is not None)
             return
         self._reschedule(watch)
 

@@ -381,3 +381,19 @@ def test_a_bug_in_a_look_fails_the_watches_instead_of_leaving_them_waiting() -> 
             await asyncio.wait_for(watcher.until_done("A", "x"), timeout=60)
 
     watching(scenario)
+
+
+def test_a_quick_failure_does_not_teach_how_long_the_workflow_runs() -> None:
+    async def scenario(watcher: Watcher, source: FakeSource) -> None:
+        source.add("A", "bad", after=0.5, final="failed")
+        assert await watcher.until_done("A", "bad") == "failed"
+        source.add("A", "good", after=5)
+        began = source.clock()
+        assert await watcher.until_done("A", "good") == "completed"
+        assert source.gets_of("good")[0] - began == pytest.approx(MIN_INTERVAL)  # as if nothing ended yet
+        source.add("A", "next", after=5)
+        began = source.clock()
+        await watcher.until_done("A", "next")
+        assert source.gets_of("next") == [pytest.approx(began + 5)]  # a completion does teach it
+
+    watching(scenario)
