@@ -56,7 +56,7 @@ import ssl
 import time
 import typing
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -106,7 +106,8 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
         keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._size = max(1, size)
-        self._context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._verify = verify
+        self._context = verify if isinstance(verify, ssl.SSLContext) else None
         self._keepalive_expiry = keepalive_expiry
         self._all: list[_Connection] = []
         self._free: list[_Connection] = []  # a stack: the last given back is taken first
@@ -116,6 +117,13 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
     def connections(self) -> int:
         """How many connections were opened so far (at most ``size``)."""
         return len(self._all)
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made for the first ``https`` connection (with the CA bundle: ~20 ms, for
+        nothing on a plain HTTP endpoint)."""
+        if self._context is None:
+            self._context = httpx.create_ssl_context(verify=self._verify)
+        return self._context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         slot = await self._take(request)
@@ -128,7 +136,7 @@ class ConnectionSlots(httpx.AsyncBaseTransport):
         if self._free:
             return self._free.pop()
         if len(self._all) < self._size:
-            slot = _Connection(self._context, self._keepalive_expiry)
+            slot = _Connection(self._tls, self._keepalive_expiry)
             self._all.append(slot)
             return slot
         waiter: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
@@ -185,8 +193,8 @@ class _Connection:
     was written (the request was never sent), ``WriteError``/``WriteTimeout``, ``ReadError``/
     ``ReadTimeout`` and ``RemoteProtocolError`` after (it may have been processed)."""
 
-    def __init__(self, context: ssl.SSLContext, keepalive_expiry: float) -> None:
-        self._context = context
+    def __init__(self, tls: Callable[[], ssl.SSLContext], keepalive_expiry: float) -> None:
+        self._tls = tls  # the slots' TLS context, made on first use
         self._keepalive_expiry = keepalive_expiry
         self._origin: tuple[str, str, int] | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -258,7 +266,7 @@ class _Connection:
 
     async def _connect(self, origin: tuple[str, str, int], timeout: float | None, request: httpx.Request) -> None:
         scheme, host, port = origin
-        tls = self._context if scheme == "https" else None
+        tls = self._tls() if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
                 self._reader, self._writer = await asyncio.open_connection(
