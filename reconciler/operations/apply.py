@@ -10,9 +10,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.applying.engine import Engine
 from reconciler.applying.recorder import Recorder
@@ -21,8 +20,9 @@ from reconciler.applying.refreshing import refresh_records
 from reconciler.applying.reports import ApplyReport, Listener
 from reconciler.backends.base import StateBackend
 from reconciler.desired.runs import DesiredStack
-from reconciler.errors import ConfigError, ManifestError, ReconcilerError, StateError, UserError
+from reconciler.errors import ManifestError, ReconcilerError, StateError, UserError
 from reconciler.operations.definitions import cached_definitions, read_definitions_with
+from reconciler.operations.endpoint import api_settings, redactor_of
 from reconciler.operations.project import Inputs, Project, new_state, read_text_file
 from reconciler.planning.adopting import adopted_inputs
 from reconciler.planning.changes import Plan
@@ -35,7 +35,7 @@ from reconciler.planning.saved import load as load_saved
 from reconciler.redaction import Redactor
 from reconciler.remote.client import WorkflowClient
 from reconciler.remote.matching import same_value
-from reconciler.remote.settings import ApiSettings, settings_from
+from reconciler.remote.settings import ApiSettings
 from reconciler.state.models import RunRecord, State
 from reconciler.state.renaming import rename_problem
 
@@ -67,14 +67,6 @@ def saved_request(path: str, refresh: bool, parallelism: int | None, lock_timeou
 class Applied:
     plan: Plan
     report: ApplyReport | None  # None: not approved, or nothing to do
-
-
-def api_settings(project: Project) -> ApiSettings:
-    endpoint = project.stack.spec.endpoint
-    if endpoint is None and "RECONCILER_ENDPOINT" not in project.environ:
-        raise ConfigError("reconciler.yaml has no spec.endpoint (and RECONCILER_ENDPOINT is not set)")
-    data: Mapping[str, Any] = {} if endpoint is None else endpoint.model_dump(by_alias=True, exclude_none=True)
-    return settings_from(data, project.environ, project.root)
 
 
 def apply(
@@ -298,8 +290,3 @@ async def _import(
     recorder.put(run, record)
     await recorder.close()
     return record
-
-
-def redactor_of(desired: DesiredStack) -> Redactor:
-    """What the client must redact from the server's text: the secret inputs of these runs."""
-    return Redactor.of(i.value for run in desired.runs.values() for i in run.inputs.values() if i.sensitive)

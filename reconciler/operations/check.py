@@ -50,7 +50,7 @@ class Report:
 def check(project: Project, inputs: Inputs) -> Report:
     """Contact the stack's endpoint and report every item; raises only for a stack that cannot be
     read at all (the manifests or the endpoint settings)."""
-    from reconciler.operations.apply import api_settings
+    from reconciler.operations.endpoint import api_settings
 
     workflows = sorted({run.workflow for run in project.load(inputs).runs.values()})
     settings = api_settings(project)

@@ -77,7 +77,7 @@ class ServerReads:
 
     def _opened(self) -> WorkflowClient:
         if self._client is None:
-            from reconciler.operations.apply import api_settings, redactor_of
+            from reconciler.operations.endpoint import api_settings, redactor_of
             from reconciler.remote.client import WorkflowClient
 
             settings = api_settings(self._project)  # ConfigError before anything is opened

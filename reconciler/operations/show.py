@@ -76,7 +76,7 @@ def revealed(project: Project, state: State, values: Mapping[str, Mapping[str, A
 
 
 async def _read_executions(project: Project, state: State, runs: list[str]) -> dict[str, RemoteExecution]:
-    from reconciler.operations.apply import api_settings  # the HTTP client: only with --show-sensitive
+    from reconciler.operations.endpoint import api_settings
     from reconciler.remote.client import WorkflowClient
 
     found: dict[str, RemoteExecution] = {}
