@@ -331,7 +331,7 @@ class LocalBackend:
             return
         remove_durably(self.journal_path)
         key = stat_key(os.stat(self.path))
-        self._tail = _Tail(key, hashlib.sha256(data).hexdigest(), state.lineage, state.serial, 0, state.serial)
+        self._tail = _Tail(key, None, state.lineage, state.serial, 0, state.serial)  # hashed if appended to
 
     def _restore(self, state: State, force: bool) -> None:
         """Write ``state`` where no readable state fits (missing, unreadable, or not what the journal

@@ -77,7 +77,7 @@ def revealed(project: Project, state: State, values: Mapping[str, Mapping[str, A
 
 async def _read_executions(project: Project, state: State, runs: list[str]) -> dict[str, RemoteExecution]:
     from reconciler.operations.endpoint import api_settings
-    from reconciler.remote.client import WorkflowClient
+    from reconciler.remote.client import WorkflowClient  # the HTTP client: only with --show-sensitive
 
     found: dict[str, RemoteExecution] = {}
     async with WorkflowClient(api_settings(project)) as client:
